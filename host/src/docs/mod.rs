@@ -1,0 +1,87 @@
+//! Documents as the host holds them.
+//!
+//! The host keeps documents in exactly the shape the WIT contract moves them
+//! (a flat [`DocumentBatch`] whose documents refer to chunks and matches by
+//! index), so handing a batch to an executor is one lowering pass and an
+//! `unchanged` reply costs nothing. This module owns that shape's invariants:
+//! constructing batches and checking one an executor returned.
+
+mod validate;
+
+pub use crate::runtime::bindings::{Document, DocumentBatch, Dtype, NamedScore, Tensor};
+pub use validate::{BatchError, validate};
+
+/// A document with only its id set.
+pub fn document(id: impl Into<String>) -> Document {
+    Document {
+        id: id.into(),
+        parent_id: None,
+        granularity: None,
+        adjacency: None,
+        text: None,
+        blob: None,
+        tensor: None,
+        embedding: None,
+        uri: None,
+        mime_type: None,
+        tags: None,
+        weight: None,
+        modality: None,
+        offset: None,
+        location: Vec::new(),
+        scores: Vec::new(),
+        evaluations: Vec::new(),
+        chunks: Vec::new(),
+        matches: Vec::new(),
+    }
+}
+
+/// A batch with no documents.
+pub fn empty_batch() -> DocumentBatch {
+    DocumentBatch {
+        nodes: Vec::new(),
+        roots: Vec::new(),
+    }
+}
+
+/// A batch of top-level documents without chunks or matches.
+///
+/// Any `chunks`/`matches` indices already on the documents are dropped, since
+/// they could not point anywhere meaningful in the new batch.
+pub fn batch_of(docs: impl IntoIterator<Item = Document>) -> DocumentBatch {
+    let nodes: Vec<Document> = docs
+        .into_iter()
+        .map(|mut doc| {
+            doc.chunks.clear();
+            doc.matches.clear();
+            doc
+        })
+        .collect();
+    let roots = (0..nodes.len() as u32).collect();
+    DocumentBatch { nodes, roots }
+}
+
+/// The top-level documents of a batch, in order.
+pub fn roots(batch: &DocumentBatch) -> impl Iterator<Item = &Document> {
+    batch
+        .roots
+        .iter()
+        .filter_map(|&index| batch.nodes.get(index as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_of_drops_dangling_children_and_roots_everything() {
+        let mut doc = document("a");
+        doc.chunks.push(7);
+        let batch = batch_of([doc, document("b")]);
+        assert_eq!(batch.roots, vec![0, 1]);
+        assert!(batch.nodes[0].chunks.is_empty());
+        assert!(validate(&batch).is_ok());
+        let ids: Vec<&str> = roots(&batch).map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+}

@@ -1,0 +1,8 @@
+//! flowhost: run document pipelines whose executors are sandboxed
+//! WebAssembly components.
+//!
+//! - [`runtime`]: the component runtime (engine, compile cache, instances).
+//! - [`docs`]: documents in the shape the executor contract moves them.
+
+pub mod docs;
+pub mod runtime;

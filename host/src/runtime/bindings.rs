@@ -1,0 +1,21 @@
+//! Host-side bindings for the `flowhost:executor` world, generated from `wit/`.
+//!
+//! Everything else in the crate reaches the generated code through the
+//! re-exports in [`crate::docs`] and [`crate::runtime`], so the generator's
+//! module paths stay in one place.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "executor-world",
+    imports: { default: trappable },
+    exports: { default: async },
+    additional_derives: [PartialEq],
+});
+
+pub use exports::flowhost::executor::executor::{
+    Description, MethodInfo, Metas as WitMetas, Output as WitOutput,
+};
+pub use flowhost::executor::logging::Level as LogLevel;
+pub use flowhost::executor::types::{
+    Document, DocumentBatch, Dtype, ExecutorError, NamedScore, Tensor,
+};

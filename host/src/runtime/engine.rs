@@ -1,0 +1,114 @@
+//! The process's one [`wasmtime::Engine`] and how it is configured.
+//!
+//! Instances come from the pooling allocator (pre-reserved slots, so a new
+//! replica is a few page-table operations) with copy-on-write memory
+//! initialisation; if the machine cannot reserve the pool's address space
+//! (a `ulimit -v`, a small 32-bit-ish VM) we fall back to on-demand
+//! allocation and say so.
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::error::RuntimeError;
+
+/// How instance memory is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// Pooling if its reservation succeeds, on-demand otherwise.
+    #[default]
+    Auto,
+    /// Pooling, or fail.
+    Pooling,
+    /// Plain mmap per instance.
+    OnDemand,
+}
+
+/// Engine-wide settings. Per-executor limits live in [`super::Limits`].
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<std::path::PathBuf>,
+    pub allocation: Allocation,
+    /// How many instances may be alive at once (pool size).
+    pub max_instances: u32,
+    /// The largest memory any single instance may reach; executor memory
+    /// limits above this are refused at start.
+    pub max_memory_per_instance: u64,
+    /// Meter instructions so executors may set a fuel limit. Costs a few
+    /// percent of guest speed, so it is off unless some executor asks.
+    pub consume_fuel: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: default_cache_dir(),
+            allocation: Allocation::Auto,
+            max_instances: 256,
+            max_memory_per_instance: 4 << 30,
+            consume_fuel: false,
+        }
+    }
+}
+
+/// `$FLOWHOST_CACHE_DIR`, else `$XDG_CACHE_HOME/flowhost`, else `~/.cache/flowhost`.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("FLOWHOST_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(std::path::PathBuf::from(dir).join("flowhost"));
+    }
+    std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache/flowhost"))
+}
+
+fn base_config(config: &RuntimeConfig) -> Config {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(config.consume_fuel)
+        .memory_init_cow(true)
+        .parallel_compilation(true);
+    wasm
+}
+
+fn pooling(config: &RuntimeConfig) -> PoolingAllocationConfig {
+    let instances = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    // A component built by rustc for wasm32-wasip2 holds a handful of core
+    // instances (the program, libc's shims, the WASI glue) and one memory.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .total_stacks(instances)
+        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX))
+        // Keep a little of each slot's memory mapped: re-instantiating a
+        // replica after a fault then touches no fresh pages for small guests.
+        .linear_memory_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10);
+    pool
+}
+
+/// Builds the engine as configured, with the pooling fallback of [`Allocation::Auto`].
+pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
+    let on_demand = || {
+        Engine::new(&base_config(config)).map_err(|source| RuntimeError::Engine {
+            reason: source.to_string(),
+        })
+    };
+    if config.allocation == Allocation::OnDemand {
+        return Ok((on_demand()?, false));
+    }
+    let mut wasm = base_config(config);
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(config)));
+    match Engine::new(&wasm) {
+        Ok(engine) => Ok((engine, true)),
+        Err(error) if config.allocation == Allocation::Auto => {
+            tracing::warn!(%error, "pooling allocator unavailable; instances will be allocated on demand");
+            Ok((on_demand()?, false))
+        }
+        Err(error) => Err(RuntimeError::Engine {
+            reason: format!("pooling allocator: {error}"),
+        }),
+    }
+}

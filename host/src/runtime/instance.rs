@@ -1,0 +1,274 @@
+//! One live instance of an executor: instantiation, `init`, `describe`, and
+//! every call into the guest run under the instance's deadline, memory cap and
+//! fuel, with a failure turned into a [`Fault`] that says what happened.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use super::bindings::{Description, DocumentBatch, ExecutorWorld, WitMetas, WitOutput};
+use super::component::ExecutorComponent;
+use super::error::{Fault, StartError};
+use super::limits::{Limits, MemoryLimiter};
+use super::sandbox::{Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
+use super::state::InstanceState;
+use super::ticker::TICK;
+
+/// Who an instance is and what it is allowed; one per replica and per shard.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    /// The executor's name in the flow, used in every log line and error.
+    pub name: String,
+    pub description: Option<String>,
+    /// Jina's `uses_with`: a JSON object of constructor arguments.
+    pub uses_with: serde_json::Value,
+    pub replica_id: u32,
+    pub shard_id: u32,
+    pub replicas: u32,
+    pub shards: u32,
+    pub sandbox: Sandbox,
+    pub limits: Limits,
+    /// Calls that may wait for this instance before callers are held back.
+    pub queue_capacity: usize,
+}
+
+impl InstanceConfig {
+    /// A single-replica, single-shard instance with default limits and an empty sandbox.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            uses_with: serde_json::Value::Object(Default::default()),
+            replica_id: 0,
+            shard_id: 0,
+            replicas: 1,
+            shards: 1,
+            sandbox: Sandbox::default(),
+            limits: Limits::default(),
+            queue_capacity: 64,
+        }
+    }
+
+    fn metas(&self) -> WitMetas {
+        WitMetas {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            workspace: self
+                .sandbox
+                .workspace
+                .as_ref()
+                .map(|_| WORKSPACE_GUEST_PATH.to_owned()),
+            replica_id: self.replica_id,
+            shard_id: self.shard_id,
+            shards: self.shards,
+            replicas: self.replicas,
+        }
+    }
+}
+
+pub(crate) struct LiveInstance {
+    store: Store<InstanceState>,
+    world: ExecutorWorld,
+    limits: Limits,
+}
+
+/// Extra time the host-side timer allows past the epoch deadline: the epoch
+/// path traps a running guest first; the timer only catches a guest parked in
+/// a host call (a WASI sleep), which no epoch check can interrupt.
+const TIMER_GRACE: Duration = Duration::from_millis(50);
+
+impl LiveInstance {
+    /// Instantiates, runs `init` and `describe`.
+    pub(crate) async fn start(
+        component: &ExecutorComponent,
+        config: &InstanceConfig,
+    ) -> Result<(Self, Description), StartError> {
+        let executor: Arc<str> = config.name.as_str().into();
+        let config_error = |reason: String| StartError::Config {
+            executor: config.name.clone(),
+            reason,
+        };
+        if config.limits.memory > component.max_memory {
+            return Err(config_error(format!(
+                "memory limit {} is above the runtime's per-instance maximum {}",
+                super::limits::human_bytes(config.limits.memory),
+                super::limits::human_bytes(component.max_memory)
+            )));
+        }
+        if config.limits.fuel.is_some() && !component.fuel_enabled {
+            return Err(config_error(
+                "a fuel limit needs the runtime to meter fuel (RuntimeConfig::consume_fuel)".into(),
+            ));
+        }
+        let state = InstanceState {
+            wasi: build_wasi(&executor, &config.sandbox)?,
+            table: Default::default(),
+            limiter: MemoryLimiter::new(config.limits.memory),
+            deadline: None,
+            deadline_hit: false,
+            executor,
+        };
+        let mut store = Store::new(&component.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            match state.deadline {
+                Some(deadline) if Instant::now() >= deadline => {
+                    state.deadline_hit = true;
+                    Ok(UpdateDeadline::Interrupt)
+                }
+                // Still in time: let other tasks run, then keep going.
+                _ => Ok(UpdateDeadline::Yield(1)),
+            }
+        });
+
+        let mut instance = Self {
+            world: arm_and_instantiate(&mut store, component, &config.limits).await.map_err(
+                |reason| StartError::Instantiate {
+                    executor: config.name.clone(),
+                    reason,
+                },
+            )?,
+            store,
+            limits: config.limits.clone(),
+        };
+        let uses_with = config.uses_with.to_string();
+        let metas = config.metas();
+        instance.arm();
+        let guest = instance.world.flowhost_executor_executor();
+        let outcome = tokio::time::timeout(
+            instance.timer(),
+            guest.call_init(&mut instance.store, &uses_with, &metas),
+        )
+        .await;
+        instance
+            .settle(outcome)
+            .and_then(|raised| raised.map_err(Fault::Raised))
+            .map_err(|fault| StartError::Init {
+                executor: config.name.clone(),
+                fault,
+            })?;
+        let description = instance.describe().await.map_err(|fault| StartError::Describe {
+            executor: config.name.clone(),
+            fault,
+        })?;
+        Ok((instance, description))
+    }
+
+    async fn describe(&mut self) -> Result<Description, Fault> {
+        self.arm();
+        let guest = self.world.flowhost_executor_executor();
+        let outcome =
+            tokio::time::timeout(self.timer(), guest.call_describe(&mut self.store)).await;
+        self.settle(outcome)
+    }
+
+    /// Runs one method. `Ok(None)` means the guest left the documents unchanged.
+    pub(crate) async fn call(
+        &mut self,
+        method: &str,
+        endpoint: &str,
+        docs: &DocumentBatch,
+        parameters: &str,
+    ) -> Result<Option<DocumentBatch>, Fault> {
+        self.arm();
+        let guest = self.world.flowhost_executor_executor();
+        let outcome = tokio::time::timeout(
+            self.timer(),
+            guest.call_call(&mut self.store, method, endpoint, docs, parameters),
+        )
+        .await;
+        match self.settle(outcome)?.map_err(Fault::Raised)? {
+            WitOutput::Unchanged => Ok(None),
+            WitOutput::Docs(batch) => {
+                crate::docs::validate(&batch).map_err(|e| Fault::InvalidOutput(e.to_string()))?;
+                Ok(Some(batch))
+            }
+        }
+    }
+
+    fn timer(&self) -> Duration {
+        self.limits.timeout + 2 * TICK + TIMER_GRACE
+    }
+
+    /// Starts the clock (and the fuel meter) for one guest invocation.
+    fn arm(&mut self) {
+        arm(&mut self.store, &self.limits);
+    }
+
+    /// Stops the clock and explains a failure.
+    fn settle<T>(
+        &mut self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+    ) -> Result<T, Fault> {
+        let state = self.store.data_mut();
+        state.deadline = None;
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Err(_elapsed) => return Err(Fault::Deadline(self.limits.timeout)),
+            Ok(Err(error)) => error,
+        };
+        Err(classify(
+            error,
+            self.store.data(),
+            &self.limits,
+        ))
+    }
+}
+
+fn arm(store: &mut Store<InstanceState>, limits: &Limits) {
+    let state = store.data_mut();
+    state.deadline = Some(Instant::now() + limits.timeout);
+    state.deadline_hit = false;
+    state.limiter.refused = None;
+    store.set_epoch_deadline(1);
+    if let Some(fuel) = limits.fuel {
+        // Cannot fail: `start` checked that the engine meters fuel.
+        let _ = store.set_fuel(fuel);
+    }
+}
+
+async fn arm_and_instantiate(
+    store: &mut Store<InstanceState>,
+    component: &ExecutorComponent,
+    limits: &Limits,
+) -> Result<ExecutorWorld, String> {
+    arm(store, limits);
+    let result = component.pre.instantiate_async(&mut *store).await;
+    store.data_mut().deadline = None;
+    result.map_err(|error| classify(error, store.data(), limits).to_string())
+}
+
+fn classify(error: wasmtime::Error, state: &InstanceState, limits: &Limits) -> Fault {
+    if state.deadline_hit {
+        return Fault::Deadline(limits.timeout);
+    }
+    if state.limiter.refused.is_some() {
+        return Fault::Memory(error.root_cause().to_string());
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Fault::Fuel(limits.fuel.unwrap_or_default()),
+        Some(trap) => Fault::Trap(format!("{trap}{}", guest_frames(&error))),
+        None => Fault::Trap(format!("{error:#}")),
+    }
+}
+
+/// The innermost guest frames of a trap, if wasmtime captured a backtrace:
+/// enough to find the panicking function without flooding the log.
+fn guest_frames(error: &wasmtime::Error) -> String {
+    let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return String::new();
+    };
+    let names: Vec<String> = backtrace
+        .frames()
+        .iter()
+        .take(4)
+        .filter_map(|frame| frame.func_name().map(str::to_owned))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (in {})", names.join(" <- "))
+    }
+}

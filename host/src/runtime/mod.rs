@@ -1,0 +1,135 @@
+//! The component runtime: turns executor components into isolated,
+//! long-lived, fast instances.
+//!
+//! - [`Runtime`] owns the process's one engine (pooling allocator,
+//!   copy-on-write memory, epoch ticker) and the compile cache, and loads
+//!   components into [`ExecutorComponent`]s (compiled, linked, pre-instantiated).
+//! - [`Executor::start`] turns a component plus an [`InstanceConfig`] into a
+//!   running instance owned by one task, reached through a cloneable handle.
+//!
+//! This module knows nothing of flows, routing or the network: it runs one
+//! executor instance safely and quickly, and reports faults precisely.
+
+pub(crate) mod bindings;
+mod cache;
+mod component;
+mod engine;
+mod error;
+mod executor;
+mod instance;
+mod limits;
+mod log_stream;
+mod sandbox;
+mod state;
+mod ticker;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use bindings::{Description, MethodInfo};
+pub use cache::{CacheOutcome, content_digest};
+pub use component::ExecutorComponent;
+pub use engine::{Allocation, RuntimeConfig, default_cache_dir};
+pub use error::{CallError, CallFailure, Fault, RuntimeError, StartError};
+pub use executor::Executor;
+pub use instance::InstanceConfig;
+pub use limits::{Limits, human_bytes};
+pub use sandbox::{Sandbox, WORKSPACE_GUEST_PATH};
+pub use ticker::TICK;
+
+use bindings::ExecutorWorld;
+use cache::CompileCache;
+use component::LinkContext;
+use state::InstanceState;
+use ticker::EpochTicker;
+
+/// The process's Wasm runtime. Create one and share it.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<InstanceState>,
+    cache: CompileCache,
+    ticker: Arc<EpochTicker>,
+    pooling: bool,
+    config: RuntimeConfig,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let (engine, pooling) = engine::build_engine(&config)?;
+        let mut linker = Linker::new(&engine);
+        let link_error = |e: wasmtime::Error| RuntimeError::Engine {
+            reason: format!("linking host imports: {e:#}"),
+        };
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        ExecutorWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(link_error)?;
+        let cache = CompileCache::new(&engine, config.cache_dir.as_deref());
+        let ticker = Arc::new(EpochTicker::start(engine.clone()).map_err(RuntimeError::Ticker)?);
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            ticker,
+            pooling,
+            config,
+        })
+    }
+
+    /// Whether instances come from the pooling allocator (or on-demand after a fallback).
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Loads a component file: compile (or cache hit), link, pre-instantiate.
+    /// Compilation is CPU-heavy; from async code call [`Runtime::load_async`].
+    pub fn load(&self, path: &Path) -> Result<Arc<ExecutorComponent>, RuntimeError> {
+        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.load_bytes(path, &bytes)
+    }
+
+    /// Like [`Runtime::load`], for bytes already in memory; `path` names them in errors.
+    pub fn load_bytes(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Arc<ExecutorComponent>, RuntimeError> {
+        let (component, outcome) = self.cache.load(&self.engine, path, bytes)?;
+        tracing::debug!(component = %path.display(), ?outcome, "component loaded");
+        let context = LinkContext {
+            engine: &self.engine,
+            linker: &self.linker,
+            ticker: &self.ticker,
+            max_memory: self.config.max_memory_per_instance,
+            fuel_enabled: self.config.consume_fuel,
+        };
+        let digest = content_digest(bytes);
+        ExecutorComponent::link(context, component, path, digest, outcome).map(Arc::new)
+    }
+
+    /// [`Runtime::load`] on the blocking pool, so compiling does not stall other tasks.
+    pub async fn load_async(
+        self: &Arc<Self>,
+        path: &Path,
+    ) -> Result<Arc<ExecutorComponent>, RuntimeError> {
+        let runtime = self.clone();
+        let owned = path.to_owned();
+        tokio::task::spawn_blocking(move || runtime.load(&owned))
+            .await
+            .unwrap_or_else(|join| {
+                Err(RuntimeError::Compile {
+                    path: path.to_owned(),
+                    reason: format!("compiler task failed: {join}"),
+                })
+            })
+    }
+}

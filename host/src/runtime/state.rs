@@ -1,0 +1,78 @@
+//! The data each instance's `Store` carries: its WASI context, its limits and
+//! the bookkeeping that lets a fault be explained (which deadline, which cap).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{LogLevel, flowhost::executor::logging};
+use super::limits::MemoryLimiter;
+
+/// Log lines longer than this are cut: a guest must not be able to make the
+/// host format megabytes per call.
+const MAX_LOG_LINE: usize = 16 << 10;
+
+pub(crate) struct InstanceState {
+    pub(crate) executor: Arc<str>,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    /// When the running call must stop; `None` between calls.
+    pub(crate) deadline: Option<Instant>,
+    /// Set by the epoch callback when it interrupted a call at its deadline.
+    pub(crate) deadline_hit: bool,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub(crate) fn truncate_line(line: &str) -> &str {
+    if line.len() <= MAX_LOG_LINE {
+        return line;
+    }
+    let mut end = MAX_LOG_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// The `types` interface declares records only; it has nothing to implement.
+impl super::bindings::flowhost::executor::types::Host for InstanceState {}
+
+impl logging::Host for InstanceState {
+    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        let executor = &*self.executor;
+        let message = truncate_line(&message);
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "executor", executor, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "executor", executor, "{message}"),
+            LogLevel::Info => tracing::info!(target: "executor", executor, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "executor", executor, "{message}"),
+            LogLevel::Error => tracing::error!(target: "executor", executor, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let long = "é".repeat(MAX_LOG_LINE);
+        let cut = truncate_line(&long);
+        assert!(cut.len() <= MAX_LOG_LINE);
+        assert!(cut.chars().all(|c| c == 'é'));
+        assert_eq!(truncate_line("short"), "short");
+    }
+}
