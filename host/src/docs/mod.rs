@@ -6,6 +6,7 @@
 //! `unchanged` reply costs nothing. This module owns that shape's invariants:
 //! constructing batches and checking one an executor returned.
 
+pub mod json;
 mod validate;
 
 pub use crate::runtime::bindings::{Document, DocumentBatch, Dtype, NamedScore, Tensor};

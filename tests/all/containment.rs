@@ -1,0 +1,163 @@
+//! Misbehaving guests are contained: each fault is reported with the executor,
+//! method and cause, and the next call runs on a fresh instance.
+
+use std::time::{Duration, Instant};
+
+use flowhost::docs;
+use flowhost::runtime::{CallError, Fault, InstanceConfig, Limits};
+use serde_json::json;
+
+use crate::support::{start, tags};
+
+fn fault_of(error: &CallError) -> &Fault {
+    match error {
+        CallError::Failed { fault, .. } => fault,
+        other => panic!("expected a call fault, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_trap_is_reported_and_the_instance_replaced() {
+    let runtime = flowhost_tests::runtime();
+    let executor = start(&runtime, "trap_guest", InstanceConfig::new("trappy")).await;
+    let method = crate::support::method_for(&executor, "/trap");
+    let failure = executor
+        .call(&method, "/trap", docs::empty_batch(), "{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(fault_of(&failure.error), Fault::Trap(_)));
+    let message = failure.to_string();
+    assert!(message.contains("trappy") && message.contains(&method), "{message}");
+
+    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
+}
+
+#[tokio::test]
+async fn an_executor_error_keeps_the_instance() {
+    let runtime = flowhost_tests::runtime();
+    let executor = start(&runtime, "trap_guest", InstanceConfig::new("raiser")).await;
+    let method = crate::support::method_for(&executor, "/error");
+    let failure = executor
+        .call(&method, "/error", docs::empty_batch(), "{}")
+        .await
+        .unwrap_err();
+    match fault_of(&failure.error) {
+        Fault::Raised(error) => {
+            assert_eq!(error.name, "ValueError");
+            assert_eq!(error.message, "bad input");
+        }
+        other => panic!("expected a raised error, got {other}"),
+    }
+    assert_eq!(failure.error.exception_name(), "ValueError");
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_cut_at_its_deadline() {
+    let runtime = flowhost_tests::runtime();
+    let mut config = InstanceConfig::new("looper");
+    config.limits = Limits {
+        timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let executor = start(&runtime, "loop_guest", config).await;
+    let method = crate::support::method_for(&executor, "/loop");
+    let began = Instant::now();
+    let failure = executor
+        .call(&method, "/loop", docs::empty_batch(), "{}")
+        .await
+        .unwrap_err();
+    let took = began.elapsed();
+    assert_eq!(fault_of(&failure.error), &Fault::Deadline(Duration::from_millis(200)));
+    assert!(took < Duration::from_secs(5), "cut late: {took:?}");
+    assert!(failure.to_string().contains("looper"));
+
+    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
+}
+
+#[tokio::test]
+async fn a_memory_bomb_stops_at_its_cap() {
+    let runtime = flowhost_tests::runtime();
+    let mut config = InstanceConfig::new("bomber");
+    config.limits = Limits {
+        memory: 32 << 20,
+        ..Limits::default()
+    };
+    let executor = start(&runtime, "memory_bomb", config).await;
+    let method = crate::support::method_for(&executor, "/bomb");
+    let failure = executor
+        .call(&method, "/bomb", docs::empty_batch(), "{}")
+        .await
+        .unwrap_err();
+    match fault_of(&failure.error) {
+        Fault::Memory(message) => assert!(message.contains("32 MiB"), "{message}"),
+        other => panic!("expected the memory cap, got {other}"),
+    }
+    assert_eq!(failure.error.exception_name(), "MemoryLimitExceeded");
+
+    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
+}
+
+async fn escape_report(config: InstanceConfig, parameters: &str) -> serde_json::Value {
+    let runtime = flowhost_tests::runtime();
+    let executor = start(&runtime, "escape_guest", config).await;
+    let method = crate::support::method_for(&executor, "/escape");
+    let out = executor
+        .call(&method, "/escape", docs::empty_batch(), parameters)
+        .await
+        .unwrap_or_else(|f| panic!("escape guest must not fail: {f}"));
+    tags(docs::roots(&out).last().expect("a report document"))
+}
+
+#[tokio::test]
+async fn escape_attempts_are_denied_by_default() {
+    // A real listener, so a denied connect is the sandbox's doing, not a closed port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let report = escape_report(
+        InstanceConfig::new("escaper"),
+        &json!({ "addr": addr }).to_string(),
+    )
+    .await;
+    let field = |key: &str| report[key].as_str().unwrap_or_default().to_owned();
+    assert!(field("passwd").starts_with("denied"), "{report}");
+    assert_eq!(report["env_count"], json!(0), "{report}");
+    assert_eq!(report["home"], json!(null), "{report}");
+    assert!(field("socket").starts_with("denied"), "{report}");
+    assert_eq!(field("workspace_write"), "none", "{report}");
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "nothing reached the listener");
+}
+
+#[tokio::test]
+async fn granted_workspace_and_env_are_visible_and_nothing_else() {
+    let workspace = tempfile::tempdir().unwrap();
+    let mut config = InstanceConfig::new("granted");
+    config.sandbox.workspace = Some(workspace.path().join("granted"));
+    config.sandbox.env = vec![("HOME".into(), "/workspace".into())];
+    let report = escape_report(config, "{}").await;
+    assert_eq!(report["workspace_write"], json!("ok"), "{report}");
+    assert_eq!(report["env_count"], json!(1), "{report}");
+    assert_eq!(report["home"], json!("/workspace"), "{report}");
+    assert!(report["passwd"].as_str().unwrap_or_default().starts_with("denied"));
+    let written = std::fs::read_dir(workspace.path().join("granted")).unwrap().count();
+    assert!(written >= 1, "the guest's file landed in the granted directory");
+}
+
+#[tokio::test]
+async fn a_memory_limit_above_the_pool_is_refused_at_start() {
+    let runtime = flowhost_tests::runtime();
+    let component = runtime
+        .load_async(&flowhost_tests::guest("noop_executor"))
+        .await
+        .unwrap();
+    let mut config = InstanceConfig::new("greedy");
+    config.limits.memory = 1 << 40;
+    let error = flowhost::runtime::Executor::start(component, config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("greedy") && error.contains("memory limit"), "{error}");
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the test modules: building documents and starting executors.
+
+use std::sync::Arc;
+
+use flowhost::docs::{self, Document, DocumentBatch};
+use flowhost::runtime::{Executor, InstanceConfig, Runtime};
+
+pub fn text_doc(id: &str, text: &str) -> Document {
+    let mut doc = docs::document(id);
+    doc.text = Some(text.to_owned());
+    doc
+}
+
+pub fn texts(batch: &DocumentBatch) -> Vec<String> {
+    docs::roots(batch)
+        .map(|d| d.text.clone().unwrap_or_default())
+        .collect()
+}
+
+pub fn tags(doc: &Document) -> serde_json::Value {
+    doc.tags
+        .as_deref()
+        .map(|t| serde_json::from_str(t).expect("tags are JSON"))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+pub async fn start(runtime: &Arc<Runtime>, guest: &str, config: InstanceConfig) -> Executor {
+    let component = runtime
+        .load_async(&flowhost_tests::guest(guest))
+        .await
+        .expect("component loads");
+    Executor::start(component, config)
+        .await
+        .expect("executor starts")
+}
+
+/// The method an executor binds to `endpoint` by default, or its catch-all.
+pub fn method_for(executor: &Executor, endpoint: &str) -> String {
+    let description = executor.description();
+    description
+        .methods
+        .iter()
+        .find(|m| m.endpoints.iter().any(|e| e == endpoint))
+        .map(|m| m.name.clone())
+        .or_else(|| description.catch_all.clone())
+        .unwrap_or_else(|| panic!("{} has no method for {endpoint}", executor.name()))
+}
+
+pub async fn post(executor: &Executor, endpoint: &str, batch: DocumentBatch, parameters: &str) -> DocumentBatch {
+    let method = method_for(executor, endpoint);
+    executor
+        .call(&method, endpoint, batch, parameters)
+        .await
+        .unwrap_or_else(|failure| panic!("call failed: {failure}"))
+}
