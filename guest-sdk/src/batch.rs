@@ -324,7 +324,9 @@ mod tests {
         // And the deepest node really is there.
         assert_eq!(back[0].matches[0].matches[1].chunks[1].id, "r0.m0.m1.c1");
         assert_eq!(
-            back[0].chunks[0].chunks[0].matches[0].tag::<String>("id").unwrap(),
+            back[0].chunks[0].chunks[0].matches[0]
+                .tag::<String>("id")
+                .unwrap(),
             Some("r0.c0.c0.m0".into())
         );
     }
@@ -364,7 +366,11 @@ mod tests {
                 node(&i.to_string(), next, vec![])
             })
             .collect();
-        let docs = unflatten(wit::DocumentBatch { nodes, roots: vec![0] }).unwrap();
+        let docs = unflatten(wit::DocumentBatch {
+            nodes,
+            roots: vec![0],
+        })
+        .unwrap();
         let batch = flatten(docs).unwrap();
         assert_eq!(batch.nodes.len(), depth as usize);
         // Dropping a 20k-deep tree recursively would itself overflow; the
@@ -374,22 +380,34 @@ mod tests {
     fn expect_invalid(batch: wit::DocumentBatch, needle: &str) {
         let err = unflatten(batch).unwrap_err();
         assert_eq!(err.name(), INVALID_BATCH);
-        assert!(err.message().contains(needle), "{err} does not mention {needle:?}");
+        assert!(
+            err.message().contains(needle),
+            "{err} does not mention {needle:?}"
+        );
     }
 
     #[test]
     fn rejects_out_of_range_indices() {
         expect_invalid(
-            wit::DocumentBatch { nodes: vec![node("a", vec![], vec![])], roots: vec![1] },
+            wit::DocumentBatch {
+                nodes: vec![node("a", vec![], vec![])],
+                roots: vec![1],
+            },
             "root #0 is node 1, out of range (the batch has 1 nodes)",
         );
         expect_invalid(
-            wit::DocumentBatch { nodes: vec![node("a", vec![7], vec![])], roots: vec![0] },
+            wit::DocumentBatch {
+                nodes: vec![node("a", vec![7], vec![])],
+                roots: vec![0],
+            },
             "chunk #0 of node 0 is node 7, out of range",
         );
         expect_invalid(
             wit::DocumentBatch {
-                nodes: vec![node("a", vec![], vec![1]), node("b", vec![], vec![u32::MAX])],
+                nodes: vec![
+                    node("a", vec![], vec![1]),
+                    node("b", vec![], vec![u32::MAX]),
+                ],
                 roots: vec![0],
             },
             "match #0 of node 1 is node 4294967295",
@@ -400,7 +418,10 @@ mod tests {
     fn rejects_cycles() {
         // Self-loop.
         expect_invalid(
-            wit::DocumentBatch { nodes: vec![node("a", vec![0], vec![])], roots: vec![0] },
+            wit::DocumentBatch {
+                nodes: vec![node("a", vec![0], vec![])],
+                roots: vec![0],
+            },
             "node 0 (id \"a\") is reached twice",
         );
         // Longer cycle through a match.
@@ -433,7 +454,10 @@ mod tests {
     fn rejects_duplicates() {
         // The same root twice.
         expect_invalid(
-            wit::DocumentBatch { nodes: vec![node("a", vec![], vec![])], roots: vec![0, 0] },
+            wit::DocumentBatch {
+                nodes: vec![node("a", vec![], vec![])],
+                roots: vec![0, 0],
+            },
             "the second time as root #1",
         );
         // A child shared by two parents.
@@ -469,8 +493,18 @@ mod tests {
     #[test]
     fn rejects_bad_tensors_naming_the_document() {
         let mut d = node("bad", vec![], vec![]);
-        d.embedding = Some(wit::Tensor { dtype: wit::Dtype::Float32, shape: vec![4], data: vec![0; 3] });
-        expect_invalid(wit::DocumentBatch { nodes: vec![d], roots: vec![0] }, "document \"bad\": embedding");
+        d.embedding = Some(wit::Tensor {
+            dtype: wit::Dtype::Float32,
+            shape: vec![4],
+            data: vec![0; 3],
+        });
+        expect_invalid(
+            wit::DocumentBatch {
+                nodes: vec![d],
+                roots: vec![0],
+            },
+            "document \"bad\": embedding",
+        );
     }
 
     #[test]
@@ -479,7 +513,10 @@ mod tests {
         let emb_ptr = doc.embedding.as_ref().unwrap().data().as_ptr();
         let blob_ptr = doc.blob.as_ref().unwrap().as_ptr();
         let batch = flatten(vec![doc].into()).unwrap();
-        assert_eq!(batch.nodes[0].embedding.as_ref().unwrap().data.as_ptr(), emb_ptr);
+        assert_eq!(
+            batch.nodes[0].embedding.as_ref().unwrap().data.as_ptr(),
+            emb_ptr
+        );
         assert_eq!(batch.nodes[0].blob.as_ref().unwrap().as_ptr(), blob_ptr);
         let back = unflatten(batch).unwrap();
         assert_eq!(back[0].embedding.as_ref().unwrap().data().as_ptr(), emb_ptr);
@@ -491,7 +528,8 @@ mod tests {
         let mut d = Document::with_id("t");
         d.set_tags(json!({"a": {"b": [1, 2]}}).as_object().unwrap().clone());
         let batch = flatten(vec![d].into()).unwrap();
-        let raw: serde_json::Value = serde_json::from_str(batch.nodes[0].tags.as_ref().unwrap()).unwrap();
+        let raw: serde_json::Value =
+            serde_json::from_str(batch.nodes[0].tags.as_ref().unwrap()).unwrap();
         assert_eq!(raw, json!({"a": {"b": [1, 2]}}));
     }
 }

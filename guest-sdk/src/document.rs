@@ -386,7 +386,17 @@ impl fmt::Debug for Document {
                 }
             )*};
         }
-        opt!(parent_id, granularity, adjacency, text, blob, tensor, embedding, uri, mime_type);
+        opt!(
+            parent_id,
+            granularity,
+            adjacency,
+            text,
+            blob,
+            tensor,
+            embedding,
+            uri,
+            mime_type
+        );
         match self.tags.get() {
             Ok(map) if map.is_empty() => {}
             Ok(map) => {
@@ -476,7 +486,10 @@ mod tests {
         // Key order and formatting survive when a method only reads.
         doc.set_raw_tags(Some(r#"{"z": 1, "a": 2.50}"#.into()));
         assert_eq!(doc.tag::<f64>("a").unwrap(), Some(2.5));
-        assert_eq!(doc.take_raw_tags().as_deref(), Some(r#"{"z": 1, "a": 2.50}"#));
+        assert_eq!(
+            doc.take_raw_tags().as_deref(),
+            Some(r#"{"z": 1, "a": 2.50}"#)
+        );
         // Once mutated, the map is serialised.
         doc.set_raw_tags(Some(r#"{"z": 1}"#.into()));
         doc.set_tag("a", 2);

@@ -236,7 +236,9 @@ mod tests {
     }
     impl Default for Cfg {
         fn default() -> Self {
-            Self { greeting: "hi".into() }
+            Self {
+                greeting: "hi".into(),
+            }
         }
     }
 
@@ -251,7 +253,10 @@ mod tests {
             if metas.name == "refuse" {
                 return Err(Error::value_error("refused"));
             }
-            Ok(Self { greeting: config.greeting, seen: 0 })
+            Ok(Self {
+                greeting: config.greeting,
+                seen: 0,
+            })
         }
     }
 
@@ -269,7 +274,11 @@ mod tests {
             if req.param_or("fail", false)? {
                 return Err(Error::new("ValueError", "asked to fail"));
             }
-            Ok(if docs.is_empty() { Reply::Unchanged } else { docs.into() })
+            Ok(if docs.is_empty() {
+                Reply::Unchanged
+            } else {
+                docs.into()
+            })
         }
     }
 
@@ -292,21 +301,35 @@ mod tests {
         assert_eq!(inst.executor().greeting, "hi");
         let mut inst = Instance::<Exec>::new(r#"{"greeting": "yo"}"#, Metas::default()).unwrap();
         assert_eq!(inst.executor().greeting, "yo");
-        let err = Instance::<Exec>::new(r#"{"greeting": 3}"#, Metas::default()).err().unwrap();
-        assert!(err.message().contains("uses_with of executor \"executor\""), "{err}");
-        let metas = Metas { name: "refuse".into(), ..Metas::default() };
+        let err = Instance::<Exec>::new(r#"{"greeting": 3}"#, Metas::default())
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("uses_with of executor \"executor\""),
+            "{err}"
+        );
+        let metas = Metas {
+            name: "refuse".into(),
+            ..Metas::default()
+        };
         assert!(Instance::<Exec>::new("{}", metas).is_err());
     }
 
     #[test]
     fn method_shapes_map_to_outputs() {
         let mut inst = Instance::<Exec>::new("{}", Metas::default()).unwrap();
-        let out = inst.call(dispatch, "count", "/x", batch_of(3), "{}").unwrap();
+        let out = inst
+            .call(dispatch, "count", "/x", batch_of(3), "{}")
+            .unwrap();
         assert!(matches!(out, wit::Output::Unchanged));
         assert_eq!(inst.executor().seen, 3);
 
-        let out = inst.call(dispatch, "greet", "/x", batch_of(1), r#"{"who": "bob"}"#).unwrap();
-        let wit::Output::Docs(b) = out else { panic!("expected docs") };
+        let out = inst
+            .call(dispatch, "greet", "/x", batch_of(1), r#"{"who": "bob"}"#)
+            .unwrap();
+        let wit::Output::Docs(b) = out else {
+            panic!("expected docs")
+        };
         assert_eq!(b.roots.len(), 2);
         assert_eq!(b.nodes[1].text.as_deref(), Some("hi bob"));
 
@@ -319,13 +342,25 @@ mod tests {
     #[test]
     fn call_errors() {
         let mut inst = Instance::<Exec>::new("{}", Metas::default()).unwrap();
-        let err = inst.call(dispatch, "nope", "/x", batch_of(0), "{}").unwrap_err();
+        let err = inst
+            .call(dispatch, "nope", "/x", batch_of(0), "{}")
+            .unwrap_err();
         assert_eq!(err.name(), "UnknownMethod");
-        let err = inst.call(dispatch, "maybe", "/x", batch_of(0), r#"{"fail": true}"#).unwrap_err();
+        let err = inst
+            .call(dispatch, "maybe", "/x", batch_of(0), r#"{"fail": true}"#)
+            .unwrap_err();
         assert_eq!((err.name(), err.message()), ("ValueError", "asked to fail"));
-        let err = inst.call(dispatch, "count", "/x", batch_of(0), "[]").unwrap_err();
-        assert!(err.message().starts_with("parameters must be a JSON object"));
-        let bad = wit::DocumentBatch { nodes: vec![], roots: vec![0] };
+        let err = inst
+            .call(dispatch, "count", "/x", batch_of(0), "[]")
+            .unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("parameters must be a JSON object")
+        );
+        let bad = wit::DocumentBatch {
+            nodes: vec![],
+            roots: vec![0],
+        };
         let err = inst.call(dispatch, "count", "/x", bad, "{}").unwrap_err();
         assert_eq!(err.name(), batch::INVALID_BATCH);
     }
@@ -345,12 +380,29 @@ mod tests {
             shards: 1,
             replicas: 1,
         };
-        let err = guest_call(&SLOT, dispatch, "count".into(), "/".into(), batch_of(0), "{}".into())
-            .unwrap_err();
+        let err = guest_call(
+            &SLOT,
+            dispatch,
+            "count".into(),
+            "/".into(),
+            batch_of(0),
+            "{}".into(),
+        )
+        .unwrap_err();
         assert_eq!(err.name, "NotInitialized");
         guest_init(&SLOT, "{}".into(), metas()).unwrap();
-        assert_eq!(guest_init(&SLOT, "{}".into(), metas()).unwrap_err().name, "AlreadyInitialized");
-        let out = guest_call(&SLOT, dispatch, "count".into(), "/".into(), batch_of(2), "{}".into());
+        assert_eq!(
+            guest_init(&SLOT, "{}".into(), metas()).unwrap_err().name,
+            "AlreadyInitialized"
+        );
+        let out = guest_call(
+            &SLOT,
+            dispatch,
+            "count".into(),
+            "/".into(),
+            batch_of(2),
+            "{}".into(),
+        );
         assert!(matches!(out, Ok(wit::Output::Unchanged)));
 
         let d = describe(&[("a", &["/a", "/b"]), ("b", &[])], Some("b"));

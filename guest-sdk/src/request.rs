@@ -66,7 +66,9 @@ pub(crate) fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>>
         Ok(other) => Err(Error::value_error(format!(
             "{what} must be a JSON object, got {other}"
         ))),
-        Err(err) => Err(Error::value_error(format!("{what} are not valid JSON: {err}"))),
+        Err(err) => Err(Error::value_error(format!(
+            "{what} are not valid JSON: {err}"
+        ))),
     }
 }
 
@@ -163,7 +165,12 @@ mod tests {
         assert_eq!(parse_object(r#"{"a":1}"#, "parameters").unwrap().len(), 1);
         let err = parse_object("[1]", "parameters").unwrap_err();
         assert!(err.message().contains("must be a JSON object"), "{err}");
-        assert!(parse_object("{", "uses_with").unwrap_err().message().starts_with("uses_with"));
+        assert!(
+            parse_object("{", "uses_with")
+                .unwrap_err()
+                .message()
+                .starts_with("uses_with")
+        );
     }
 
     #[test]

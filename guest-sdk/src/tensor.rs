@@ -327,7 +327,9 @@ impl Tensor {
             DType::Uint16 => chunks.map(|b| u16::read_le(b).into()).collect(),
             DType::Uint32 => chunks.map(|b| u32::read_le(b).into()).collect(),
             DType::Uint64 => chunks.map(|b| u64::read_le(b) as f64).collect(),
-            DType::Boolean => chunks.map(|b| f64::from(u8::from(bool::read_le(b)))).collect(),
+            DType::Boolean => chunks
+                .map(|b| f64::from(u8::from(bool::read_le(b))))
+                .collect(),
         }
     }
 
@@ -454,7 +456,9 @@ mod tests {
 
     #[test]
     fn reshape_keeps_elements() {
-        let t = Tensor::vector(&[1.0f32, 2.0, 3.0, 4.0]).reshape(vec![2, 2]).unwrap();
+        let t = Tensor::vector(&[1.0f32, 2.0, 3.0, 4.0])
+            .reshape(vec![2, 2])
+            .unwrap();
         assert_eq!(t.shape(), &[2, 2]);
         assert!(t.reshape(vec![3]).is_err());
     }

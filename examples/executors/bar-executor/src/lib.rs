@@ -19,7 +19,9 @@ impl BarExecutor {
     /// Catch-all: appends the greeting document.
     fn bar(&mut self, docs: &mut DocumentArray, _req: &Request) -> Result<()> {
         let n = docs.len();
-        docs.push(Document::from_text(format!("bar was here and got {n} document")));
+        docs.push(Document::from_text(format!(
+            "bar was here and got {n} document"
+        )));
         Ok(())
     }
 }

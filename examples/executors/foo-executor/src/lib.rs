@@ -19,7 +19,9 @@ impl FooExecutor {
     /// Catch-all: appends the greeting document.
     fn foo(&mut self, docs: &mut DocumentArray, _req: &Request) -> Result<()> {
         let n = docs.len();
-        docs.push(Document::from_text(format!("foo was here and got {n} document")));
+        docs.push(Document::from_text(format!(
+            "foo was here and got {n} document"
+        )));
         Ok(())
     }
 }
