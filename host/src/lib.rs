@@ -4,5 +4,7 @@
 //! - [`runtime`]: the component runtime (engine, compile cache, instances).
 //! - [`docs`]: documents in the shape the executor contract moves them.
 
+pub mod cli;
 pub mod docs;
+pub mod router;
 pub mod runtime;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `flowhost` command.
+
+fn main() -> std::process::ExitCode {
+    flowhost::cli::main()
+}

@@ -84,6 +84,35 @@ impl LiveInstance {
         component: &ExecutorComponent,
         config: &InstanceConfig,
     ) -> Result<(Self, Description), StartError> {
+        let mut instance = Self::instantiate_only(component, config).await?;
+        let uses_with = config.uses_with.to_string();
+        let metas = config.metas();
+        instance.arm();
+        let guest = instance.world.flowhost_executor_executor();
+        let outcome = tokio::time::timeout(
+            instance.timer(),
+            guest.call_init(&mut instance.store, &uses_with, &metas),
+        )
+        .await;
+        instance
+            .settle(outcome)
+            .and_then(|raised| raised.map_err(Fault::Raised))
+            .map_err(|fault| StartError::Init {
+                executor: config.name.clone(),
+                fault,
+            })?;
+        let description = instance.describe().await.map_err(|fault| StartError::Describe {
+            executor: config.name.clone(),
+            fault,
+        })?;
+        Ok((instance, description))
+    }
+
+    /// A fresh store and instance, before `init`.
+    pub(crate) async fn instantiate_only(
+        component: &ExecutorComponent,
+        config: &InstanceConfig,
+    ) -> Result<Self, StartError> {
         let executor: Arc<str> = config.name.as_str().into();
         let config_error = |reason: String| StartError::Config {
             executor: config.name.clone(),
@@ -123,37 +152,17 @@ impl LiveInstance {
             }
         });
 
-        let mut instance = Self {
-            world: arm_and_instantiate(&mut store, component, &config.limits).await.map_err(
-                |reason| StartError::Instantiate {
-                    executor: config.name.clone(),
-                    reason,
-                },
-            )?,
+        let world = arm_and_instantiate(&mut store, component, &config.limits)
+            .await
+            .map_err(|reason| StartError::Instantiate {
+                executor: config.name.clone(),
+                reason,
+            })?;
+        Ok(Self {
+            world,
             store,
             limits: config.limits.clone(),
-        };
-        let uses_with = config.uses_with.to_string();
-        let metas = config.metas();
-        instance.arm();
-        let guest = instance.world.flowhost_executor_executor();
-        let outcome = tokio::time::timeout(
-            instance.timer(),
-            guest.call_init(&mut instance.store, &uses_with, &metas),
-        )
-        .await;
-        instance
-            .settle(outcome)
-            .and_then(|raised| raised.map_err(Fault::Raised))
-            .map_err(|fault| StartError::Init {
-                executor: config.name.clone(),
-                fault,
-            })?;
-        let description = instance.describe().await.map_err(|fault| StartError::Describe {
-            executor: config.name.clone(),
-            fault,
-        })?;
-        Ok((instance, description))
+        })
     }
 
     async fn describe(&mut self) -> Result<Description, Fault> {

@@ -11,6 +11,8 @@
 //! executor instance safely and quickly, and reports faults precisely.
 
 pub(crate) mod bindings;
+#[doc(hidden)]
+pub mod bench_support;
 mod cache;
 mod component;
 mod engine;

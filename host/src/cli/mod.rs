@@ -1,0 +1,63 @@
+//! The `flowhost` command line: argument parsing, logging set-up and one
+//! module per subcommand. Errors are reported here, once, with their causes.
+
+mod call;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "flowhost", version, about = "Run document pipelines of sandboxed Wasm executors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with one executor on its own.
+    #[command(subcommand)]
+    Executor(ExecutorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExecutorCommand {
+    /// Start one executor, send it one request and print the documents it returns.
+    Call(call::CallArgs),
+}
+
+/// Logs go to stderr; `FLOWHOST_LOG` (or `RUST_LOG`) picks what is shown.
+fn init_logging() {
+    let filter = std::env::var("FLOWHOST_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Executor(ExecutorCommand::Call(args)) => call::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install what is missing, build the
+# guest components, check formatting and lints, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== guest components"
+bash scripts/build-guests.sh
+
+echo "== clippy (host crates, then guests for wasm32-wasip2)"
+cargo clippy --all-targets -- -D warnings
+guests=$(bash scripts/build-guests.sh --list)
+# shellcheck disable=SC2086
+cargo clippy --release --target wasm32-wasip2 $guests -- -D warnings
+
+echo "== tests"
+cargo test --no-fail-fast
