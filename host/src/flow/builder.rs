@@ -1,0 +1,264 @@
+//! The Rust builder, mirroring Jina's `Flow().add(...)`:
+//!
+//! ```ignore
+//! let flow = Flow::new()
+//!     .with_port(12345)
+//!     .add(Executor::new("foo").uses("foo.wasm"))
+//!     .add(Executor::new("bar").uses("bar.wasm").needs(["foo"]).replicas(2));
+//! flow.validate()?;
+//! ```
+//!
+//! The builder does not validate as it goes (like Jina, mistakes surface on use): call
+//! [`Flow::validate`] or build the topology.
+
+use serde_json::{Map, Value};
+
+use crate::flow::spec::{Compression, Executor, Flow, PollingSpec, Protocol};
+
+impl Flow {
+    /// The empty flow: only the gateway.
+    pub fn new() -> Flow {
+        Flow::default()
+    }
+
+    /// Appends an executor. An executor without a name gets `executor<N>`, N its position,
+    /// as in Jina.
+    // Named after Jina's `Flow.add`, which every flow author knows; it is not `ops::Add`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn add(mut self, mut executor: Executor) -> Flow {
+        if executor.name.is_empty() {
+            executor.name = format!("executor{}", self.executors.len());
+        }
+        self.executors.push(executor);
+        self
+    }
+
+    pub fn with_port(mut self, port: u16) -> Flow {
+        self.with.port.push(port);
+        self
+    }
+
+    pub fn with_protocol(mut self, protocol: Protocol) -> Flow {
+        self.with.protocol.push(protocol);
+        self
+    }
+
+    pub fn with_host(mut self, host: impl Into<String>) -> Flow {
+        self.with.host = Some(host.into());
+        self
+    }
+
+    pub fn with_cors(mut self, cors: bool) -> Flow {
+        self.with.cors = Some(cors);
+        self
+    }
+
+    pub fn with_compression(mut self, compression: Compression) -> Flow {
+        self.with.compression = Some(compression);
+        self
+    }
+
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Flow {
+        self.with.env.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn with_extra_search_path(mut self, path: impl Into<String>) -> Flow {
+        self.with.extra_search_paths.push(path.into());
+        self
+    }
+
+    pub fn with_workspace(mut self, workspace: impl Into<String>) -> Flow {
+        self.with.workspace = Some(workspace.into());
+        self
+    }
+
+    /// Flow-wide default call deadline for executors.
+    pub fn with_timeout_ms(mut self, ms: u64) -> Flow {
+        self.with.limits.timeout_ms = Some(ms);
+        self
+    }
+
+    /// Flow-wide default memory cap for executors, in bytes.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Flow {
+        self.with.limits.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Flow-wide default fuel per call for executors.
+    pub fn with_fuel(mut self, fuel: u64) -> Flow {
+        self.with.limits.fuel = Some(fuel);
+        self
+    }
+
+    /// The executor called `name`.
+    pub fn executor(&self, name: &str) -> Option<&Executor> {
+        self.executors.iter().find(|e| e.name == name)
+    }
+}
+
+/// What `Executor::needs` accepts: one name or several.
+pub trait IntoNeeds {
+    fn into_needs(self) -> Vec<String>;
+}
+
+impl IntoNeeds for &str {
+    fn into_needs(self) -> Vec<String> {
+        vec![self.to_string()]
+    }
+}
+
+impl IntoNeeds for String {
+    fn into_needs(self) -> Vec<String> {
+        vec![self]
+    }
+}
+
+impl<S: Into<String>, const N: usize> IntoNeeds for [S; N] {
+    fn into_needs(self) -> Vec<String> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<S: Into<String>> IntoNeeds for Vec<S> {
+    fn into_needs(self) -> Vec<String> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+/// A JSON object from a `serde_json::Value` (anything else gives an empty map, since
+/// `uses_with` and friends are keyword arguments).
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+impl Executor {
+    /// An executor with this name (an empty name means "default it on `add`").
+    pub fn new(name: impl Into<String>) -> Executor {
+        Executor {
+            name: name.into(),
+            ..Executor::default()
+        }
+    }
+
+    pub fn uses(mut self, uses: impl Into<String>) -> Executor {
+        self.uses = Some(uses.into());
+        self
+    }
+
+    /// `uses_with` from a JSON object, e.g. `json!({"param1": 10})`.
+    pub fn uses_with(mut self, with: Value) -> Executor {
+        self.uses_with = object(with);
+        self
+    }
+
+    pub fn uses_metas(mut self, metas: Value) -> Executor {
+        self.uses_metas = object(metas);
+        self
+    }
+
+    /// Endpoint -> method pairs, e.g. `[("/index", "my_index")]`.
+    pub fn uses_requests<K: Into<String>, V: Into<String>>(
+        mut self,
+        requests: impl IntoIterator<Item = (K, V)>,
+    ) -> Executor {
+        self.uses_requests = requests
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    pub fn workspace(mut self, workspace: impl Into<String>) -> Executor {
+        self.workspace = Some(workspace.into());
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Executor {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// `needs("a")` or `needs(["a", "b"])`; `"gateway"` means the start of the flow.
+    pub fn needs(mut self, needs: impl IntoNeeds) -> Executor {
+        self.needs = Some(needs.into_needs());
+        self
+    }
+
+    /// A filter, e.g. `json!({"tags__key": {"$eq": 5}})`.
+    pub fn when(mut self, when: Value) -> Executor {
+        self.when = Some(when);
+        self
+    }
+
+    pub fn floating(mut self, floating: bool) -> Executor {
+        self.floating = floating;
+        self
+    }
+
+    pub fn replicas(mut self, replicas: u32) -> Executor {
+        self.replicas = replicas;
+        self
+    }
+
+    pub fn shards(mut self, shards: u32) -> Executor {
+        self.shards = shards;
+        self
+    }
+
+    pub fn polling(mut self, polling: PollingSpec) -> Executor {
+        self.polling = Some(polling);
+        self
+    }
+
+    pub fn uses_before(mut self, uses: impl Into<String>) -> Executor {
+        self.uses_before = Some(uses.into());
+        self
+    }
+
+    pub fn uses_after(mut self, uses: impl Into<String>) -> Executor {
+        self.uses_after = Some(uses.into());
+        self
+    }
+
+    pub fn disable_reduce(mut self, disable: bool) -> Executor {
+        self.disable_reduce = disable;
+        self
+    }
+
+    /// An executor managed elsewhere, reached at `host:port`.
+    pub fn external(mut self, host: impl Into<String>, port: u16) -> Executor {
+        self.external = true;
+        self.host = Some(host.into());
+        self.port = Some(port);
+        self
+    }
+
+    pub fn tls(mut self, tls: bool) -> Executor {
+        self.tls = tls;
+        self
+    }
+
+    pub fn grpc_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Executor {
+        self.grpc_metadata.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn timeout_ms(mut self, ms: u64) -> Executor {
+        self.limits.timeout_ms = Some(ms);
+        self
+    }
+
+    pub fn memory_limit(mut self, bytes: u64) -> Executor {
+        self.limits.memory_limit = Some(bytes);
+        self
+    }
+
+    pub fn fuel(mut self, fuel: u64) -> Executor {
+        self.limits.fuel = Some(fuel);
+        self
+    }
+}

@@ -1,0 +1,156 @@
+//! flowhost's per-executor sandbox limits: defaults, resolution and the byte-size syntax.
+//!
+//! `memory_limit` takes bytes or a size such as `64MiB`, `512MB`, `1.5GiB` (binary units are
+//! powers of 1024, decimal ones of 1000, as everywhere else).
+
+use crate::flow::spec::Limits;
+
+/// Call deadline used when neither the executor nor the flow sets `timeout_ms`.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// Instance memory cap used when neither the executor nor the flow sets `memory_limit`.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The limits actually applied to an executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedLimits {
+    pub timeout_ms: u64,
+    pub memory_limit: u64,
+    /// `None`: no fuel metering.
+    pub fuel: Option<u64>,
+}
+
+impl Limits {
+    /// Each limit from `self`, else from `fallback`; fields unset in both stay unset.
+    pub fn or(self, fallback: Limits) -> Limits {
+        Limits {
+            timeout_ms: self.timeout_ms.or(fallback.timeout_ms),
+            memory_limit: self.memory_limit.or(fallback.memory_limit),
+            fuel: self.fuel.or(fallback.fuel),
+        }
+    }
+
+    /// Fills what is still unset with the built-in defaults.
+    pub fn resolve(self) -> ResolvedLimits {
+        ResolvedLimits {
+            timeout_ms: self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            memory_limit: self.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
+            fuel: self.fuel,
+        }
+    }
+}
+
+const UNITS: &[(&str, u64)] = &[
+    ("b", 1),
+    ("k", 1_000),
+    ("kb", 1_000),
+    ("kib", 1 << 10),
+    ("m", 1_000_000),
+    ("mb", 1_000_000),
+    ("mib", 1 << 20),
+    ("g", 1_000_000_000),
+    ("gb", 1_000_000_000),
+    ("gib", 1 << 30),
+    ("t", 1_000_000_000_000),
+    ("tb", 1_000_000_000_000),
+    ("tib", 1 << 40),
+];
+
+/// Parses `"64MiB"`, `"512 MB"`, `"1.5GiB"` or `"1048576"` into bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number = number.replace('_', "");
+    let unit = unit.trim().to_ascii_lowercase();
+    let multiplier = if unit.is_empty() {
+        1
+    } else {
+        UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                format!(
+                    "unknown unit `{}`; use B, KB, KiB, MB, MiB, GB or GiB",
+                    unit
+                )
+            })?
+    };
+    if number.is_empty() {
+        return Err("expected a number of bytes, e.g. 64MiB".to_string());
+    }
+    if let Ok(n) = number.parse::<u64>() {
+        return n
+            .checked_mul(multiplier)
+            .ok_or_else(|| "too large".to_string());
+    }
+    let f: f64 = number
+        .parse()
+        .map_err(|_| format!("`{number}` is not a number"))?;
+    let bytes = f * multiplier as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err("too large".to_string());
+    }
+    Ok(bytes.round() as u64)
+}
+
+/// Writes bytes back in the shortest exact binary unit (`64MiB`), else as a plain number.
+pub fn format_bytes(bytes: u64) -> Option<String> {
+    [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ]
+    .into_iter()
+    .find(|(_, m)| bytes >= *m && bytes.is_multiple_of(*m))
+    .map(|(u, m)| format!("{}{u}", bytes / m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("512MB"), Ok(512_000_000));
+        assert_eq!(parse_bytes("512 mb"), Ok(512_000_000));
+        assert_eq!(parse_bytes("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(
+            parse_bytes("12 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(parse_bytes("MiB").is_err());
+        assert!(parse_bytes("99999999999TiB").is_err());
+    }
+
+    #[test]
+    fn formats_sizes() {
+        assert_eq!(format_bytes(64 << 20).as_deref(), Some("64MiB"));
+        assert_eq!(format_bytes(1 << 30).as_deref(), Some("1GiB"));
+        assert_eq!(format_bytes(1000), None);
+    }
+
+    #[test]
+    fn resolution_order() {
+        let exec = Limits {
+            timeout_ms: Some(5),
+            ..Limits::default()
+        };
+        let flow = Limits {
+            timeout_ms: Some(10),
+            memory_limit: Some(1 << 20),
+            fuel: None,
+        };
+        let r = exec.or(flow).resolve();
+        assert_eq!(r.timeout_ms, 5);
+        assert_eq!(r.memory_limit, 1 << 20);
+        assert_eq!(r.fuel, None);
+        assert_eq!(Limits::default().resolve().timeout_ms, DEFAULT_TIMEOUT_MS);
+    }
+}

@@ -1,0 +1,160 @@
+//! How flow-level arguments reach the gateway and the executors (Jina's propagation rule).
+//!
+//! Jina: "All arguments received by Flow() API will be propagated to other entities (Gateway,
+//! Executor) with the following exceptions: `uses` and `uses_with` won't be passed to Gateway;
+//! `port`, `port_monitoring`, `uses` and `uses_with` won't be passed to Executor".
+//!
+//! flowhost applies that rule to the arguments an executor can use: `env` (merged, the
+//! executor's value wins per variable), `workspace`, the limits (`timeout_ms`, `memory_limit`,
+//! `fuel`), `compression`, `timeout_ready`, `timeout_send`, the top-level `metas`, and every
+//! kept Jina key that executors also know. Gateway-only settings (protocols, host, CORS, TLS
+//! files, exposed endpoints, search paths) do not reach executors: they have no meaning there.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::flow::keys::EXECUTOR_JINA_KEYS;
+use crate::flow::limits::ResolvedLimits;
+use crate::flow::spec::{Compression, ExposedEndpoint, Flow, Protocol};
+
+/// Flow arguments never passed to executors (Jina's list).
+pub const NOT_FOR_EXECUTORS: &[&str] = &["port", "port_monitoring", "uses", "uses_with"];
+/// Flow arguments never passed to the gateway (Jina's list).
+pub const NOT_FOR_GATEWAY: &[&str] = &["uses", "uses_with"];
+
+/// An executor's arguments after the flow's have been applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffectiveExecutor {
+    pub name: String,
+    pub env: BTreeMap<String, String>,
+    pub workspace: Option<String>,
+    pub limits: ResolvedLimits,
+    pub compression: Option<Compression>,
+    pub timeout_ready: Option<i64>,
+    pub timeout_send: Option<i64>,
+    /// The flow's top-level `metas` with the executor's `uses_metas` over them.
+    pub uses_metas: Map<String, Value>,
+    /// Kept Jina keys: the flow's (those executors know, minus the exceptions) under the
+    /// executor's own.
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One listening address of the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    pub protocol: Protocol,
+    /// `None`: pick a free port.
+    pub port: Option<u16>,
+}
+
+/// The gateway's arguments: every flow argument but `uses` and `uses_with`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayArgs {
+    /// Protocol and port pairs, in order (gRPC on a free port when nothing is set).
+    pub bindings: Vec<Binding>,
+    pub host: Option<String>,
+    pub cors: bool,
+    pub compression: Option<Compression>,
+    pub ssl_certfile: Option<String>,
+    pub ssl_keyfile: Option<String>,
+    pub prefetch: Option<u64>,
+    pub timeout_ready: Option<i64>,
+    pub timeout_send: Option<i64>,
+    pub no_crud_endpoints: bool,
+    pub no_debug_endpoints: bool,
+    pub expose_endpoints: BTreeMap<String, ExposedEndpoint>,
+    pub env: BTreeMap<String, String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Flow {
+    /// The effective arguments of the executor at `index`, or `None` past the end.
+    pub fn effective_executor(&self, index: usize) -> Option<EffectiveExecutor> {
+        let e = self.executors.get(index)?;
+        let with = &self.with;
+        let mut env = with.env.clone();
+        env.extend(e.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut uses_metas = self.metas.clone();
+        uses_metas.extend(e.uses_metas.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut extra: BTreeMap<String, Value> = with
+            .extra
+            .iter()
+            .filter(|(k, _)| EXECUTOR_JINA_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| !NOT_FOR_EXECUTORS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        extra.extend(e.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // The executor's own kept `compression`/`timeout_*` (Jina executor args) win.
+        let compression = e
+            .extra
+            .get("compression")
+            .and_then(Value::as_str)
+            .and_then(Compression::parse)
+            .or(with.compression);
+        let int = |key: &str| e.extra.get(key).and_then(Value::as_i64);
+        Some(EffectiveExecutor {
+            name: e.name.clone(),
+            env,
+            workspace: e.workspace.clone().or_else(|| with.workspace.clone()),
+            limits: e.limits.or(with.limits).resolve(),
+            compression,
+            timeout_ready: int("timeout_ready").or(with.timeout_ready),
+            timeout_send: int("timeout_send").or(with.timeout_send),
+            uses_metas,
+            extra,
+        })
+    }
+
+    /// The effective arguments of every executor, in flow order.
+    pub fn effective_executors(&self) -> Vec<EffectiveExecutor> {
+        (0..self.executors.len())
+            .filter_map(|i| self.effective_executor(i))
+            .collect()
+    }
+
+    /// The gateway's arguments.
+    pub fn gateway_args(&self) -> GatewayArgs {
+        let w = &self.with;
+        let protocols = if w.protocol.is_empty() {
+            vec![Protocol::Grpc]
+        } else {
+            w.protocol.clone()
+        };
+        let bindings = protocols
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Binding {
+                protocol: *p,
+                port: w.port.get(i).copied(),
+            })
+            .collect();
+        GatewayArgs {
+            bindings,
+            host: w.host.clone(),
+            cors: w.cors.unwrap_or(false),
+            compression: w.compression,
+            ssl_certfile: w.ssl_certfile.clone(),
+            ssl_keyfile: w.ssl_keyfile.clone(),
+            prefetch: w.prefetch,
+            timeout_ready: w.timeout_ready,
+            timeout_send: w.timeout_send,
+            no_crud_endpoints: w.no_crud_endpoints.unwrap_or(false),
+            no_debug_endpoints: w.no_debug_endpoints.unwrap_or(false),
+            expose_endpoints: w.expose_endpoints.clone(),
+            env: w.env.clone(),
+            name: w.name.clone(),
+            title: w.title.clone(),
+            description: w.description.clone(),
+            extra: w
+                .extra
+                .iter()
+                .filter(|(k, _)| !NOT_FOR_GATEWAY.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Writing a Flow back to YAML (`flowhost` `save_config`), such that it loads back equal.
+//!
+//! Only what differs from the defaults is written, in a fixed key order, with the shortest
+//! faithful spelling: one port as a number, `needs: a` for a single need, `64MiB` for sizes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_norway::{Mapping, Value};
+
+use crate::flow::error::{FlowError, Pos};
+use crate::flow::limits::format_bytes;
+use crate::flow::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec};
+
+impl Flow {
+    /// The flow as YAML text.
+    pub fn to_yaml(&self) -> Result<String, FlowError> {
+        serde_norway::to_string(&self.to_yaml_value()).map_err(|e| FlowError::Syntax {
+            at: Box::new(Pos::builder()),
+            message: format!("cannot write the flow as YAML: {e}"),
+        })
+    }
+
+    /// Writes the flow to `path`.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), FlowError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_yaml()?).map_err(|source| FlowError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn to_yaml_value(&self) -> Value {
+        let mut m = Mapping::new();
+        m.insert("jtype".into(), "Flow".into());
+        let with = flow_args(&self.with);
+        if !with.is_empty() {
+            m.insert("with".into(), Value::Mapping(with));
+        }
+        if !self.metas.is_empty() {
+            m.insert(
+                "metas".into(),
+                json(&serde_json::Value::Object(self.metas.clone())),
+            );
+        }
+        if !self.executors.is_empty() {
+            let list = self
+                .executors
+                .iter()
+                .map(|e| Value::Mapping(executor(e)))
+                .collect();
+            m.insert("executors".into(), Value::Sequence(list));
+        }
+        Value::Mapping(m)
+    }
+}
+
+fn json(v: &serde_json::Value) -> Value {
+    // Any JSON value is representable in YAML; Null is the harmless fallback.
+    serde_norway::to_value(v).unwrap_or(Value::Null)
+}
+
+fn put(m: &mut Mapping, key: &str, value: impl Into<Value>) {
+    m.insert(key.into(), value.into());
+}
+
+fn put_opt<T: Into<Value> + Clone>(m: &mut Mapping, key: &str, value: &Option<T>) {
+    if let Some(v) = value {
+        put(m, key, v.clone());
+    }
+}
+
+fn put_map(m: &mut Mapping, key: &str, map: &BTreeMap<String, String>) {
+    if !map.is_empty() {
+        let inner: Mapping = map
+            .iter()
+            .map(|(k, v)| (Value::from(k.clone()), Value::from(v.clone())))
+            .collect();
+        put(m, key, Value::Mapping(inner));
+    }
+}
+
+fn put_json_map(m: &mut Mapping, key: &str, map: &serde_json::Map<String, serde_json::Value>) {
+    if !map.is_empty() {
+        put(m, key, json(&serde_json::Value::Object(map.clone())));
+    }
+}
+
+fn put_extra(m: &mut Mapping, extra: &BTreeMap<String, serde_json::Value>) {
+    for (k, v) in extra {
+        put(m, k, json(v));
+    }
+}
+
+/// One value written as a scalar, several as a list.
+fn one_or_list(items: Vec<Value>) -> Value {
+    if items.len() == 1 {
+        items.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Sequence(items)
+    }
+}
+
+fn put_limits(m: &mut Mapping, limits: &Limits) {
+    put_opt(m, "timeout_ms", &limits.timeout_ms);
+    if let Some(bytes) = limits.memory_limit {
+        match format_bytes(bytes) {
+            Some(text) => put(m, "memory_limit", text),
+            None => put(m, "memory_limit", bytes),
+        }
+    }
+    put_opt(m, "fuel", &limits.fuel);
+}
+
+fn flow_args(a: &FlowArgs) -> Mapping {
+    let mut m = Mapping::new();
+    if !a.port.is_empty() {
+        put(
+            &mut m,
+            "port",
+            one_or_list(a.port.iter().map(|p| Value::from(*p)).collect()),
+        );
+    }
+    if !a.protocol.is_empty() {
+        let list = a.protocol.iter().map(|p| Value::from(p.as_str())).collect();
+        put(&mut m, "protocol", one_or_list(list));
+    }
+    put_opt(&mut m, "host", &a.host);
+    put_opt(&mut m, "cors", &a.cors);
+    if let Some(c) = a.compression {
+        put(&mut m, "compression", c.as_str());
+    }
+    put_opt(&mut m, "ssl_certfile", &a.ssl_certfile);
+    put_opt(&mut m, "ssl_keyfile", &a.ssl_keyfile);
+    if !a.extra_search_paths.is_empty() {
+        let list = a
+            .extra_search_paths
+            .iter()
+            .map(|s| Value::from(s.clone()))
+            .collect();
+        put(&mut m, "extra_search_paths", Value::Sequence(list));
+    }
+    put_opt(&mut m, "prefetch", &a.prefetch);
+    put_opt(&mut m, "timeout_ready", &a.timeout_ready);
+    put_opt(&mut m, "timeout_send", &a.timeout_send);
+    put_opt(&mut m, "no_crud_endpoints", &a.no_crud_endpoints);
+    put_opt(&mut m, "no_debug_endpoints", &a.no_debug_endpoints);
+    if !a.expose_endpoints.is_empty() {
+        let mut eps = Mapping::new();
+        for (endpoint, e) in &a.expose_endpoints {
+            let mut em = Mapping::new();
+            if !e.methods.is_empty() {
+                let list = e.methods.iter().map(|s| Value::from(s.clone())).collect();
+                put(&mut em, "methods", Value::Sequence(list));
+            }
+            put_opt(&mut em, "summary", &e.summary);
+            put_opt(&mut em, "description", &e.description);
+            if !e.tags.is_empty() {
+                let list = e.tags.iter().map(|s| Value::from(s.clone())).collect();
+                put(&mut em, "tags", Value::Sequence(list));
+            }
+            put(&mut eps, endpoint, Value::Mapping(em));
+        }
+        put(&mut m, "expose_endpoints", Value::Mapping(eps));
+    }
+    put_map(&mut m, "env", &a.env);
+    put_opt(&mut m, "workspace", &a.workspace);
+    put_opt(&mut m, "name", &a.name);
+    put_opt(&mut m, "title", &a.title);
+    put_opt(&mut m, "description", &a.description);
+    put_limits(&mut m, &a.limits);
+    put_extra(&mut m, &a.extra);
+    m
+}
+
+fn executor(e: &Executor) -> Mapping {
+    let mut m = Mapping::new();
+    put(&mut m, "name", e.name.clone());
+    put_opt(&mut m, "uses", &e.uses);
+    put_json_map(&mut m, "uses_with", &e.uses_with);
+    put_json_map(&mut m, "uses_metas", &e.uses_metas);
+    put_map(&mut m, "uses_requests", &e.uses_requests);
+    put_opt(&mut m, "workspace", &e.workspace);
+    put_map(&mut m, "env", &e.env);
+    if let Some(needs) = &e.needs {
+        let list = needs.iter().map(|s| Value::from(s.clone())).collect();
+        put(&mut m, "needs", one_or_list(list));
+    }
+    if let Some(when) = &e.when {
+        put(&mut m, "when", json(when));
+    }
+    if e.floating {
+        put(&mut m, "floating", true);
+    }
+    if e.replicas != 1 {
+        put(&mut m, "replicas", e.replicas);
+    }
+    if e.shards != 1 {
+        put(&mut m, "shards", e.shards);
+    }
+    match &e.polling {
+        None => {}
+        Some(PollingSpec::Uniform(p)) => put(&mut m, "polling", p.as_str()),
+        Some(PollingSpec::PerEndpoint(map)) => {
+            let inner: Mapping = map
+                .iter()
+                .map(|(k, p)| (Value::from(k.clone()), Value::from(p.as_str())))
+                .collect();
+            put(&mut m, "polling", Value::Mapping(inner));
+        }
+    }
+    put_opt(&mut m, "uses_before", &e.uses_before);
+    put_opt(&mut m, "uses_after", &e.uses_after);
+    if e.disable_reduce {
+        put(&mut m, "disable_reduce", true);
+    }
+    if e.external {
+        put(&mut m, "external", true);
+    }
+    put_opt(&mut m, "host", &e.host);
+    put_opt(&mut m, "port", &e.port);
+    if e.tls {
+        put(&mut m, "tls", true);
+    }
+    put_map(&mut m, "grpc_metadata", &e.grpc_metadata);
+    put_limits(&mut m, &e.limits);
+    put_extra(&mut m, &e.extra);
+    m
+}

@@ -1,0 +1,280 @@
+//! The Flow model's types: what a parsed (or built) Flow is, independent of YAML.
+//!
+//! Owns the data only. Parsing lives in `yaml.rs`, checks in `validate.rs`, writing in `save.rs`,
+//! the builder methods in `builder.rs`. Everything here compares with `==` so that a loaded,
+//! saved and reloaded Flow can be checked for equality.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// A Jina-style Flow: flow/gateway arguments plus an ordered list of executors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flow {
+    /// The `with:` block: flow and gateway arguments, and flow-wide executor defaults.
+    pub with: FlowArgs,
+    /// Top-level `metas:` (Jina): defaults merged under every executor's `uses_metas`.
+    pub metas: Map<String, Value>,
+    /// The executors, in file (or `add`) order. Order matters: default `needs` and default names
+    /// are positional, as in Jina.
+    pub executors: Vec<Executor>,
+}
+
+/// The `with:` block of a Flow.
+///
+/// Per Jina, these apply to the gateway and, for the keys that make sense there, to executors;
+/// see `propagate.rs` for exactly which.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowArgs {
+    /// `port` (or Jina's older `port_expose`): one port or one per protocol.
+    pub port: Vec<u16>,
+    /// `protocol`/`protocols`: one or a list; empty means gRPC (Jina's default).
+    pub protocol: Vec<Protocol>,
+    /// Address the gateway binds to.
+    pub host: Option<String>,
+    /// Allow cross-origin requests on the HTTP gateway.
+    pub cors: Option<bool>,
+    /// gRPC compression between gateway and executors.
+    pub compression: Option<Compression>,
+    pub ssl_certfile: Option<String>,
+    pub ssl_keyfile: Option<String>,
+    /// Where executor config YAMLs (`uses: x.yml`) are looked for after the flow's own folder.
+    pub extra_search_paths: Vec<String>,
+    /// Maximum number of requests in flight from the gateway (0 or unset: unlimited).
+    pub prefetch: Option<u64>,
+    /// Milliseconds to wait for an executor to be ready; -1 waits forever (Jina).
+    pub timeout_ready: Option<i64>,
+    /// Milliseconds before a request sent to an executor times out; -1 never (Jina).
+    pub timeout_send: Option<i64>,
+    pub no_crud_endpoints: Option<bool>,
+    pub no_debug_endpoints: Option<bool>,
+    /// Extra HTTP endpoints mapped onto executor endpoints.
+    pub expose_endpoints: BTreeMap<String, ExposedEndpoint>,
+    /// Environment granted to every executor (an executor's own `env` wins per variable).
+    pub env: BTreeMap<String, String>,
+    /// Default workspace for executors that set none.
+    pub workspace: Option<String>,
+    pub name: Option<String>,
+    /// Title and description shown in the HTTP gateway's OpenAPI page.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Flow-wide defaults for the per-executor limits.
+    pub limits: Limits,
+    /// Other keys Jina knows for a Flow or gateway that flowhost does not interpret. They are
+    /// validated as known, kept, propagated by the Jina rules and saved back.
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One executor (a Jina "Deployment") in a Flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executor {
+    /// Unique within the Flow. Defaults to `executor<N>` (N = position) as in Jina.
+    pub name: String,
+    /// What to run: a component path or reference, an executor YAML (`*.yml`), or nothing for
+    /// a pass-through node. Not resolved here (the registry does that).
+    pub uses: Option<String>,
+    pub uses_with: Map<String, Value>,
+    pub uses_metas: Map<String, Value>,
+    /// Endpoint -> method name overrides.
+    pub uses_requests: BTreeMap<String, String>,
+    pub workspace: Option<String>,
+    pub env: BTreeMap<String, String>,
+    /// Explicit `needs`; `None` means "the previous non-floating executor" (or the gateway).
+    pub needs: Option<Vec<String>>,
+    /// A DocArray-style filter, kept as JSON for the router. Always an object when set.
+    pub when: Option<Value>,
+    pub floating: bool,
+    pub replicas: u32,
+    pub shards: u32,
+    pub polling: Option<PollingSpec>,
+    pub uses_before: Option<String>,
+    pub uses_after: Option<String>,
+    /// Do not merge the branches at this join (Jina's `disable_reduce`, alias `no_reduce`).
+    pub disable_reduce: bool,
+    /// Managed elsewhere; reached at `host:port`.
+    pub external: bool,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: bool,
+    pub grpc_metadata: BTreeMap<String, String>,
+    /// flowhost's sandbox limits for this executor (unset: flow default, then built-in default).
+    pub limits: Limits,
+    /// Other keys Jina knows for an executor that flowhost does not interpret (kept and saved).
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for Executor {
+    fn default() -> Self {
+        Executor {
+            name: String::new(),
+            uses: None,
+            uses_with: Map::new(),
+            uses_metas: Map::new(),
+            uses_requests: BTreeMap::new(),
+            workspace: None,
+            env: BTreeMap::new(),
+            needs: None,
+            when: None,
+            floating: false,
+            replicas: 1,
+            shards: 1,
+            polling: None,
+            uses_before: None,
+            uses_after: None,
+            disable_reduce: false,
+            external: false,
+            host: None,
+            port: None,
+            tls: false,
+            grpc_metadata: BTreeMap::new(),
+            limits: Limits::default(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// flowhost's per-executor sandbox limits. Each is optional at every level; see
+/// [`crate::flow::ResolvedLimits`] for the values actually applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Deadline of one call into the executor, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Memory cap of one instance, in bytes.
+    pub memory_limit: Option<u64>,
+    /// Wasmtime fuel per call; unset means no fuel metering.
+    pub fuel: Option<u64>,
+}
+
+/// A gateway protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Grpc,
+    Http,
+    Websocket,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Grpc, Protocol::Http, Protocol::Websocket];
+
+    /// The lower-case spelling written back to YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http",
+            Protocol::Websocket => "websocket",
+        }
+    }
+
+    /// Case-insensitive, as Jina accepts `GRPC` and `grpc` alike.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// gRPC compression, with Jina's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    NoCompression,
+    Gzip,
+    Deflate,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 3] = [
+        Compression::NoCompression,
+        Compression::Gzip,
+        Compression::Deflate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::NoCompression => "NoCompression",
+            Compression::Gzip => "Gzip",
+            Compression::Deflate => "Deflate",
+        }
+    }
+
+    /// Case-insensitive (Jina itself is case-sensitive; accepting `gzip` costs nothing).
+    pub fn parse(s: &str) -> Option<Compression> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// How a request reaches the shards of an executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polling {
+    /// One shard gets the request.
+    Any,
+    /// Every shard gets the request; results are merged.
+    All,
+}
+
+impl Polling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polling::Any => "ANY",
+            Polling::All => "ALL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Polling> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "ANY" => Some(Polling::Any),
+            "ALL" => Some(Polling::All),
+            _ => None,
+        }
+    }
+}
+
+/// The `polling:` value: one for every endpoint, or per endpoint with `*` as the wildcard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollingSpec {
+    Uniform(Polling),
+    PerEndpoint(BTreeMap<String, Polling>),
+}
+
+impl PollingSpec {
+    /// The polling for `endpoint`, following Jina's worker code exactly: an endpoint named in
+    /// the map wins; otherwise `/index` is ANY and `/search` is ALL; everything else gets the
+    /// wildcard (`*` in the map, or the single value), else ANY.
+    ///
+    /// Note the Jina quirk kept here: `polling: ALL` still leaves `/index` at ANY.
+    pub fn for_endpoint(spec: Option<&PollingSpec>, endpoint: &str) -> Polling {
+        let (explicit, wildcard) = match spec {
+            None => (None, None),
+            Some(PollingSpec::Uniform(p)) => (None, Some(*p)),
+            Some(PollingSpec::PerEndpoint(map)) => {
+                (map.get(endpoint).copied(), map.get("*").copied())
+            }
+        };
+        if let Some(p) = explicit {
+            return p;
+        }
+        match endpoint {
+            "/index" => Polling::Any,
+            "/search" => Polling::All,
+            _ => wildcard.unwrap_or(Polling::Any),
+        }
+    }
+}
+
+/// One entry of `expose_endpoints`: how an executor endpoint appears on the HTTP gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExposedEndpoint {
+    /// HTTP methods (upper-case); empty means POST.
+    pub methods: Vec<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+}
+
+impl Executor {
+    /// The polling this executor uses for `endpoint` (see [`PollingSpec::for_endpoint`]).
+    pub fn polling_for(&self, endpoint: &str) -> Polling {
+        PollingSpec::for_endpoint(self.polling.as_ref(), endpoint)
+    }
+}
