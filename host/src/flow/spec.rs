@@ -273,6 +273,19 @@ pub struct ExposedEndpoint {
 }
 
 impl Executor {
+    /// Where a remote executor is reached: `host` and `port`, or `host: name:port` when no
+    /// `port` is set (as newer Jina accepts).
+    pub fn address(&self) -> Option<(String, u16)> {
+        let host = self.host.as_deref()?;
+        match self.port {
+            Some(port) => Some((host.to_string(), port)),
+            None => {
+                let (name, port) = host.rsplit_once(':')?;
+                Some((name.to_string(), port.parse().ok()?))
+            }
+        }
+    }
+
     /// The polling this executor uses for `endpoint` (see [`PollingSpec::for_endpoint`]).
     pub fn polling_for(&self, endpoint: &str) -> Polling {
         PollingSpec::for_endpoint(self.polling.as_ref(), endpoint)

@@ -69,12 +69,12 @@ pub fn validate(flow: &Flow, src: Option<&Source<'_>>) -> Result<(), FlowError> 
                 });
             }
         }
-        if e.external && e.host.is_none() {
+        if e.external && e.address().is_none() {
             return Err(FlowError::BadValue {
                 at: pos_in(src, &yaml_path!["executors", i, "external"], Target::Key),
                 ctx: ctx.clone(),
                 key: "external".to_string(),
-                message: "an external executor needs `host` (and `port`) to be reached at"
+                message: "an external executor needs `host` and `port` (or `host: name:port`) to be reached at"
                     .to_string(),
             });
         }

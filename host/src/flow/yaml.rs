@@ -65,6 +65,18 @@ pub(crate) fn parse_value(src: &Source<'_>) -> Result<Value, FlowError> {
             // serde_norway appends the position we already print in front.
             let suffix = format!(" at line {} column {}", loc.line(), loc.column());
             message = message.replacen(&suffix, "", 1);
+            let line = src
+                .text
+                .lines()
+                .nth(loc.line().saturating_sub(1))
+                .unwrap_or("");
+            if line
+                .chars()
+                .take_while(|c| c.is_whitespace())
+                .any(|c| c == '\t')
+            {
+                message.push_str(" (YAML indents with spaces, not tabs)");
+            }
         }
         FlowError::Syntax {
             at: Box::new(at),
@@ -261,12 +273,17 @@ impl<'a> Reader<'a> {
         v: &Value,
     ) -> Result<BTreeMap<String, String>, FlowError> {
         let path = at.child(key);
+        let ctx = Ctx::Nested(Box::new(at.ctx.clone()), format!("`{key}`"));
         let inner = At {
+            path: &path,
+            ctx: &ctx,
+        };
+        let outer = At {
             path: &path,
             ctx: at.ctx,
         };
         let mut out = BTreeMap::new();
-        for (k, item) in self.entries(&inner, key, v)? {
+        for (k, item) in self.entries(&outer, key, v)? {
             let text = scalar_text(item).ok_or_else(|| self.wrong(&inner, &k, "a string", item))?;
             out.insert(k, text);
         }
@@ -580,6 +597,15 @@ impl<'a> Reader<'a> {
             },
             _ => default_name,
         };
+        if !matches!(v, Value::Mapping(_) | Value::Null) {
+            return Err(FlowError::WrongType {
+                at: self.pos(&p, Target::Value),
+                ctx: Ctx::Top,
+                key: format!("executors[{index}]"),
+                expected: "a mapping such as `- name: encoder`".to_string(),
+                found: describe(v),
+            });
+        }
         let ctx = Ctx::Executor(name.clone());
         let at = At {
             path: &p,

@@ -51,6 +51,9 @@ impl Topology {
                     let short = uses.rsplit('/').next().unwrap_or(uses);
                     let _ = write!(text, "<br/><small>{}</small>", escape(short));
                 }
+                if let Some(address) = &e.external {
+                    let _ = write!(text, "<br/><small>external {}</small>", escape(address));
+                }
                 if e.replicas > 1 || e.shards > 1 {
                     let _ = write!(text, "<br/>replicas: {}, shards: {}", e.replicas, e.shards);
                 }

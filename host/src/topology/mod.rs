@@ -51,6 +51,8 @@ struct Info {
     replicas: u32,
     shards: u32,
     filtered: bool,
+    /// `host:port` of an external executor.
+    external: Option<String>,
 }
 
 /// The wired graph of a Flow.
@@ -174,6 +176,10 @@ impl Topology {
                 replicas: e.replicas,
                 shards: e.shards,
                 filtered: e.when.is_some(),
+                external: e
+                    .external
+                    .then(|| e.address().map(|(h, p)| format!("{h}:{p}")))
+                    .flatten(),
             })
             .collect();
         let mut topo = Topology {

@@ -195,6 +195,11 @@ fn mermaid_flowchart() {
                 .needs("join")
                 .shards(2)
                 .when(json!({"a": 1})),
+        )
+        .add(
+            Executor::new("remote")
+                .needs("join")
+                .external("enc.example", 443),
         );
     let text = topo(&flow).to_mermaid();
     assert!(text.starts_with("flowchart LR\n"), "{text}");
@@ -205,6 +210,9 @@ fn mermaid_flowchart() {
         "    e3 -.-> e4",
         "    e3 -->|when| e5",
         "    e5 --> gateway_end",
+        "    e6 --> gateway_end",
+        "    e6[\"remote<br/><small>external enc.example:443</small>\"]",
+        "    e5[\"idx<br/>replicas: 1, shards: 2\"]",
         "    class e4 floating",
     ] {
         assert!(
