@@ -160,11 +160,14 @@ pub enum FlowError {
     #[error("{at}: {message}")]
     NotAFlow { at: Box<Pos>, message: String },
 
-    #[error("{at}: duplicate executor name `{name}` (first used by executor #{first_index}){note}")]
+    #[error("{at}: duplicate executor name `{name}` (first used at {first_at}){note}")]
     DuplicateName {
         at: Box<Pos>,
         name: String,
+        /// Position in `executors` of the first executor with this name.
         first_index: usize,
+        /// Where that one is, for the message: `line 3`, or `executor #0` without a file.
+        first_at: String,
         note: String,
     },
 

@@ -42,19 +42,27 @@ pub fn validate(flow: &Flow, src: Option<&Source<'_>>) -> Result<(), FlowError> 
             });
         }
         if let Some(&first) = first_index.get(e.name.as_str()) {
-            let default_of = |idx: usize| e.name == format!("executor{idx}");
-            let note = if default_of(i) || default_of(first) {
-                format!(
-                    "; `{}` is also the default name of an unnamed executor at that position, so give one of them a `name`",
+            let first_at = pos_in(src, &yaml_path!["executors", first, "name"], Target::Value);
+            let first_desc = match first_at.line {
+                Some(line) => format!("line {line}"),
+                None => format!("executor #{first}"),
+            };
+            // Jina names unnamed executors `executor<N>`; say so when that caused the clash.
+            let defaulted = [i, first]
+                .into_iter()
+                .find(|idx| e.name == format!("executor{idx}"));
+            let note = match defaulted {
+                Some(idx) => format!(
+                    "; `{}` is the default name of the unnamed executor #{idx} (counting from 0), so give one of them another `name`",
                     e.name
-                )
-            } else {
-                String::new()
+                ),
+                None => String::new(),
             };
             return Err(FlowError::DuplicateName {
                 at: name_pos(),
                 name: e.name.clone(),
                 first_index: first,
+                first_at: first_desc,
                 note,
             });
         }
