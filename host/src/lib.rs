@@ -6,5 +6,7 @@
 
 pub mod cli;
 pub mod docs;
+pub mod flow;
 pub mod router;
+pub mod topology;
 pub mod runtime;
