@@ -8,10 +8,11 @@
 //! 4. Docker's `$DOCKER_CONFIG/config.json` (else `~/.docker/config.json`): `credHelpers`,
 //!    then `auths`, then `credsStore`.
 //!
-//! `flowhost login` writes flowhost's own file, in Docker's `config.json` format (mode 0600),
-//! rather than Docker's: it must not rewrite a user's Docker config (which may route
-//! everything through a credential helper), while every tool that reads Docker-format auth
-//! files can still be pointed at it (`REGISTRY_AUTH_FILE`, `skopeo --authfile`).
+//! [`login`] checks the credentials against the registry, then writes flowhost's own file,
+//! in Docker's `config.json` format (mode 0600), rather than Docker's: it must not rewrite
+//! a user's Docker config (which may route everything through a credential helper), while
+//! every tool that reads Docker-format auth files can still be pointed at it
+//! (`REGISTRY_AUTH_FILE`, `skopeo --authfile`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::resolve::ResolveContext;
 
 /// Environment variable: a username used for registries (see the module doc).
 pub const ENV_USERNAME: &str = "FLOWHOST_REGISTRY_USERNAME";
@@ -369,6 +371,33 @@ fn write_config(path: &Path, config: &DockerConfig) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| Error::io(path, "cannot write the credentials file", e.error))?;
     Ok(())
+}
+
+/// `flowhost login REGISTRY`: check the credentials against the registry, then store them in
+/// flowhost's credentials file (`ctx.settings.auth_path`; see `auth.rs` for why not Docker's).
+/// Returns the file written.
+pub async fn login(
+    registry: &str,
+    username: &str,
+    password: &str,
+    ctx: &ResolveContext,
+) -> Result<PathBuf> {
+    crate::reference::validate_registry(registry).map_err(|reason| Error::InvalidReference {
+        reference: registry.to_string(),
+        reason,
+    })?;
+    ctx.transport()
+        .await?
+        .check_login(registry, username, password)
+        .await?;
+    let path = ctx.settings.auth_path.clone();
+    store_credentials(&path, registry, username, password)?;
+    Ok(path)
+}
+
+/// `flowhost logout REGISTRY`: forget stored credentials. Returns whether there were any.
+pub fn logout(registry: &str, ctx: &ResolveContext) -> Result<bool> {
+    remove_credentials(&ctx.settings.auth_path, registry)
 }
 
 #[cfg(test)]

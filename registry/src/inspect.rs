@@ -10,6 +10,7 @@ use wit_parser::{Resolve, WorldKey};
 
 use crate::cache::sha256_digest;
 use crate::error::{Error, Result};
+use crate::resolve::ResolveContext;
 
 /// Component or core module, from the binary's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -162,4 +163,17 @@ fn module_interface(bytes: &[u8], origin: &str) -> Result<Interface> {
         }
     }
     Ok((None, exports, imports))
+}
+
+/// `flowhost inspect USES`: resolve (under the context's pull policy) and describe.
+pub async fn inspect(
+    uses: &str,
+    ctx: &ResolveContext,
+) -> Result<(crate::resolve::ResolvedComponent, ComponentInfo)> {
+    let resolved = crate::resolve::resolve(uses, ctx).await?;
+    let bytes = tokio::fs::read(&resolved.path)
+        .await
+        .map_err(|e| Error::io(&resolved.path, "cannot read", e))?;
+    let info = inspect_bytes(&bytes, uses)?;
+    Ok((resolved, info))
 }

@@ -16,8 +16,8 @@
 //! [`config`] (settings), [`auth`] (credentials), [`cache`] (content-addressed store),
 //! `transport` (one registry's client and errors), `pull` (fetch into the cache),
 //! [`image`] (Wasm in container image layers), [`artifact`] (CNCF Wasm layout),
-//! [`manifest`] (manifest JSON), [`push`] (push, login, inspect), [`inspect`] (component
-//! world), [`resolve`] (the entry point).
+//! [`manifest`] (manifest JSON), [`push`] (push), [`inspect`] (a component's world and
+//! digest), [`resolve`] (the entry point).
 
 pub mod artifact;
 pub mod auth;
@@ -36,10 +36,11 @@ pub mod resolve;
 mod transport;
 
 pub use artifact::ArtifactOptions;
+pub use auth::{login, logout};
 pub use cache::Cache;
 pub use config::{HubConfig, Settings};
 pub use error::{Error, Result};
-pub use inspect::{ComponentInfo, WasmKind, inspect_bytes, inspect_file};
-pub use push::{PushResult, inspect, login, logout, push};
+pub use inspect::{ComponentInfo, WasmKind, inspect, inspect_bytes, inspect_file};
+pub use push::{PushResult, push};
 pub use reference::{ImageRef, Uses};
 pub use resolve::{PullPolicy, ResolveContext, ResolvedComponent, Source, pull, resolve};

@@ -1,7 +1,6 @@
-//! `flowhost push FILE.wasm oci://…`: upload a component as a CNCF Wasm OCI artifact, and
-//! `flowhost login`: check credentials against a registry and store them.
+//! `flowhost push FILE.wasm oci://…`: upload a component as a CNCF Wasm OCI artifact.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_client::secrets::RegistryAuth;
 use reqwest::header::HeaderValue;
@@ -139,44 +138,4 @@ pub async fn push(
         layer_digest: art.layer_digest,
         component: info,
     })
-}
-
-/// `flowhost login REGISTRY`: check the credentials against the registry, then store them in
-/// flowhost's credentials file (`ctx.settings.auth_path`; see `auth.rs` for why not Docker's).
-/// Returns the file written.
-pub async fn login(
-    registry: &str,
-    username: &str,
-    password: &str,
-    ctx: &ResolveContext,
-) -> Result<PathBuf> {
-    crate::reference::validate_registry(registry).map_err(|reason| Error::InvalidReference {
-        reference: registry.to_string(),
-        reason,
-    })?;
-    ctx.transport()
-        .await?
-        .check_login(registry, username, password)
-        .await?;
-    let path = ctx.settings.auth_path.clone();
-    crate::auth::store_credentials(&path, registry, username, password)?;
-    Ok(path)
-}
-
-/// `flowhost logout REGISTRY`: forget stored credentials. Returns whether there were any.
-pub fn logout(registry: &str, ctx: &ResolveContext) -> Result<bool> {
-    crate::auth::remove_credentials(&ctx.settings.auth_path, registry)
-}
-
-/// `flowhost inspect USES`: resolve (under the context's pull policy) and describe.
-pub async fn inspect(
-    uses: &str,
-    ctx: &ResolveContext,
-) -> Result<(crate::resolve::ResolvedComponent, ComponentInfo)> {
-    let resolved = crate::resolve::resolve(uses, ctx).await?;
-    let bytes = tokio::fs::read(&resolved.path)
-        .await
-        .map_err(|e| Error::io(&resolved.path, "cannot read", e))?;
-    let info = inspect_bytes(&bytes, uses)?;
-    Ok((resolved, info))
 }

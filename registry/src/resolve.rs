@@ -481,6 +481,24 @@ mod tests {
     }
 
     #[test]
+    fn context_and_futures_are_send() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let c = ctx(dir.path());
+        send_sync(&c);
+        // So the host can tokio::spawn a resolution per executor.
+        send(resolve("oci://r/x:1", &c));
+        send(crate::push::push(
+            Path::new("x"),
+            "oci://r/x:1",
+            &c,
+            &Default::default(),
+        ));
+        send(crate::auth::login("r", "u", "p", &c));
+    }
+
+    #[test]
     fn policies_parse() {
         assert_eq!("always".parse::<PullPolicy>().unwrap(), PullPolicy::Always);
         assert!("sometimes".parse::<PullPolicy>().is_err());

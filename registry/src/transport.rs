@@ -70,8 +70,10 @@ impl Transport {
         } else {
             false
         };
-        if use_http {
-            tracing::warn!(registry, "using plain HTTP (loopback or marked insecure)");
+        if use_http && is_loopback(registry) {
+            tracing::debug!(registry, "using plain HTTP (loopback)");
+        } else if use_http {
+            tracing::warn!(registry, "using plain HTTP (marked insecure)");
         }
         let protocol = if use_http {
             ClientProtocol::HttpsExcept(vec![registry.to_string()])

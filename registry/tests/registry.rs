@@ -283,6 +283,38 @@ async fn corrupt_blob_in_the_registry_is_rejected_and_not_cached() {
 }
 
 #[tokio::test]
+async fn tampered_manifest_in_the_registry_is_rejected() {
+    let reg = plain();
+    let work = tempfile::tempdir().unwrap();
+    let pusher = reg.context(&work.path().join("p"), None);
+    let reference = format!("oci://{}/acme/tampered:1.0", reg.addr);
+    let (_, digest) = push_component(&pusher, work.path(), 6, &reference).await;
+
+    // Same JSON shape, one annotation character changed: the registry still serves it under
+    // the old digest.
+    let data = reg.blob_data_path(&digest);
+    let text = std::fs::read_to_string(&data).unwrap();
+    let tampered = text.replacen("\"1.0\"", "\"1.1\"", 1);
+    assert_ne!(text, tampered);
+    std::fs::write(&data, tampered).unwrap();
+
+    let ctx = reg.context(&work.path().join("c"), None);
+    for uses in [
+        reference.clone(),
+        format!("oci://{}/acme/tampered@{digest}", reg.addr),
+    ] {
+        let err = resolve(&uses, &ctx).await.unwrap_err();
+        assert!(matches!(err, Error::DigestMismatch { .. }), "{uses}: {err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{uses}: digest mismatch")),
+            "{err}"
+        );
+    }
+    assert!(!ctx.cache().blob_path(&digest).exists());
+}
+
+#[tokio::test]
 async fn corrupt_cache_entry_is_pulled_again_or_reported() {
     let reg = plain();
     let work = tempfile::tempdir().unwrap();
