@@ -141,6 +141,8 @@ async fn hub_through_a_configured_hub() {
     };
     let mut ctx_b = ResolveContext::new(Settings::load_with(&env).unwrap());
     ctx_b.progress = false;
+    // Hermetic: not the machine's ~/.docker/config.json.
+    ctx_b.credentials = flowhost_registry::auth::CredentialSources::none();
     let r = resolve("hub://encoder:1.0", &ctx_b).await.unwrap();
     assert_eq!(std::fs::read(&r.path).unwrap(), bytes);
     assert_eq!(

@@ -40,6 +40,10 @@ pub struct TestRegistry {
 /// The registry binary, or a failure that says how to install it.
 pub fn registry_binary() -> PathBuf {
     if let Ok(p) = std::env::var("FLOWHOST_TEST_REGISTRY_BIN") {
+        assert!(
+            Path::new(&p).is_file(),
+            "FLOWHOST_TEST_REGISTRY_BIN={p} does not exist: run scripts/install-test-deps.sh"
+        );
         return PathBuf::from(p);
     }
     for p in ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"] {
@@ -76,13 +80,10 @@ impl TestRegistry {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-
         let mut config = format!(
             "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {addr}\n  secret: flowhost-test-secret\n",
+             http:\n  addr: ADDR\n  secret: flowhost-test-secret\n",
             storage.display()
         );
         let mut ca_pem_path = None;
@@ -115,22 +116,33 @@ impl TestRegistry {
             ));
         }
         let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, &config).unwrap();
         let log = dir.path().join("registry.log");
         let mut reg = TestRegistry {
             child: None,
             config: config_path,
             log,
-            addr,
+            addr: String::new(),
             storage,
             ca_pem_path,
             dir,
         };
-        reg.spawn(&bin);
+        // A free port can be taken by someone else between our probe and the registry's
+        // bind: then the registry exits, and we try another port.
+        for attempt in 1.. {
+            reg.addr = format!("127.0.0.1:{}", free_port());
+            std::fs::write(&reg.config, config.replace("ADDR", &reg.addr)).unwrap();
+            match reg.spawn(&bin) {
+                Ok(()) => break,
+                Err(log) if attempt < 5 => {
+                    eprintln!("registry did not start on {}, retrying:\n{log}", reg.addr)
+                }
+                Err(log) => panic!("registry did not start on {}:\n{log}", reg.addr),
+            }
+        }
         reg
     }
 
-    fn spawn(&mut self, bin: &Path) {
+    fn spawn(&mut self, bin: &Path) -> Result<(), String> {
         let log = std::fs::File::create(&self.log).unwrap();
         let child = Command::new(bin)
             .arg("serve")
@@ -144,17 +156,15 @@ impl TestRegistry {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if TcpStream::connect(&self.addr).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("registry exited with {status}:\n{}", self.log_text());
+                self.child = None;
+                return Err(format!("exited with {status}: {}", self.log_text()));
             }
             if Instant::now() > deadline {
-                panic!(
-                    "registry did not listen on {} in time:\n{}",
-                    self.addr,
-                    self.log_text()
-                );
+                self.stop();
+                return Err(format!("not listening in time: {}", self.log_text()));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
