@@ -507,3 +507,28 @@ fn inspect_shows_exports_imports_and_digest() {
     let err = flowhost_registry::inspect_bytes(b"nope", "n.wasm").unwrap_err();
     assert_eq!(err.to_string(), "n.wasm: not a WebAssembly binary");
 }
+
+#[tokio::test]
+async fn concurrent_resolves_share_one_context_and_cache() {
+    let reg = plain();
+    let work = tempfile::tempdir().unwrap();
+    let ctx = reg.context(work.path(), None);
+    let mut expected = Vec::new();
+    for n in 0..3 {
+        let reference = format!("oci://{}/acme/exec-{n}:1.0", reg.addr);
+        let (bytes, _) = push_component(&ctx, work.path(), 100 + n, &reference).await;
+        expected.push((reference, bytes));
+    }
+    // Replicas and executors resolved at once, as a flow starting up does, on spawned tasks.
+    let mut tasks = Vec::new();
+    for (reference, bytes) in expected.iter().chain(expected.iter()) {
+        let (ctx, reference, bytes) = (ctx.clone(), reference.clone(), bytes.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = resolve(&reference, &ctx).await.unwrap();
+            assert_eq!(std::fs::read(&r.path).unwrap(), bytes);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
