@@ -46,10 +46,15 @@ pub fn guest(name: &str) -> PathBuf {
 /// A runtime with a small pool and a compile cache shared by every test run,
 /// so only the first test to load a component compiles it.
 pub fn runtime() -> Arc<Runtime> {
+    runtime_with(RuntimeConfig::default())
+}
+
+/// Like [`runtime`], starting from `config` (e.g. one with fuel metering).
+pub fn runtime_with(config: RuntimeConfig) -> Arc<Runtime> {
     let config = RuntimeConfig {
         cache_dir: Some(target_dir().join("flowhost-test-cache")),
         max_instances: 64,
-        ..RuntimeConfig::default()
+        ..config
     };
     Arc::new(Runtime::new(config).expect("runtime starts"))
 }

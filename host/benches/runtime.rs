@@ -18,7 +18,11 @@ fn guest(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let path = target.join(format!("wasm32-wasip2/release/{name}.wasm"));
-    assert!(path.is_file(), "{} missing: run scripts/build-guests.sh", path.display());
+    assert!(
+        path.is_file(),
+        "{} missing: run scripts/build-guests.sh",
+        path.display()
+    );
     path
 }
 
@@ -45,7 +49,9 @@ fn embedding_batch(docs: usize, dim: usize) -> docs::DocumentBatch {
         doc.embedding = Some(Tensor {
             dtype: Dtype::Float32,
             shape: vec![dim as u32],
-            data: (0..dim).flat_map(|j| ((i * j) as f32).to_le_bytes()).collect(),
+            data: (0..dim)
+                .flat_map(|j| ((i * j) as f32).to_le_bytes())
+                .collect(),
         });
         doc
     }))
@@ -58,12 +64,15 @@ fn instantiate(c: &mut Criterion) {
     let component = runtime.load(&guest("noop_executor")).expect("load");
     let config = InstanceConfig::new("bench");
     let mut group = c.benchmark_group("instantiate");
-    group.bench_function("replica from InstancePre (store + instance, dropped)", |b| {
-        b.iter(|| {
-            rt.block_on(DirectInstance::instantiate(&component, &config))
-                .expect("instantiate")
-        })
-    });
+    group.bench_function(
+        "replica from InstancePre (store + instance, dropped)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(DirectInstance::instantiate(&component, &config))
+                    .expect("instantiate")
+            })
+        },
+    );
     group.bench_function("replica started (instantiate + init + describe)", |b| {
         b.iter(|| {
             rt.block_on(DirectInstance::start(component.clone(), &config))
@@ -120,7 +129,10 @@ fn calls(c: &mut Criterion) {
                 let mut batch = one.clone();
                 let began = Instant::now();
                 for _ in 0..iters {
-                    batch = executor.call("echo", "/echo", batch, "{}").await.expect("call");
+                    batch = executor
+                        .call("echo", "/echo", batch, "{}")
+                        .await
+                        .expect("call");
                 }
                 began.elapsed()
             })
@@ -139,7 +151,10 @@ fn calls(c: &mut Criterion) {
                     let mut batch = batch.clone();
                     let began = Instant::now();
                     for _ in 0..iters {
-                        batch = executor.call(method, endpoint, batch, "{}").await.expect("call");
+                        batch = executor
+                            .call(method, endpoint, batch, "{}")
+                            .await
+                            .expect("call");
                     }
                     began.elapsed()
                 })
@@ -152,7 +167,10 @@ fn calls(c: &mut Criterion) {
                     let mut batch = batch.clone();
                     let began = Instant::now();
                     for _ in 0..iters {
-                        batch = executor.call(method, endpoint, batch, "{}").await.expect("call");
+                        batch = executor
+                            .call(method, endpoint, batch, "{}")
+                            .await
+                            .expect("call");
                     }
                     began.elapsed()
                 })
@@ -166,7 +184,9 @@ fn load(c: &mut Criterion) {
     let path = guest("indexer");
     let bytes = std::fs::read(&path).expect("read guest");
     let mut group = c.benchmark_group("load component");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("cold compile", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

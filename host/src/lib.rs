@@ -5,8 +5,9 @@
 //! - [`docs`]: documents in the shape the executor contract moves them.
 
 pub mod cli;
+pub mod deploy;
 pub mod docs;
 pub mod flow;
 pub mod router;
-pub mod topology;
 pub mod runtime;
+pub mod topology;

@@ -27,9 +27,14 @@ async fn a_trap_is_reported_and_the_instance_replaced() {
         .unwrap_err();
     assert!(matches!(fault_of(&failure.error), Fault::Trap(_)));
     let message = failure.to_string();
-    assert!(message.contains("trappy") && message.contains(&method), "{message}");
+    assert!(
+        message.contains("trappy") && message.contains(&method),
+        "{message}"
+    );
 
-    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    let ok = executor
+        .call(&method, "/fine", docs::empty_batch(), "{}")
+        .await;
     assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
 }
 
@@ -68,11 +73,16 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
         .await
         .unwrap_err();
     let took = began.elapsed();
-    assert_eq!(fault_of(&failure.error), &Fault::Deadline(Duration::from_millis(200)));
+    assert_eq!(
+        fault_of(&failure.error),
+        &Fault::Deadline(Duration::from_millis(200))
+    );
     assert!(took < Duration::from_secs(5), "cut late: {took:?}");
     assert!(failure.to_string().contains("looper"));
 
-    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    let ok = executor
+        .call(&method, "/fine", docs::empty_batch(), "{}")
+        .await;
     assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
 }
 
@@ -96,7 +106,9 @@ async fn a_memory_bomb_stops_at_its_cap() {
     }
     assert_eq!(failure.error.exception_name(), "MemoryLimitExceeded");
 
-    let ok = executor.call(&method, "/fine", docs::empty_batch(), "{}").await;
+    let ok = executor
+        .call(&method, "/fine", docs::empty_batch(), "{}")
+        .await;
     assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
 }
 
@@ -141,9 +153,19 @@ async fn granted_workspace_and_env_are_visible_and_nothing_else() {
     assert_eq!(report["workspace_write"], json!("ok"), "{report}");
     assert_eq!(report["env_count"], json!(1), "{report}");
     assert_eq!(report["home"], json!("/workspace"), "{report}");
-    assert!(report["passwd"].as_str().unwrap_or_default().starts_with("denied"));
-    let written = std::fs::read_dir(workspace.path().join("granted")).unwrap().count();
-    assert!(written >= 1, "the guest's file landed in the granted directory");
+    assert!(
+        report["passwd"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("denied")
+    );
+    let written = std::fs::read_dir(workspace.path().join("granted"))
+        .unwrap()
+        .count();
+    assert!(
+        written >= 1,
+        "the guest's file landed in the granted directory"
+    );
 }
 
 #[tokio::test]
@@ -159,5 +181,34 @@ async fn a_memory_limit_above_the_pool_is_refused_at_start() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.contains("greedy") && error.contains("memory limit"), "{error}");
+    assert!(
+        error.contains("greedy") && error.contains("memory limit"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn fuel_limits_a_metered_call() {
+    let runtime = flowhost_tests::runtime_with(flowhost::runtime::RuntimeConfig {
+        consume_fuel: true,
+        ..Default::default()
+    });
+    let mut config = InstanceConfig::new("metered");
+    config.limits.fuel = Some(5_000_000);
+    let executor = start(&runtime, "loop_guest", config).await;
+    let method = crate::support::method_for(&executor, "/loop");
+    let failure = executor
+        .call(&method, "/loop", docs::empty_batch(), "{}")
+        .await
+        .unwrap_err();
+    assert_eq!(fault_of(&failure.error), &Fault::Fuel(5_000_000));
+    assert_eq!(failure.error.exception_name(), "OutOfFuel");
+    let ok = executor
+        .call(&method, "/fine", docs::empty_batch(), "{}")
+        .await;
+    assert!(
+        ok.is_ok(),
+        "fuel is refilled for the next call: {:?}",
+        ok.err()
+    );
 }

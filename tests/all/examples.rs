@@ -10,7 +10,11 @@ use crate::support::{post, start, tags, text_doc, texts};
 async fn foo_bar_baz_append_a_document_naming_how_many_they_got() {
     let runtime = flowhost_tests::runtime();
     let mut batch = docs::empty_batch();
-    for (guest, name) in [("foo_executor", "foo"), ("bar_executor", "bar"), ("baz_executor", "baz")] {
+    for (guest, name) in [
+        ("foo_executor", "foo"),
+        ("bar_executor", "bar"),
+        ("baz_executor", "baz"),
+    ] {
         let executor = start(&runtime, guest, InstanceConfig::new(name)).await;
         batch = post(&executor, "/search", batch, "{}").await;
     }
@@ -46,11 +50,19 @@ async fn request_router_describes_its_bindings_and_runs_each_method() {
     let executor = start(&runtime, "request_router", InstanceConfig::new("router")).await;
     let description = executor.description();
     assert_eq!(description.catch_all.as_deref(), Some("all_req"));
-    let names: Vec<&str> = description.methods.iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<&str> = description
+        .methods
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     for method in ["all_req", "foo", "bar"] {
         assert!(names.contains(&method), "{names:?} lacks {method}");
     }
-    let foo = description.methods.iter().find(|m| m.name == "foo").unwrap();
+    let foo = description
+        .methods
+        .iter()
+        .find(|m| m.name == "foo")
+        .unwrap();
     assert_eq!(foo.endpoints, ["/foo"]);
 
     for (method, recipient, expected) in [
@@ -75,9 +87,18 @@ async fn tagger_merges_its_tags_into_every_document() {
     let executor = start(&runtime, "tagger", config).await;
     let mut doc = text_doc("a", "hello");
     doc.tags = Some(json!({"keep": 1}).to_string());
-    let out = post(&executor, "/index", docs::batch_of([doc, text_doc("b", "hi")]), "{}").await;
+    let out = post(
+        &executor,
+        "/index",
+        docs::batch_of([doc, text_doc("b", "hi")]),
+        "{}",
+    )
+    .await;
     let all: Vec<_> = docs::roots(&out).map(tags).collect();
-    assert_eq!(all, [json!({"keep": 1, "lang": "en"}), json!({"lang": "en"})]);
+    assert_eq!(
+        all,
+        [json!({"keep": 1, "lang": "en"}), json!({"lang": "en"})]
+    );
 }
 
 fn embedded(id: &str, values: &[f32]) -> flowhost::docs::Document {
@@ -121,12 +142,24 @@ async fn indexer_error_names_the_document_without_embedding() {
     let runtime = flowhost_tests::runtime();
     let executor = start(&runtime, "indexer", InstanceConfig::new("indexer")).await;
     let failure = executor
-        .call("index", "/index", docs::batch_of([text_doc("plain", "no vector")]), "{}")
+        .call(
+            "index",
+            "/index",
+            docs::batch_of([text_doc("plain", "no vector")]),
+            "{}",
+        )
         .await
         .unwrap_err();
     let message = failure.to_string();
-    assert!(message.contains("indexer") && message.contains("plain"), "{message}");
-    assert_eq!(texts(&failure.docs), ["no vector"], "the sent documents come back");
+    assert!(
+        message.contains("indexer") && message.contains("plain"),
+        "{message}"
+    );
+    assert_eq!(
+        texts(&failure.docs),
+        ["no vector"],
+        "the sent documents come back"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +177,10 @@ async fn noop_returns_the_same_batch_and_echo_copies_it_back() {
 async fn pass_through_needs_no_component() {
     let executor = flowhost::runtime::Executor::pass_through("gateway-join");
     let batch = docs::batch_of([text_doc("a", "x")]);
-    let out = executor.call("any", "/x", batch.clone(), "{}").await.unwrap();
+    let out = executor
+        .call("any", "/x", batch.clone(), "{}")
+        .await
+        .unwrap();
     assert_eq!(out, batch);
     assert!(executor.is_pass_through());
 }
@@ -158,7 +194,10 @@ fn second_load_is_a_cache_hit() {
     };
     let runtime = flowhost::runtime::Runtime::new(config).unwrap();
     let path = flowhost_tests::guest("foo_executor");
-    assert_eq!(runtime.load(&path).unwrap().cache_outcome(), CacheOutcome::Compiled);
+    assert_eq!(
+        runtime.load(&path).unwrap().cache_outcome(),
+        CacheOutcome::Compiled
+    );
     let again = runtime.load(&path).unwrap();
     assert_eq!(again.cache_outcome(), CacheOutcome::Hit);
     assert!(again.digest().starts_with("sha256:"));
@@ -171,7 +210,13 @@ fn a_non_executor_component_is_refused_with_the_file_named() {
     let path = dir.path().join("empty.wasm");
     std::fs::write(&path, b"(component)").unwrap();
     let error = runtime.load(&path).unwrap_err().to_string();
-    assert!(error.contains("empty.wasm") && error.contains("flowhost:executor"), "{error}");
-    let missing = runtime.load(&dir.path().join("missing.wasm")).unwrap_err().to_string();
+    assert!(
+        error.contains("empty.wasm") && error.contains("flowhost:executor"),
+        "{error}"
+    );
+    let missing = runtime
+        .load(&dir.path().join("missing.wasm"))
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("missing.wasm"), "{missing}");
 }

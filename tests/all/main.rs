@@ -3,4 +3,5 @@
 
 mod containment;
 mod examples;
+mod flows;
 mod support;

@@ -46,7 +46,12 @@ pub fn method_for(executor: &Executor, endpoint: &str) -> String {
         .unwrap_or_else(|| panic!("{} has no method for {endpoint}", executor.name()))
 }
 
-pub async fn post(executor: &Executor, endpoint: &str, batch: DocumentBatch, parameters: &str) -> DocumentBatch {
+pub async fn post(
+    executor: &Executor,
+    endpoint: &str,
+    batch: DocumentBatch,
+    parameters: &str,
+) -> DocumentBatch {
     let method = method_for(executor, endpoint);
     executor
         .call(&method, endpoint, batch, parameters)

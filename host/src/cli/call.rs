@@ -37,7 +37,10 @@ pub struct CallArgs {
 fn json_object(flag: &str, text: &str) -> anyhow::Result<serde_json::Value> {
     let value: serde_json::Value =
         serde_json::from_str(text).with_context(|| format!("--{flag} is not valid JSON"))?;
-    anyhow::ensure!(value.is_object(), "--{flag} must be a JSON object, got {value}");
+    anyhow::ensure!(
+        value.is_object(),
+        "--{flag} must be a JSON object, got {value}"
+    );
     Ok(value)
 }
 
@@ -88,7 +91,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     let method = description
         .methods
         .iter()
-        .find(|m| m.endpoints.iter().any(|e| *e == args.endpoint))
+        .find(|m| m.endpoints.contains(&args.endpoint))
         .map(|m| m.name.clone())
         .or_else(|| description.catch_all.clone())
         .with_context(|| {
@@ -101,6 +104,9 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     let out = executor
         .call(&method, &args.endpoint, batch, &args.parameters)
         .await?;
-    println!("{}", serde_json::to_string_pretty(&docs::json::batch_to_json(&out))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&docs::json::batch_to_json(&out))?
+    );
     Ok(())
 }

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "flowhost", version, about = "Run document pipelines of sandboxed Wasm executors")]
+#[command(
+    name = "flowhost",
+    version,
+    about = "Run document pipelines of sandboxed Wasm executors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ fn init_logging() {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

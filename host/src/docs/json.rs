@@ -172,7 +172,9 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
         field: field.to_owned(),
         problem: problem.to_owned(),
     };
-    let object = value.as_object().ok_or_else(|| fail("", "must be an object"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| fail("", "must be an object"))?;
     let text = |field: &str| -> Result<Option<String>, JsonError> {
         match object.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -183,7 +185,10 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
     let number = |field: &str| -> Result<Option<f64>, JsonError> {
         match object.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or_else(|| fail(field, "must be a number")),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| fail(field, "must be a number")),
         }
     };
     let integer = |field: &str| -> Result<Option<i32>, JsonError> {
@@ -233,7 +238,10 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_f64().ok_or_else(|| fail("location", "must be a list of numbers")))
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| fail("location", "must be a list of numbers"))
+            })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(fail("location", "must be a list of numbers")),
     };
@@ -264,9 +272,25 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
 }
 
 const KNOWN_FIELDS: &[&str] = &[
-    "id", "parent_id", "granularity", "adjacency", "blob", "tensor", "mime_type", "text",
-    "weight", "uri", "tags", "offset", "location", "embedding", "modality", "evaluations",
-    "scores", "chunks", "matches",
+    "id",
+    "parent_id",
+    "granularity",
+    "adjacency",
+    "blob",
+    "tensor",
+    "mime_type",
+    "text",
+    "weight",
+    "uri",
+    "tags",
+    "offset",
+    "location",
+    "embedding",
+    "modality",
+    "evaluations",
+    "scores",
+    "chunks",
+    "matches",
 ];
 
 fn scores_from_json(value: Option<&Value>) -> Result<Vec<NamedScore>, String> {
@@ -304,7 +328,12 @@ fn tensor_from_json(value: &Value) -> Result<Tensor, String> {
         }
     }
     let mut data = Vec::new();
-    fn flatten(value: &Value, depth: usize, shape: &[u32], data: &mut Vec<u8>) -> Result<(), String> {
+    fn flatten(
+        value: &Value,
+        depth: usize,
+        shape: &[u32],
+        data: &mut Vec<u8>,
+    ) -> Result<(), String> {
         match (value, shape.get(depth)) {
             (Value::Array(items), Some(&len)) if items.len() == len as usize => items
                 .iter()
@@ -394,9 +423,17 @@ mod tests {
         assert_eq!(error, "document 0: `text` must be a string");
         let bad = [json!({"chunks": [{"embedding": [[1], [2, 3]]}]})];
         let error = batch_from_json(&bad).unwrap_err().to_string();
-        assert!(error.starts_with("document 0.chunks.0: `embedding`"), "{error}");
+        assert!(
+            error.starts_with("document 0.chunks.0: `embedding`"),
+            "{error}"
+        );
         let bad = [json!({"txet": "typo"})];
-        assert!(batch_from_json(&bad).unwrap_err().to_string().contains("`txet`"));
+        assert!(
+            batch_from_json(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("`txet`")
+        );
     }
 
     #[test]

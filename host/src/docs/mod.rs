@@ -7,9 +7,11 @@
 //! constructing batches and checking one an executor returned.
 
 pub mod json;
+mod subtree;
 mod validate;
 
 pub use crate::runtime::bindings::{Document, DocumentBatch, Dtype, NamedScore, Tensor};
+pub use subtree::{adopt_subtree, retain_roots};
 pub use validate::{BatchError, validate};
 
 /// A document with only its id set.

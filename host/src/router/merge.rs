@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::docs::{Document, DocumentBatch, empty_batch};
+use crate::docs::{Document, DocumentBatch, adopt_subtree, empty_batch};
 
 /// Merges `batches` left to right into one.
 pub fn reduce(batches: impl IntoIterator<Item = DocumentBatch>) -> DocumentBatch {
@@ -19,6 +19,22 @@ pub fn reduce(batches: impl IntoIterator<Item = DocumentBatch>) -> DocumentBatch
     };
     for other in batches {
         reduce_into(&mut out, other);
+    }
+    out
+}
+
+/// Appends `batches` left to right without merging anything (`disable_reduce`):
+/// a custom merger downstream sees every branch's documents, duplicates included.
+pub fn concat(batches: impl IntoIterator<Item = DocumentBatch>) -> DocumentBatch {
+    let mut out = empty_batch();
+    for batch in batches {
+        let offset = out.nodes.len() as u32;
+        out.roots.extend(batch.roots.iter().map(|r| r + offset));
+        out.nodes.extend(batch.nodes.into_iter().map(|mut doc| {
+            doc.chunks.iter_mut().for_each(|i| *i += offset);
+            doc.matches.iter_mut().for_each(|i| *i += offset);
+            doc
+        }));
     }
     out
 }
@@ -65,40 +81,12 @@ fn reduce_into(out: &mut DocumentBatch, other: DocumentBatch) {
                     }
                 }
                 None => {
-                    let adopted = adopt(out, &mut source, doc);
+                    let adopted = adopt_subtree(out, &mut source, doc);
                     list_mut(out, list).push(adopted);
                 }
             }
         }
     }
-}
-
-/// Moves a whole subtree from `source` into `out`, renumbering its indices.
-fn adopt(out: &mut DocumentBatch, source: &mut [Option<Document>], doc: Document) -> u32 {
-    let root = push(out, doc);
-    let mut pending = vec![root];
-    while let Some(parent) = pending.pop() {
-        for kind in [0, 1] {
-            let node = &mut out.nodes[parent as usize];
-            let old = std::mem::take(if kind == 0 { &mut node.chunks } else { &mut node.matches });
-            let mut renumbered = Vec::with_capacity(old.len());
-            for index in old {
-                if let Some(child) = source.get_mut(index as usize).and_then(Option::take) {
-                    let new = push(out, child);
-                    renumbered.push(new);
-                    pending.push(new);
-                }
-            }
-            let node = &mut out.nodes[parent as usize];
-            *(if kind == 0 { &mut node.chunks } else { &mut node.matches }) = renumbered;
-        }
-    }
-    root
-}
-
-fn push(out: &mut DocumentBatch, doc: Document) -> u32 {
-    out.nodes.push(doc);
-    (out.nodes.len() - 1) as u32
 }
 
 /// Fills `left`'s empty fields from `right`; returns `right`'s chunks and
@@ -176,7 +164,10 @@ mod tests {
         let bar = batch_of([foo.clone(), text("bar", "bar was here and got 1 document")]);
         let baz = batch_of([foo, text("baz", "baz was here and got 1 document")]);
         let merged = reduce([bar, baz]);
-        let texts: Vec<_> = root_texts(&merged).into_iter().filter_map(|(_, t)| t).collect();
+        let texts: Vec<_> = root_texts(&merged)
+            .into_iter()
+            .filter_map(|(_, t)| t)
+            .collect();
         assert_eq!(
             texts,
             [
@@ -223,7 +214,9 @@ mod tests {
         assert_eq!(validate(&merged), Ok(()));
         let a = &merged.nodes[merged.roots[0] as usize];
         let ids = |list: &[u32]| -> Vec<String> {
-            list.iter().map(|&i| merged.nodes[i as usize].id.clone()).collect()
+            list.iter()
+                .map(|&i| merged.nodes[i as usize].id.clone())
+                .collect()
         };
         assert_eq!(ids(&a.chunks), ["c1", "c2"]);
         assert_eq!(ids(&a.matches), ["x"]);
@@ -235,7 +228,10 @@ mod tests {
     #[test]
     fn empty_branches_vanish() {
         let merged = reduce([empty_batch(), batch_of([text("a", "x")]), empty_batch()]);
-        assert_eq!(root_texts(&merged), [("a".to_string(), Some("x".to_string()))]);
+        assert_eq!(
+            root_texts(&merged),
+            [("a".to_string(), Some("x".to_string()))]
+        );
         assert_eq!(reduce(Vec::new()), empty_batch());
     }
 }

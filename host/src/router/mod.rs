@@ -1,4 +1,430 @@
 //! The router: executes one request through a flow's DAG.
+//!
+//! Executors run as soon as all their inputs are in, so parallel branches
+//! overlap; a join merges its inputs in `needs` order (see [`merge`]), unless
+//! it disables reduce. `when` filters drop documents for one branch only.
+//! Floating executors get their own copy and run in the background: the reply
+//! does not wait for them, [`Router::close`] does. An executor error ends the
+//! request with status ERROR naming the executor; other requests carry on.
+//!
+//! Outputs travel between nodes as `Arc`s: a batch read by one consumer is
+//! moved, never copied; a batch shared by branches is copied only for those
+//! that start while another still holds it.
 
+pub mod deployment;
 pub mod merge;
+mod plan;
+pub mod request;
 pub mod when;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{Map, Value};
+use tokio_util::task::TaskTracker;
+
+use crate::docs::{DocumentBatch, retain_roots};
+use crate::runtime::{CallError, CallFailure};
+use crate::topology::Topology;
+
+pub use deployment::{Deployment, MethodTable, ReplicaSet, UnknownMethod};
+pub use plan::{Plan, Sink, Source};
+pub use request::{ExceptionInfo, Request, Response, RouteEntry, Status};
+pub use when::{Filter, FilterError};
+
+/// One executor node of the flow, ready to route to.
+#[derive(Debug)]
+pub struct RouteNode {
+    pub deployment: Arc<Deployment>,
+    pub when: Option<Filter>,
+    pub disable_reduce: bool,
+}
+
+/// Routes requests through a deployed flow. Shared by every gateway protocol.
+pub struct Router {
+    nodes: Vec<Arc<RouteNode>>,
+    plan: Arc<Plan>,
+    background: TaskTracker,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("executors", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+type Shared = Arc<DocumentBatch>;
+
+/// Takes a shared batch, copying only if someone else still holds it.
+fn own(batch: Shared) -> DocumentBatch {
+    Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone())
+}
+
+struct Finished {
+    index: usize,
+    result: Result<DocumentBatch, CallFailure>,
+    route: RouteEntry,
+}
+
+impl Router {
+    /// `nodes[i]` runs flow executor `i` of `topology`.
+    pub fn new(nodes: Vec<RouteNode>, topology: &Topology) -> Self {
+        let plan = Plan::new(topology, nodes.len());
+        Self {
+            nodes: nodes.into_iter().map(Arc::new).collect(),
+            plan: Arc::new(plan),
+            background: TaskTracker::new(),
+        }
+    }
+
+    /// Every endpoint some executor binds explicitly, sorted (endpoint discovery).
+    pub fn endpoints(&self) -> Vec<String> {
+        let mut endpoints: Vec<String> = self
+            .nodes
+            .iter()
+            .flat_map(|n| n.deployment.endpoints().map(str::to_owned))
+            .collect();
+        endpoints.sort();
+        endpoints.dedup();
+        endpoints
+    }
+
+    pub fn deployments(&self) -> impl Iterator<Item = &Arc<Deployment>> {
+        self.nodes.iter().map(|n| &n.deployment)
+    }
+
+    /// Waits for floating work already started, then refuses new floating work.
+    pub async fn close(&self) {
+        self.background.close();
+        self.background.wait().await;
+    }
+
+    /// Floating executor calls still running.
+    pub fn background_tasks(&self) -> usize {
+        self.background.len()
+    }
+
+    pub async fn process(&self, request: Request) -> Response {
+        let started = SystemTime::now();
+        let Request {
+            request_id,
+            endpoint,
+            docs,
+            parameters,
+            target_executor,
+        } = request;
+        let target = match target_executor
+            .as_deref()
+            .map(regex::Regex::new)
+            .transpose()
+        {
+            Ok(target) => target,
+            Err(error) => {
+                let info = ExceptionInfo {
+                    name: "BadRequest".into(),
+                    args: vec![format!(
+                        "target_executor is not a valid regular expression: {error}"
+                    )],
+                    stacks: Vec::new(),
+                    executor: String::new(),
+                    description: format!(
+                        "target_executor is not a valid regular expression: {error}"
+                    ),
+                };
+                return Response {
+                    request_id,
+                    endpoint,
+                    docs,
+                    parameters,
+                    routes: vec![gateway_route(started, Status::Error(info.clone()))],
+                    status: Status::Error(info),
+                };
+            }
+        };
+        let call = CallContext {
+            endpoint: Arc::from(endpoint.as_str()),
+            parameters: Arc::new(Parameters::new(&parameters)),
+        };
+
+        let plan = &self.plan;
+        let mut slots: Vec<Vec<Option<Shared>>> =
+            plan.inputs.iter().map(|i| vec![None; i.len()]).collect();
+        let mut end_slots: Vec<Option<Shared>> = vec![None; plan.end_inputs.len()];
+        let mut routes = vec![gateway_route(started, Status::Success)];
+        let mut running: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
+
+        let request_docs = Arc::new(docs);
+        let mut ready = Vec::new();
+        deliver(
+            &plan.gateway_outputs,
+            &request_docs,
+            &mut slots,
+            &mut end_slots,
+            &mut ready,
+        );
+        drop(request_docs);
+
+        loop {
+            for index in ready.drain(..) {
+                let inputs: Vec<Shared> =
+                    slots[index].iter_mut().filter_map(Option::take).collect();
+                let node = self.nodes[index].clone();
+                let skip = target
+                    .as_ref()
+                    .is_some_and(|t| !t.is_match(&node.deployment.name));
+                if plan.floating[index] {
+                    // The reply never waits for a floating executor; its
+                    // floating successors run after it in the same task.
+                    let input = prepare(&node, inputs);
+                    self.spawn_floating(index, input, call.clone(), skip);
+                    continue;
+                }
+                running.push(Box::pin(run_node(index, node, inputs, call.clone(), skip)));
+            }
+            let Some(finished) = running.next().await else {
+                break;
+            };
+            routes.push(finished.route);
+            match finished.result {
+                Ok(output) => {
+                    let output = Arc::new(output);
+                    deliver(
+                        &plan.outputs[finished.index],
+                        &output,
+                        &mut slots,
+                        &mut end_slots,
+                        &mut ready,
+                    );
+                }
+                Err(failure) => {
+                    let info = exception(&failure.error);
+                    if let Some(gateway) = routes.first_mut() {
+                        gateway.end = Some(SystemTime::now());
+                    }
+                    return Response {
+                        request_id,
+                        endpoint,
+                        docs: failure.docs,
+                        parameters,
+                        routes,
+                        status: Status::Error(info),
+                    };
+                }
+            }
+        }
+        let outputs: Vec<DocumentBatch> = end_slots.into_iter().flatten().map(own).collect();
+        let docs = match outputs.len() {
+            1 => outputs
+                .into_iter()
+                .next()
+                .unwrap_or_else(crate::docs::empty_batch),
+            _ => merge::reduce(outputs),
+        };
+        if let Some(gateway) = routes.first_mut() {
+            gateway.end = Some(SystemTime::now());
+        }
+        Response {
+            request_id,
+            endpoint,
+            docs,
+            parameters,
+            routes,
+            status: Status::Success,
+        }
+    }
+
+    fn spawn_floating(&self, index: usize, input: DocumentBatch, call: CallContext, skip: bool) {
+        let nodes = self.nodes.clone();
+        let plan = self.plan.clone();
+        self.background
+            .spawn(run_floating(nodes, plan, index, input, call, skip));
+    }
+}
+
+/// Runs a floating executor, then the floating executors that need it.
+fn run_floating(
+    nodes: Vec<Arc<RouteNode>>,
+    plan: Arc<Plan>,
+    index: usize,
+    input: DocumentBatch,
+    call: CallContext,
+    skip: bool,
+) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let node = nodes[index].clone();
+        let output = if skip {
+            input
+        } else {
+            let params = call.parameters.for_executor(&node.deployment.name);
+            match node.deployment.call(&call.endpoint, input, &params).await {
+                Ok(output) => output,
+                Err(failure) => {
+                    tracing::warn!(executor = %node.deployment.name, error = %failure, "floating executor failed");
+                    return;
+                }
+            }
+        };
+        let next: Vec<usize> = plan.outputs[index]
+            .iter()
+            .filter_map(|sink| match sink {
+                Sink::Executor { index, .. } if plan.floating[*index] => Some(*index),
+                _ => None,
+            })
+            .collect();
+        let output = Arc::new(output);
+        let runs = next.into_iter().map(|successor| {
+            let input = prepare(&nodes[successor], vec![output.clone()]);
+            run_floating(
+                nodes.clone(),
+                plan.clone(),
+                successor,
+                input,
+                call.clone(),
+                false,
+            )
+        });
+        let runs: Vec<_> = runs.collect();
+        drop(output);
+        futures::future::join_all(runs).await;
+    })
+}
+
+/// The request's parameters as JSON text, and per-executor variants.
+struct Parameters {
+    common: String,
+    object: Map<String, Value>,
+}
+
+impl Parameters {
+    fn new(object: &Map<String, Value>) -> Self {
+        Self {
+            common: Value::Object(object.clone()).to_string(),
+            object: object.clone(),
+        }
+    }
+
+    /// Jina lets a key naming an executor carry parameters for it alone.
+    fn for_executor(&self, name: &str) -> std::borrow::Cow<'_, str> {
+        match self.object.get(name) {
+            Some(Value::Object(specific)) => {
+                let mut merged = self.object.clone();
+                for (key, value) in specific {
+                    merged.insert(key.clone(), value.clone());
+                }
+                std::borrow::Cow::Owned(Value::Object(merged).to_string())
+            }
+            _ => std::borrow::Cow::Borrowed(&self.common),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CallContext {
+    endpoint: Arc<str>,
+    parameters: Arc<Parameters>,
+}
+
+/// Files `output` into every slot it feeds; queues executors whose inputs are all in.
+fn deliver(
+    sinks: &[Sink],
+    output: &Shared,
+    slots: &mut [Vec<Option<Shared>>],
+    end_slots: &mut [Option<Shared>],
+    ready: &mut Vec<usize>,
+) {
+    for sink in sinks {
+        match *sink {
+            Sink::Executor { index, slot } => {
+                slots[index][slot] = Some(output.clone());
+                if slots[index].iter().all(Option::is_some) {
+                    ready.push(index);
+                }
+            }
+            Sink::End { slot } => end_slots[slot] = Some(output.clone()),
+        }
+    }
+}
+
+/// Merges a node's inputs and applies its `when` filter.
+fn prepare(node: &RouteNode, inputs: Vec<Shared>) -> DocumentBatch {
+    let docs = if inputs.len() == 1 {
+        inputs
+            .into_iter()
+            .next()
+            .map(own)
+            .unwrap_or_else(crate::docs::empty_batch)
+    } else if node.disable_reduce {
+        merge::concat(inputs.into_iter().map(own))
+    } else {
+        merge::reduce(inputs.into_iter().map(own))
+    };
+    match &node.when {
+        Some(filter) => retain_roots(docs, |doc, batch| filter.matches(doc, batch)),
+        None => docs,
+    }
+}
+
+async fn run_node(
+    index: usize,
+    node: Arc<RouteNode>,
+    inputs: Vec<Shared>,
+    call: CallContext,
+    skip: bool,
+) -> Finished {
+    let start = SystemTime::now();
+    let input = prepare(&node, inputs);
+    let result = if skip {
+        Ok(input)
+    } else {
+        let params = call.parameters.for_executor(&node.deployment.name);
+        node.deployment.call(&call.endpoint, input, &params).await
+    };
+    let status = match &result {
+        Ok(_) => Status::Success,
+        Err(failure) => Status::Error(exception(&failure.error)),
+    };
+    Finished {
+        index,
+        result,
+        route: RouteEntry {
+            executor: node.deployment.name.clone(),
+            start,
+            end: Some(SystemTime::now()),
+            status,
+        },
+    }
+}
+
+fn gateway_route(start: SystemTime, status: Status) -> RouteEntry {
+    RouteEntry {
+        executor: "gateway".into(),
+        start,
+        end: None,
+        status,
+    }
+}
+
+/// A runtime error in Jina's exception shape.
+pub fn exception(error: &CallError) -> ExceptionInfo {
+    let (args, stacks) = match error {
+        CallError::Failed { fault, .. } => match fault {
+            crate::runtime::Fault::Raised(raised) => (
+                vec![raised.message.clone()],
+                raised.details.iter().cloned().collect(),
+            ),
+            other => (vec![other.to_string()], Vec::new()),
+        },
+        CallError::Unavailable { reason, .. } => (vec![reason.clone()], Vec::new()),
+    };
+    ExceptionInfo {
+        name: error.exception_name().to_owned(),
+        args,
+        stacks,
+        executor: error.executor().to_owned(),
+        description: error.to_string(),
+    }
+}

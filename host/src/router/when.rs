@@ -57,7 +57,11 @@ pub struct FilterError {
 
 fn error(at: &str, problem: impl Into<String>) -> FilterError {
     FilterError {
-        at: if at.is_empty() { "<root>".into() } else { at.into() },
+        at: if at.is_empty() {
+            "<root>".into()
+        } else {
+            at.into()
+        },
         problem: problem.into(),
     }
 }
@@ -95,14 +99,21 @@ fn parse_any(value: &Value, at: &str) -> Result<Filter, FilterError> {
             .map(|(i, item)| parse_any(item, &format!("{at}[{i}]")))
             .collect::<Result<_, _>>()
             .map(Filter::All),
-        other => Err(error(at, format!("expected an object or a list, got {other}"))),
+        other => Err(error(
+            at,
+            format!("expected an object or a list, got {other}"),
+        )),
     }
 }
 
 fn parse_object(map: &Map<String, Value>, at: &str) -> Result<Filter, FilterError> {
     let mut parts = Vec::with_capacity(map.len());
     for (key, value) in map {
-        let here = if at.is_empty() { key.clone() } else { format!("{at}.{key}") };
+        let here = if at.is_empty() {
+            key.clone()
+        } else {
+            format!("{at}.{key}")
+        };
         parts.push(match key.as_str() {
             "$and" => Filter::All(children(value, &here)?),
             "$or" => Filter::Any(children(value, &here)?),
@@ -131,16 +142,25 @@ fn children(value: &Value, at: &str) -> Result<Vec<Filter>, FilterError> {
             .iter()
             .map(|(k, v)| parse_any(&Value::Object(Map::from_iter([(k.clone(), v.clone())])), at))
             .collect(),
-        other => Err(error(at, format!("expected a list of conditions, got {other}"))),
+        other => Err(error(
+            at,
+            format!("expected a list of conditions, got {other}"),
+        )),
     }
 }
 
 fn parse_field(field: &str, conditions: &Value, at: &str) -> Result<Filter, FilterError> {
     let Value::Object(conditions) = conditions else {
-        return Err(error(at, "expected `{<operator>: <value>}`, e.g. `{$eq: 5}`"));
+        return Err(error(
+            at,
+            "expected `{<operator>: <value>}`, e.g. `{$eq: 5}`",
+        ));
     };
     if conditions.is_empty() {
-        return Err(error(at, "expected `{<operator>: <value>}`, e.g. `{$eq: 5}`"));
+        return Err(error(
+            at,
+            "expected `{<operator>: <value>}`, e.g. `{$eq: 5}`",
+        ));
     }
     let path: Vec<String> = field.split("__").map(str::to_owned).collect();
     let mut leaves = Vec::with_capacity(conditions.len());
@@ -150,7 +170,11 @@ fn parse_field(field: &str, conditions: &Value, at: &str) -> Result<Filter, Filt
             "$not" => Filter::Not(Box::new(parse_field(field, operand, &here)?)),
             "$and" | "$or" => {
                 let inner = parse_any(operand, &here)?;
-                if op_name == "$and" { inner } else { Filter::Any(vec![inner]) }
+                if op_name == "$and" {
+                    inner
+                } else {
+                    Filter::Any(vec![inner])
+                }
             }
             name => {
                 let op = match name {
@@ -193,7 +217,9 @@ fn operand_of(op: Op, operand: &Value, at: &str) -> Result<Operand, FilterError>
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             .ok_or_else(|| error(at, format!("the placeholder `{text}` is illegal")))?;
-        return Ok(Operand::Field(inner.split("__").map(str::to_owned).collect()));
+        return Ok(Operand::Field(
+            inner.split("__").map(str::to_owned).collect(),
+        ));
     }
     match op {
         Op::Regex => {
@@ -246,18 +272,31 @@ fn attribute(doc: &Document, batch: &DocumentBatch, path: &[String]) -> Value {
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null),
         "scores" | "evaluations" => {
-            let scores = if field == "scores" { &doc.scores } else { &doc.evaluations };
+            let scores = if field == "scores" {
+                &doc.scores
+            } else {
+                &doc.evaluations
+            };
             Value::Object(
                 scores
                     .iter()
-                    .map(|s| (s.name.clone(), serde_json::json!({ "value": s.value, "op_name": s.op_name })))
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            serde_json::json!({ "value": s.value, "op_name": s.op_name }),
+                        )
+                    })
                     .collect(),
             )
         }
         "chunks" => children(&doc.chunks),
         "matches" => children(&doc.matches),
         "embedding" | "tensor" => {
-            let tensor = if field == "embedding" { &doc.embedding } else { &doc.tensor };
+            let tensor = if field == "embedding" {
+                &doc.embedding
+            } else {
+                &doc.tensor
+            };
             tensor
                 .as_ref()
                 .map(|t| Value::from(crate::docs::json::tensor_values(t)))
@@ -289,7 +328,9 @@ fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -314,7 +355,13 @@ fn is_empty_value(value: &Value) -> bool {
     }
 }
 
-fn evaluate(op: Op, actual: &Value, expected: Option<&Value>, operand: &Operand, path: &[String]) -> bool {
+fn evaluate(
+    op: Op,
+    actual: &Value,
+    expected: Option<&Value>,
+    operand: &Operand,
+    path: &[String],
+) -> bool {
     use std::cmp::Ordering::*;
     let expected = expected.unwrap_or(&Value::Null);
     match op {
@@ -374,7 +421,9 @@ mod tests {
 
     fn check(filter: Value, tags: Value) -> bool {
         let batch = tagged(tags);
-        Filter::parse(&filter).unwrap().matches(&batch.nodes[0], &batch)
+        Filter::parse(&filter)
+            .unwrap()
+            .matches(&batch.nodes[0], &batch)
     }
 
     #[test]
@@ -402,8 +451,14 @@ mod tests {
             (json!({"tags__missing": {"$exists": false}}), true),
             (json!({"text": {"$exists": true}}), true),
             (json!({"uri": {"$exists": true}}), false),
-            (json!({"$or": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "en"}}]}), true),
-            (json!({"$and": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "en"}}]}), false),
+            (
+                json!({"$or": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "en"}}]}),
+                true,
+            ),
+            (
+                json!({"$and": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "en"}}]}),
+                false,
+            ),
             (json!({"$not": {"tags__n": {"$eq": 3}}}), false),
             (json!({"tags__n": {"$gt": 1, "$lt": 3}}), false),
             (json!({"tags__n": {"$eq": "{tags__n}"}}), true),
@@ -415,7 +470,10 @@ mod tests {
     #[test]
     fn bad_filters_say_where() {
         let err = Filter::parse(&json!({"tags__n": {"$approx": 3}})).unwrap_err();
-        assert_eq!(err.to_string(), "invalid `when` filter at `tags__n.$approx`: unknown operator `$approx`");
+        assert_eq!(
+            err.to_string(),
+            "invalid `when` filter at `tags__n.$approx`: unknown operator `$approx`"
+        );
         let err = Filter::parse(&json!({"text": {"$regex": "("}})).unwrap_err();
         assert!(err.to_string().contains("bad regular expression"));
         let err = Filter::parse(&json!({"tags__n": 5})).unwrap_err();

@@ -19,7 +19,9 @@ impl DirectInstance {
         component: &ExecutorComponent,
         config: &InstanceConfig,
     ) -> Result<Self, StartError> {
-        Ok(Self(LiveInstance::instantiate_only(component, config).await?))
+        Ok(Self(
+            LiveInstance::instantiate_only(component, config).await?,
+        ))
     }
 
     pub async fn start(

@@ -13,7 +13,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::flowhost::executor::executor::{
-    Description, MethodInfo, Metas as WitMetas, Output as WitOutput,
+    Description, Metas as WitMetas, MethodInfo, Output as WitOutput,
 };
 pub use flowhost::executor::logging::Level as LogLevel;
 pub use flowhost::executor::types::{

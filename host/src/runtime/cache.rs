@@ -105,7 +105,10 @@ fn store(dir: &Path, entry: &Path, component: &Component) -> std::io::Result<()>
     let temp = dir.join(format!(
         ".{}.{}.tmp",
         std::process::id(),
-        entry.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
+        entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("entry")
     ));
     std::fs::write(&temp, serialized)?;
     std::fs::rename(&temp, entry)
@@ -130,15 +133,27 @@ mod tests {
         let cache = CompileCache::new(&engine, Some(dir.path()));
         let bytes = b"(component)".to_vec();
         let path = Path::new("empty.wasm");
-        assert_eq!(cache.load(&engine, path, &bytes).unwrap().1, CacheOutcome::Compiled);
-        assert_eq!(cache.load(&engine, path, &bytes).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(
+            cache.load(&engine, path, &bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(&engine, path, &bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
 
         let entry_dir = dir.path().join("compiled").join(engine_key(&engine));
         for entry in std::fs::read_dir(&entry_dir).unwrap() {
             std::fs::write(entry.unwrap().path(), b"not a compiled component").unwrap();
         }
-        assert_eq!(cache.load(&engine, path, &bytes).unwrap().1, CacheOutcome::Compiled);
-        assert_eq!(cache.load(&engine, path, &bytes).unwrap().1, CacheOutcome::Hit);
+        assert_eq!(
+            cache.load(&engine, path, &bytes).unwrap().1,
+            CacheOutcome::Compiled
+        );
+        assert_eq!(
+            cache.load(&engine, path, &bytes).unwrap().1,
+            CacheOutcome::Hit
+        );
     }
 
     #[test]

@@ -101,7 +101,9 @@ pub enum CallError {
 impl CallError {
     pub fn executor(&self) -> &str {
         match self {
-            CallError::Failed { executor, .. } | CallError::Unavailable { executor, .. } => executor,
+            CallError::Failed { executor, .. } | CallError::Unavailable { executor, .. } => {
+                executor
+            }
         }
     }
 

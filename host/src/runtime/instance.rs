@@ -101,10 +101,13 @@ impl LiveInstance {
                 executor: config.name.clone(),
                 fault,
             })?;
-        let description = instance.describe().await.map_err(|fault| StartError::Describe {
-            executor: config.name.clone(),
-            fault,
-        })?;
+        let description = instance
+            .describe()
+            .await
+            .map_err(|fault| StartError::Describe {
+                executor: config.name.clone(),
+                fault,
+            })?;
         Ok((instance, description))
     }
 
@@ -218,11 +221,7 @@ impl LiveInstance {
             Err(_elapsed) => return Err(Fault::Deadline(self.limits.timeout)),
             Ok(Err(error)) => error,
         };
-        Err(classify(
-            error,
-            self.store.data(),
-            &self.limits,
-        ))
+        Err(classify(error, self.store.data(), &self.limits))
     }
 }
 
@@ -232,10 +231,9 @@ fn arm(store: &mut Store<InstanceState>, limits: &Limits) {
     state.deadline_hit = false;
     state.limiter.refused = None;
     store.set_epoch_deadline(1);
-    if let Some(fuel) = limits.fuel {
-        // Cannot fail: `start` checked that the engine meters fuel.
-        let _ = store.set_fuel(fuel);
-    }
+    // With metering on, an executor without a fuel limit still needs fuel to
+    // run at all; without metering `set_fuel` fails, which is what we want ignored.
+    let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
 }
 
 async fn arm_and_instantiate(

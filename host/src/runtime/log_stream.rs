@@ -59,8 +59,12 @@ impl LineWriter {
         let text = truncate_line(text.trim_end_matches('\r'));
         let executor = &*self.sink.executor;
         match self.sink.stream {
-            Stream::Stdout => tracing::info!(target: "executor", executor, stream = "stdout", "{text}"),
-            Stream::Stderr => tracing::warn!(target: "executor", executor, stream = "stderr", "{text}"),
+            Stream::Stdout => {
+                tracing::info!(target: "executor", executor, stream = "stdout", "{text}")
+            }
+            Stream::Stderr => {
+                tracing::warn!(target: "executor", executor, stream = "stderr", "{text}")
+            }
         }
     }
 

@@ -10,9 +10,9 @@
 //! This module knows nothing of flows, routing or the network: it runs one
 //! executor instance safely and quickly, and reports faults precisely.
 
-pub(crate) mod bindings;
 #[doc(hidden)]
 pub mod bench_support;
+pub(crate) mod bindings;
 mod cache;
 mod component;
 mod engine;

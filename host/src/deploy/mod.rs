@@ -1,0 +1,335 @@
+//! Deploying a flow: resolving every executor's component, starting one
+//! instance per replica and shard (all at once, so start-up takes as long as
+//! the slowest executor, not the sum), and building the router over them.
+//!
+//! Owns the mapping from flow settings (limits, env, workspace, uses_with,
+//! uses_requests, metas) to runtime instance settings. Knows nothing of
+//! protocols: the gateway serves what this returns.
+
+mod error;
+pub mod resolve;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
+use crate::router::{Deployment, Filter, MethodTable, ReplicaSet, RouteNode, Router};
+use crate::runtime::{
+    Executor, ExecutorComponent, InstanceConfig, Limits, Runtime, RuntimeConfig, Sandbox,
+};
+
+pub use error::DeployError;
+pub use resolve::RemoteResolver;
+
+/// What deploying needs besides the flow.
+#[derive(Clone)]
+pub struct DeployOptions {
+    /// The folder of the flow file: relative `uses` start here.
+    pub flow_dir: PathBuf,
+    pub runtime: Arc<Runtime>,
+    /// Resolves `oci://`, `hub://` and `docker://` references.
+    pub remote: Option<Arc<dyn RemoteResolver>>,
+}
+
+impl DeployOptions {
+    pub fn new(flow_dir: impl Into<PathBuf>, runtime: Arc<Runtime>) -> Self {
+        Self {
+            flow_dir: flow_dir.into(),
+            runtime,
+            remote: None,
+        }
+    }
+}
+
+/// The runtime settings a flow needs (fuel metering only if an executor asks).
+pub fn runtime_config_for(flow: &Flow) -> RuntimeConfig {
+    RuntimeConfig {
+        consume_fuel: flow
+            .effective_executors()
+            .iter()
+            .any(|e| e.limits.fuel.is_some()),
+        ..RuntimeConfig::default()
+    }
+}
+
+/// A flow with every executor running.
+pub struct RunningFlow {
+    flow: Flow,
+    router: Arc<Router>,
+}
+
+impl RunningFlow {
+    pub async fn start(flow: Flow, options: DeployOptions) -> Result<RunningFlow, DeployError> {
+        let topology = flow.topology()?;
+        let expanded = flow.expand_executors(&options.flow_dir, &LoadOptions::default())?;
+        let effective = flow.effective_executors();
+        let mut loader = Loader {
+            options: &options,
+            search_paths: &flow.with.extra_search_paths,
+            loaded: HashMap::new(),
+        };
+        let mut plans = Vec::with_capacity(flow.executors.len());
+        for ((spec, expanded), effective) in flow.executors.iter().zip(&expanded).zip(&effective) {
+            plans.push(loader.plan(spec, expanded, effective).await?);
+        }
+        let deployments =
+            futures::future::try_join_all(plans.into_iter().map(start_deployment)).await?;
+        let mut nodes = Vec::with_capacity(deployments.len());
+        for (spec, deployment) in flow.executors.iter().zip(deployments) {
+            let when = spec
+                .when
+                .as_ref()
+                .map(Filter::parse)
+                .transpose()
+                .map_err(|error| DeployError::Config {
+                    executor: spec.name.clone(),
+                    message: error.to_string(),
+                })?;
+            nodes.push(RouteNode {
+                deployment: Arc::new(deployment),
+                when,
+                disable_reduce: spec.disable_reduce,
+            });
+        }
+        let router = Arc::new(Router::new(nodes, &topology));
+        tracing::info!(executors = flow.executors.len(), "flow deployed");
+        Ok(RunningFlow { flow, router })
+    }
+
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// Waits for floating work, then stops every executor.
+    pub async fn close(self) {
+        self.router.close().await;
+    }
+}
+
+/// One part of a deployment (the shards, `uses_before` or `uses_after`) before start.
+struct PartPlan {
+    component: Option<Arc<ExecutorComponent>>,
+    shards: u32,
+    replicas: u32,
+    uses_requests: std::collections::BTreeMap<String, String>,
+}
+
+struct DeploymentPlan {
+    name: String,
+    main: PartPlan,
+    before: Option<PartPlan>,
+    after: Option<PartPlan>,
+    polling: Option<crate::flow::PollingSpec>,
+    template: InstanceConfig,
+}
+
+struct Loader<'a> {
+    options: &'a DeployOptions,
+    search_paths: &'a [String],
+    loaded: HashMap<PathBuf, Arc<ExecutorComponent>>,
+}
+
+impl Loader<'_> {
+    async fn component(
+        &mut self,
+        executor: &str,
+        uses: &str,
+        base: &Path,
+    ) -> Result<Arc<ExecutorComponent>, DeployError> {
+        let path = resolve::resolve(
+            executor,
+            uses,
+            base,
+            self.search_paths,
+            self.options.remote.as_deref(),
+        )
+        .await?;
+        if let Some(component) = self.loaded.get(&path) {
+            return Ok(component.clone());
+        }
+        let component = self
+            .options
+            .runtime
+            .load_async(&path)
+            .await
+            .map_err(|source| DeployError::Load {
+                executor: executor.to_owned(),
+                source,
+            })?;
+        self.loaded.insert(path, component.clone());
+        Ok(component)
+    }
+
+    async fn plan(
+        &mut self,
+        spec: &crate::flow::Executor,
+        expanded: &ExpandedExecutor,
+        effective: &EffectiveExecutor,
+    ) -> Result<DeploymentPlan, DeployError> {
+        if spec.external {
+            return Err(DeployError::Config {
+                executor: spec.name.clone(),
+                message: "external executors are not supported yet by this flowhost build".into(),
+            });
+        }
+        let flow_dir = self.options.flow_dir.clone();
+        let base = expanded
+            .config_file
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(&flow_dir)
+            .to_owned();
+        let main = match &expanded.component {
+            Some(uses) => Some(self.component(&spec.name, uses, &base).await?),
+            None => None,
+        };
+        let part = |component, shards, replicas, requests| PartPlan {
+            component,
+            shards,
+            replicas,
+            uses_requests: requests,
+        };
+        let main = part(
+            main,
+            spec.shards.max(1),
+            spec.replicas.max(1),
+            expanded.uses_requests.clone(),
+        );
+        let before = match &spec.uses_before {
+            Some(uses) => {
+                let c = self.component(&spec.name, uses, &flow_dir).await?;
+                Some(part(Some(c), 1, 1, Default::default()))
+            }
+            None => None,
+        };
+        let after = match &spec.uses_after {
+            Some(uses) => {
+                let c = self.component(&spec.name, uses, &flow_dir).await?;
+                Some(part(Some(c), 1, 1, Default::default()))
+            }
+            None => None,
+        };
+        Ok(DeploymentPlan {
+            name: spec.name.clone(),
+            main,
+            before,
+            after,
+            polling: spec.polling.clone(),
+            template: instance_template(spec, expanded, effective, &flow_dir),
+        })
+    }
+}
+
+fn instance_template(
+    spec: &crate::flow::Executor,
+    expanded: &ExpandedExecutor,
+    effective: &EffectiveExecutor,
+    flow_dir: &Path,
+) -> InstanceConfig {
+    let mut config = InstanceConfig::new(spec.name.clone());
+    config.uses_with = Value::Object(expanded.uses_with.clone());
+    config.description = expanded
+        .uses_metas
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    config.limits = Limits {
+        timeout: Duration::from_millis(effective.limits.timeout_ms),
+        memory: effective.limits.memory_limit,
+        fuel: effective.limits.fuel,
+    };
+    config.sandbox = Sandbox {
+        workspace: effective
+            .workspace
+            .as_ref()
+            .map(|w| flow_dir.join(w).join(&spec.name)),
+        env: effective
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    config
+}
+
+async fn start_part(
+    name: &str,
+    part: PartPlan,
+    template: &InstanceConfig,
+) -> Result<Vec<ReplicaSet>, DeployError> {
+    let Some(component) = part.component else {
+        let replica = Executor::pass_through(name);
+        return Ok(vec![ReplicaSet::new(vec![replica], MethodTable::default())]);
+    };
+    let starts = (0..part.shards).flat_map(|shard| {
+        let component = component.clone();
+        (0..part.replicas).map(move |replica| {
+            let mut config = template.clone();
+            config.shard_id = shard;
+            config.replica_id = replica;
+            config.shards = part.shards;
+            config.replicas = part.replicas;
+            if part.shards > 1 {
+                config.sandbox.workspace =
+                    config.sandbox.workspace.map(|w| w.join(shard.to_string()));
+            }
+            Executor::start(component.clone(), config)
+        })
+    });
+    let mut started = futures::future::try_join_all(starts).await?.into_iter();
+    let mut sets = Vec::with_capacity(part.shards as usize);
+    for _ in 0..part.shards {
+        let replicas: Vec<Executor> = started.by_ref().take(part.replicas as usize).collect();
+        let methods = match replicas.first() {
+            Some(first) => {
+                MethodTable::new(first.description(), &part.uses_requests).map_err(|error| {
+                    DeployError::Config {
+                        executor: name.to_owned(),
+                        message: error.to_string(),
+                    }
+                })?
+            }
+            None => MethodTable::default(),
+        };
+        sets.push(ReplicaSet::new(replicas, methods));
+    }
+    Ok(sets)
+}
+
+async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployError> {
+    let DeploymentPlan {
+        name,
+        main,
+        before,
+        after,
+        polling,
+        template,
+    } = plan;
+    let shards = start_part(&name, main, &template);
+    let before = async {
+        match before {
+            Some(part) => start_part(&name, part, &template)
+                .await
+                .map(|mut s| s.pop()),
+            None => Ok(None),
+        }
+    };
+    let after = async {
+        match after {
+            Some(part) => start_part(&name, part, &template)
+                .await
+                .map(|mut s| s.pop()),
+            None => Ok(None),
+        }
+    };
+    let (shards, before, after) = futures::future::try_join3(shards, before, after).await?;
+    Ok(Deployment::new(name, shards, before, after, polling))
+}

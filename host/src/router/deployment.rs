@@ -1,0 +1,250 @@
+//! One flow executor at run time: its shards, each a set of replicas, plus
+//! the optional `uses_before` and `uses_after` executors, and the endpoint to
+//! method table after `uses_requests`.
+//!
+//! A request goes to one replica (the one with the fewest calls in flight).
+//! With shards, polling decides: ANY sends it to one shard (round robin, so an
+//! index spreads evenly), ALL to every shard, whose answers are merged (or
+//! handed to `uses_after`). `uses_before` runs ahead of the shards.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::docs::DocumentBatch;
+use crate::flow::{Polling, PollingSpec};
+use crate::runtime::{CallFailure, Description, Executor};
+
+/// The `uses_requests` key (and Jina's spellings of it) for the catch-all method.
+pub const CATCH_ALL_KEYS: [&str; 3] = ["__default__", "/default", "*"];
+
+/// Which method handles which endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MethodTable {
+    bound: HashMap<String, String>,
+    catch_all: Option<String>,
+}
+
+/// A `uses_requests` entry naming a method the executor does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("uses_requests binds {endpoint} to `{method}`, but the executor's methods are: {}", available.join(", "))]
+pub struct UnknownMethod {
+    pub endpoint: String,
+    pub method: String,
+    pub available: Vec<String>,
+}
+
+impl MethodTable {
+    /// The executor's own bindings, or, when the flow gives `uses_requests`,
+    /// those instead (as in Jina, where the executor's `@requests(on=...)`
+    /// bindings are replaced and only its catch-all survives unless rebound).
+    pub fn new(
+        description: &Description,
+        uses_requests: &BTreeMap<String, String>,
+    ) -> Result<Self, UnknownMethod> {
+        let mut table = Self {
+            bound: HashMap::new(),
+            catch_all: description.catch_all.clone(),
+        };
+        if uses_requests.is_empty() {
+            for method in &description.methods {
+                for endpoint in &method.endpoints {
+                    table.bound.insert(endpoint.clone(), method.name.clone());
+                }
+            }
+            return Ok(table);
+        }
+        let known = |name: &str| {
+            description.methods.iter().any(|m| m.name == name)
+                || description.catch_all.as_deref() == Some(name)
+        };
+        for (endpoint, method) in uses_requests {
+            if !known(method) {
+                let mut available: Vec<String> =
+                    description.methods.iter().map(|m| m.name.clone()).collect();
+                available.extend(description.catch_all.clone());
+                available.sort();
+                available.dedup();
+                return Err(UnknownMethod {
+                    endpoint: endpoint.clone(),
+                    method: method.clone(),
+                    available,
+                });
+            }
+            if CATCH_ALL_KEYS.contains(&endpoint.as_str()) {
+                table.catch_all = Some(method.clone());
+            } else {
+                table.bound.insert(endpoint.clone(), method.clone());
+            }
+        }
+        Ok(table)
+    }
+
+    /// The method for `endpoint`; `None` means the executor does not handle it
+    /// and the documents pass by untouched, as in Jina.
+    pub fn method_for(&self, endpoint: &str) -> Option<&str> {
+        self.bound
+            .get(endpoint)
+            .or(self.catch_all.as_ref())
+            .map(String::as_str)
+    }
+
+    /// The endpoints bound explicitly (for endpoint discovery).
+    pub fn endpoints(&self) -> impl Iterator<Item = &str> {
+        self.bound.keys().map(String::as_str)
+    }
+}
+
+/// Interchangeable instances of one executor; each call goes to the least busy.
+#[derive(Debug, Clone)]
+pub struct ReplicaSet {
+    replicas: Vec<Executor>,
+    methods: MethodTable,
+}
+
+impl ReplicaSet {
+    pub fn new(replicas: Vec<Executor>, methods: MethodTable) -> Self {
+        Self { replicas, methods }
+    }
+
+    pub fn replicas(&self) -> &[Executor] {
+        &self.replicas
+    }
+
+    pub fn methods(&self) -> &MethodTable {
+        &self.methods
+    }
+
+    fn pick(&self) -> Option<&Executor> {
+        self.replicas.iter().min_by_key(|r| r.in_flight())
+    }
+
+    /// Calls the method bound to `endpoint` on one replica; documents pass
+    /// untouched when nothing is bound.
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        let Some(method) = self.methods.method_for(endpoint) else {
+            return Ok(docs);
+        };
+        match self.pick() {
+            Some(replica) => replica.call(method, endpoint, docs, parameters).await,
+            None => Ok(docs),
+        }
+    }
+}
+
+/// One executor of the flow, as deployed.
+#[derive(Debug)]
+pub struct Deployment {
+    pub name: String,
+    pub shards: Vec<ReplicaSet>,
+    pub before: Option<ReplicaSet>,
+    pub after: Option<ReplicaSet>,
+    pub polling: Option<PollingSpec>,
+    next_shard: AtomicUsize,
+}
+
+impl Deployment {
+    pub fn new(
+        name: impl Into<String>,
+        shards: Vec<ReplicaSet>,
+        before: Option<ReplicaSet>,
+        after: Option<ReplicaSet>,
+        polling: Option<PollingSpec>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            shards,
+            before,
+            after,
+            polling,
+            next_shard: AtomicUsize::new(0),
+        }
+    }
+
+    /// A deployment of one pass-through executor (a node without `uses`).
+    pub fn pass_through(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let replica = Executor::pass_through(name.as_str());
+        Self::new(
+            name,
+            vec![ReplicaSet::new(vec![replica], MethodTable::default())],
+            None,
+            None,
+            None,
+        )
+    }
+
+    /// Every instance, for shutdown and status.
+    pub fn executors(&self) -> impl Iterator<Item = &Executor> {
+        self.before
+            .iter()
+            .chain(&self.shards)
+            .chain(&self.after)
+            .flat_map(|set| set.replicas())
+    }
+
+    pub fn endpoints(&self) -> impl Iterator<Item = &str> {
+        self.before
+            .iter()
+            .chain(&self.shards)
+            .chain(&self.after)
+            .flat_map(|set| set.methods().endpoints())
+    }
+
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        let docs = match &self.before {
+            Some(before) => before.call(endpoint, docs, parameters).await?,
+            None => docs,
+        };
+        let docs = match self.shards.as_slice() {
+            [] => docs,
+            [only] => only.call(endpoint, docs, parameters).await?,
+            shards => match PollingSpec::for_endpoint(self.polling.as_ref(), endpoint) {
+                Polling::Any => {
+                    let next = self.next_shard.fetch_add(1, Ordering::Relaxed) % shards.len();
+                    shards[next].call(endpoint, docs, parameters).await?
+                }
+                Polling::All => self.call_all(shards, endpoint, docs, parameters).await?,
+            },
+        };
+        match &self.after {
+            Some(after) => after.call(endpoint, docs, parameters).await,
+            None => Ok(docs),
+        }
+    }
+
+    async fn call_all(
+        &self,
+        shards: &[ReplicaSet],
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        let calls = shards
+            .iter()
+            .map(|shard| shard.call(endpoint, docs.clone(), parameters));
+        let answers = futures::future::join_all(calls).await;
+        let mut merged = Vec::with_capacity(answers.len());
+        for answer in answers {
+            match answer {
+                Ok(batch) => merged.push(batch),
+                Err(failure) => {
+                    return Err(CallFailure {
+                        error: failure.error,
+                        docs,
+                    });
+                }
+            }
+        }
+        Ok(super::merge::reduce(merged))
+    }
+}

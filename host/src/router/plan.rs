@@ -1,0 +1,80 @@
+//! The router's compiled view of a topology: for every executor, where its
+//! inputs come from (in `needs` order) and where its output goes.
+
+use crate::topology::{Node, Topology};
+
+/// Where a node's input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Gateway,
+    Executor(usize),
+}
+
+/// Where an output goes: an input slot of an executor, or of the gateway end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    Executor { index: usize, slot: usize },
+    End { slot: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Per executor: its inputs, in `needs` order.
+    pub inputs: Vec<Vec<Source>>,
+    /// The gateway end's inputs, in order.
+    pub end_inputs: Vec<Source>,
+    /// Per executor: where its output goes (non-floating consumers and floating ones alike).
+    pub outputs: Vec<Vec<Sink>>,
+    /// Where the request's documents go.
+    pub gateway_outputs: Vec<Sink>,
+    pub floating: Vec<bool>,
+}
+
+fn source(node: Node) -> Option<Source> {
+    match node {
+        Node::Start => Some(Source::Gateway),
+        Node::Executor(i) => Some(Source::Executor(i)),
+        Node::End => None,
+    }
+}
+
+impl Plan {
+    pub fn new(topology: &Topology, executors: usize) -> Self {
+        let inputs: Vec<Vec<Source>> = (0..executors)
+            .map(|i| {
+                topology
+                    .predecessors(Node::Executor(i))
+                    .iter()
+                    .filter_map(|&n| source(n))
+                    .collect()
+            })
+            .collect();
+        let end_inputs: Vec<Source> = topology
+            .predecessors(Node::End)
+            .iter()
+            .filter_map(|&n| source(n))
+            .collect();
+        let mut outputs = vec![Vec::new(); executors];
+        let mut gateway_outputs = Vec::new();
+        let mut route = |from: Source, sink: Sink| match from {
+            Source::Gateway => gateway_outputs.push(sink),
+            Source::Executor(i) => outputs[i].push(sink),
+        };
+        for (index, sources) in inputs.iter().enumerate() {
+            for (slot, &from) in sources.iter().enumerate() {
+                route(from, Sink::Executor { index, slot });
+            }
+        }
+        for (slot, &from) in end_inputs.iter().enumerate() {
+            route(from, Sink::End { slot });
+        }
+        let floating = (0..executors).map(|i| topology.is_floating(i)).collect();
+        Self {
+            inputs,
+            end_inputs,
+            outputs,
+            gateway_outputs,
+            floating,
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The seed documentation's Flow behaviours, run for real: flows built with
+//! the Rust builder (or loaded from `examples/flows`), deployed with the
+//! example components, and routed through the router.
+
+use std::time::{Duration, Instant};
+
+use flowhost::deploy::{DeployOptions, RunningFlow};
+use flowhost::docs::{self, Document, DocumentBatch, Dtype, Tensor};
+use flowhost::flow::{Executor, Flow, Polling, PollingSpec};
+use flowhost::router::{Request, Response, Status};
+use serde_json::{Map, Value, json};
+
+use crate::support::{tags, text_doc, texts};
+
+fn uses(guest: &str) -> String {
+    flowhost_tests::guest(guest).display().to_string()
+}
+
+async fn deploy(flow: Flow) -> RunningFlow {
+    let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    RunningFlow::start(flow, options)
+        .await
+        .unwrap_or_else(|e| panic!("flow deploys: {e}"))
+}
+
+async fn post(
+    flow: &RunningFlow,
+    endpoint: &str,
+    docs: DocumentBatch,
+    parameters: Value,
+) -> Response {
+    let parameters: Map<String, Value> = match parameters {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    flow.router()
+        .process(Request::new(endpoint, docs).with_parameters(parameters))
+        .await
+}
+
+fn ok(response: Response) -> DocumentBatch {
+    match &response.status {
+        Status::Success => response.docs,
+        Status::Error(e) => panic!("request failed: {}", e.description),
+    }
+}
+
+#[tokio::test]
+async fn foo_then_bar_run_in_order() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
+            .add(Executor::new("barExecutor").uses(uses("bar_executor"))),
+    )
+    .await;
+    let response = post(&flow, "/search", docs::empty_batch(), json!({})).await;
+    let routes: Vec<&str> = response
+        .routes
+        .iter()
+        .map(|r| r.executor.as_str())
+        .collect();
+    assert_eq!(routes, ["gateway", "fooExecutor", "barExecutor"]);
+    assert_eq!(
+        texts(&ok(response)),
+        [
+            "foo was here and got 0 document",
+            "bar was here and got 1 document"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_diamond_merges_its_branches_in_needs_order() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
+            .add(
+                Executor::new("barExecutor")
+                    .uses(uses("bar_executor"))
+                    .needs("fooExecutor"),
+            )
+            .add(
+                Executor::new("bazExecutor")
+                    .uses(uses("baz_executor"))
+                    .needs("fooExecutor"),
+            )
+            .add(Executor::default().needs(["barExecutor", "bazExecutor"])),
+    )
+    .await;
+    for _ in 0..5 {
+        let out = ok(post(&flow, "/search", docs::empty_batch(), json!({})).await);
+        assert_eq!(
+            texts(&out),
+            [
+                "foo was here and got 0 document",
+                "bar was here and got 1 document",
+                "baz was here and got 1 document"
+            ]
+        );
+    }
+}
+
+fn keyed(key: i64) -> Document {
+    let mut doc = docs::document(format!("doc{key}"));
+    doc.tags = Some(json!({ "key": key }).to_string());
+    doc
+}
+
+fn key_tags(batch: &DocumentBatch) -> Vec<Value> {
+    docs::roots(batch).map(tags).collect()
+}
+
+#[tokio::test]
+async fn when_filters_on_parallel_branches_keep_both_documents() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("first"))
+            .add(
+                Executor::new("exec1")
+                    .needs("first")
+                    .when(json!({"tags__key": {"$eq": 5}})),
+            )
+            .add(
+                Executor::new("exec2")
+                    .needs("first")
+                    .when(json!({"tags__key": {"$eq": 4}})),
+            )
+            .add(Executor::new("join").needs(["exec1", "exec2"])),
+    )
+    .await;
+    let out = ok(post(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
+    assert_eq!(key_tags(&out), [json!({"key": 5}), json!({"key": 4})]);
+}
+
+#[tokio::test]
+async fn when_filters_in_sequence_keep_none() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("first"))
+            .add(
+                Executor::new("exec1")
+                    .needs("first")
+                    .when(json!({"tags__key": {"$eq": 5}})),
+            )
+            .add(
+                Executor::new("exec2")
+                    .needs("exec1")
+                    .when(json!({"tags__key": {"$eq": 4}})),
+            ),
+    )
+    .await;
+    let out = ok(post(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
+    assert!(key_tags(&out).is_empty());
+
+    let single = deploy(
+        Flow::new()
+            .add(Executor::default())
+            .add(Executor::default().when(json!({"tags__key": {"$eq": 5}}))),
+    )
+    .await;
+    let out = ok(post(
+        &single,
+        "/",
+        docs::batch_of([keyed(5), keyed(4)]),
+        json!({}),
+    )
+    .await);
+    assert_eq!(key_tags(&out), [json!({"key": 5})]);
+}
+
+#[tokio::test]
+async fn the_reply_does_not_wait_for_a_floating_executor_but_closing_does() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("executor0").uses(uses("foo_executor")))
+            .add(
+                Executor::new("slow")
+                    .uses(uses("noop_executor"))
+                    .floating(true),
+            ),
+    )
+    .await;
+    let sleep = Duration::from_millis(800);
+    let began = Instant::now();
+    let out = ok(post(
+        &flow,
+        "/slow",
+        docs::empty_batch(),
+        json!({"sleep_ms": sleep.as_millis() as u64}),
+    )
+    .await);
+    let replied = began.elapsed();
+    assert_eq!(texts(&out), ["foo was here and got 0 document"]);
+    assert!(
+        replied < sleep,
+        "the reply waited for the floating executor ({replied:?})"
+    );
+    assert_eq!(
+        flow.router().background_tasks(),
+        1,
+        "the floating call is still running"
+    );
+    let router = flow.router().clone();
+    flow.close().await;
+    assert!(
+        began.elapsed() >= sleep,
+        "closing returned before the floating executor finished"
+    );
+    assert_eq!(router.background_tasks(), 0);
+}
+
+#[tokio::test]
+async fn uses_with_overrides_defaults() {
+    let flow = deploy(
+        Flow::new().add(
+            Executor::new("printer")
+                .uses(uses("param_printer"))
+                .uses_with(json!({"param1": 10, "param3": 30})),
+        ),
+    )
+    .await;
+    let out = ok(post(&flow, "/", docs::empty_batch(), json!({})).await);
+    let printed = tags(docs::roots(&out).last().unwrap());
+    assert_eq!(printed, json!({"param1": 10, "param2": 2, "param3": 30}));
+}
+
+#[tokio::test]
+async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
+    let flow = deploy(
+        Flow::new().add(
+            Executor::new("router")
+                .uses(uses("request_router"))
+                .uses_requests([("/bar", "bar"), ("/non_foo", "foo"), ("/alias_foo", "foo")]),
+        ),
+    )
+    .await;
+    for (endpoint, recipient, expected) in [
+        ("/bar", "bar()", "bar bar()"),
+        ("/non_foo", "foo()", "foo foo()"),
+        ("/foo", "all_req()", "all req all_req()"),
+        ("/alias_foo", "foo()", "foo foo()"),
+    ] {
+        let out = ok(post(
+            &flow,
+            endpoint,
+            docs::empty_batch(),
+            json!({"recipient": recipient}),
+        )
+        .await);
+        assert_eq!(texts(&out), [expected], "{endpoint}");
+    }
+    let mut endpoints = flow.router().endpoints();
+    endpoints.sort();
+    assert_eq!(endpoints, ["/alias_foo", "/bar", "/non_foo"]);
+}
+
+#[tokio::test]
+async fn uses_requests_naming_a_missing_method_is_refused() {
+    let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let flow = Flow::new().add(
+        Executor::new("router")
+            .uses(uses("request_router"))
+            .uses_requests([("/x", "nope")]),
+    );
+    let error = RunningFlow::start(flow, options)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        error.contains("router") && error.contains("nope") && error.contains("all_req"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn replicas_share_the_load() {
+    let flow = deploy(
+        Flow::new().add(
+            Executor::new("slow")
+                .uses(uses("noop_executor"))
+                .replicas(3),
+        ),
+    )
+    .await;
+    let router = flow.router().clone();
+    let requests: Vec<_> = (0..3)
+        .map(|_| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                let parameters = json!({"sleep_ms": 400})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                router
+                    .process(Request::new("/slow", docs::empty_batch()).with_parameters(parameters))
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let deployment = router.deployments().next().unwrap().clone();
+    let busy: Vec<usize> = deployment.shards[0]
+        .replicas()
+        .iter()
+        .map(|r| r.in_flight())
+        .collect();
+    assert_eq!(busy, [1, 1, 1], "each replica took one request");
+    for request in requests {
+        assert!(!request.await.unwrap().status.is_error());
+    }
+}
+
+fn vector(id: &str, values: &[f32]) -> Document {
+    let mut doc = docs::document(id);
+    doc.embedding = Some(Tensor {
+        dtype: Dtype::Float32,
+        shape: vec![values.len() as u32],
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    });
+    doc
+}
+
+#[tokio::test]
+async fn three_shards_index_with_any_and_search_with_all() {
+    let flow =
+        deploy(Flow::new().add(Executor::new("indexer").uses(uses("indexer")).shards(3))).await;
+    // Nine documents, one request each: ANY spreads them over the shards.
+    let angles: Vec<f32> = (0..9).map(|i| i as f32 * 10.0).collect();
+    for (i, angle) in angles.iter().enumerate() {
+        let (s, c) = angle.to_radians().sin_cos();
+        ok(post(
+            &flow,
+            "/index",
+            docs::batch_of([vector(&format!("d{i}"), &[c, s])]),
+            json!({}),
+        )
+        .await);
+    }
+    let deployment = flow.router().deployments().next().unwrap().clone();
+    assert_eq!(deployment.shards.len(), 3);
+
+    // The query is closest to d3 (30°), then d2 and d4.
+    let (s, c) = 31f32.to_radians().sin_cos();
+    let out = ok(post(
+        &flow,
+        "/search",
+        docs::batch_of([vector("q", &[c, s])]),
+        json!({"limit": 2}),
+    )
+    .await);
+    let query = docs::roots(&out).next().unwrap();
+    let mut matches: Vec<(String, f64)> = query
+        .matches
+        .iter()
+        .map(|&i| {
+            let m = &out.nodes[i as usize];
+            (
+                m.id.clone(),
+                m.scores
+                    .iter()
+                    .find(|s| s.name == "cosine")
+                    .map(|s| s.value)
+                    .unwrap_or(0.0),
+            )
+        })
+        .collect();
+    assert_eq!(matches.len(), 6, "two matches from each of three shards");
+    matches.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<&str> = matches.iter().take(3).map(|(id, _)| id.as_str()).collect();
+    assert_eq!(top, ["d3", "d4", "d2"]);
+    assert_eq!(
+        PollingSpec::for_endpoint(None, "/index"),
+        Polling::Any,
+        "the seed's defaults: /index ANY"
+    );
+}
+
+#[tokio::test]
+async fn an_executor_error_ends_that_request_with_error_and_others_carry_on() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("first").uses(uses("foo_executor")))
+            .add(Executor::new("bad").uses(uses("trap_guest"))),
+    )
+    .await;
+    let response = post(
+        &flow,
+        "/error",
+        docs::batch_of([text_doc("a", "kept")]),
+        json!({}),
+    )
+    .await;
+    match &response.status {
+        Status::Error(e) => {
+            assert_eq!(e.name, "ValueError");
+            assert_eq!(e.executor, "bad");
+            assert_eq!(e.args, ["bad input"]);
+        }
+        Status::Success => panic!("expected an error"),
+    }
+    assert_eq!(
+        texts(&response.docs),
+        ["kept", "foo was here and got 1 document"],
+        "the documents as the failing executor got them"
+    );
+    let failed = response
+        .routes
+        .iter()
+        .find(|r| r.executor == "bad")
+        .unwrap();
+    assert!(failed.status.is_error());
+    let fine = post(&flow, "/fine", docs::empty_batch(), json!({})).await;
+    assert!(!fine.status.is_error());
+}
+
+#[tokio::test]
+async fn target_executor_and_executor_specific_parameters() {
+    let flow = deploy(
+        Flow::new()
+            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
+            .add(Executor::new("router").uses(uses("request_router"))),
+    )
+    .await;
+    let mut request = Request::new("/x", docs::empty_batch()).with_parameters(
+        json!({"recipient": "everyone", "router": {"recipient": "me"}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let out = ok(flow.router().process(request.clone()).await);
+    assert_eq!(
+        texts(&out),
+        ["foo was here and got 0 document", "all req me"]
+    );
+    request.target_executor = Some("^router$".into());
+    let out = ok(flow.router().process(request).await);
+    assert_eq!(texts(&out), ["all req me"]);
+}
+
+#[tokio::test]
+async fn every_example_flow_deploys_and_answers() {
+    let dir = flowhost_tests::workspace_root().join("examples/flows");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
+            continue;
+        }
+        let flow = Flow::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        if flow.executors.iter().any(|e| e.external) {
+            continue; // needs a remote executor; covered by the gateway tests
+        }
+        let workspace = tempfile::tempdir().unwrap();
+        let mut flow = flow;
+        flow.with.workspace = Some(workspace.path().display().to_string());
+        for e in &mut flow.executors {
+            e.workspace = None;
+        }
+        let runtime = flowhost_tests::runtime_with(flowhost::deploy::runtime_config_for(&flow));
+        let options = DeployOptions::new(&dir, runtime);
+        let running = RunningFlow::start(flow, options)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let response = running
+            .router()
+            .process(Request::new("/", docs::empty_batch()))
+            .await;
+        assert!(
+            !response.status.is_error(),
+            "{}: {:?}",
+            path.display(),
+            response.status
+        );
+        running.close().await;
+        seen += 1;
+    }
+    assert!(seen >= 6, "only {seen} example flows ran");
+}
