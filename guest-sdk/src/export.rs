@@ -23,6 +23,29 @@
 ///
 /// Each method must be an inherent method of the type with one of the shapes
 /// listed at [`Method`](crate::Method). Use the macro once per crate.
+///
+/// Two catch-alls are a compile-time error:
+///
+/// ```compile_fail
+/// use flowhost_guest::{DocumentArray, Executor, Metas, NoConfig, Request, Result};
+///
+/// struct Twice;
+/// impl Executor for Twice {
+///     type Config = NoConfig;
+///     fn new(_: NoConfig, _: &Metas) -> Result<Self> {
+///         Ok(Self)
+///     }
+/// }
+/// impl Twice {
+///     fn a(&mut self, _: &DocumentArray, _: &Request) -> Result<()> {
+///         Ok(())
+///     }
+///     fn b(&mut self, _: &DocumentArray, _: &Request) -> Result<()> {
+///         Ok(())
+///     }
+/// }
+/// flowhost_guest::export_executor!(Twice { a => *, b => * });
+/// ```
 #[macro_export]
 macro_rules! export_executor {
     ($ty:ty { $($method:ident => $binding:tt),+ $(,)? }) => {
