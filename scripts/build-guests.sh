@@ -32,7 +32,9 @@ packages=()
 for guest in "${GUESTS[@]}"; do
     packages+=(-p "$guest")
 done
-cargo build --release --target wasm32-wasip2 "${packages[@]}" "$@"
+# Guests ship without debug info: a third of the size, so less to compile and pull.
+CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+    cargo build --release --target wasm32-wasip2 "${packages[@]}" "$@"
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 case "$target_dir" in

@@ -4,4 +4,7 @@
 mod containment;
 mod examples;
 mod flows;
+mod registry_flows;
+#[path = "../../registry/tests/support/mod.rs"]
+mod registry_support;
 mod support;

@@ -2,6 +2,7 @@
 //! module per subcommand. Errors are reported here, once, with their causes.
 
 mod call;
+mod registry;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,16 @@ enum Command {
     /// Work with one executor on its own.
     #[command(subcommand)]
     Executor(ExecutorCommand),
+    /// Push a component to a registry as a CNCF Wasm OCI artifact; prints its digest.
+    Push(registry::PushArgs),
+    /// Pull a component into the local cache.
+    Pull(registry::PullArgs),
+    /// Show a component's digest, world, exports and imports.
+    Inspect(registry::InspectArgs),
+    /// Save credentials for a registry.
+    Login(registry::LoginArgs),
+    /// Forget the credentials saved for a registry.
+    Logout(registry::LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +69,11 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Executor(ExecutorCommand::Call(args)) => call::run(args).await,
+            Command::Push(args) => registry::push(args).await,
+            Command::Pull(args) => registry::pull(args).await,
+            Command::Inspect(args) => registry::inspect(args).await,
+            Command::Login(args) => registry::login(args).await,
+            Command::Logout(args) => registry::logout(args).await,
         }
     });
     match result {

@@ -7,6 +7,7 @@
 //! protocols: the gateway serves what this returns.
 
 mod error;
+mod registry;
 pub mod resolve;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use crate::runtime::{
 };
 
 pub use error::DeployError;
+pub use registry::RegistryResolver;
 pub use resolve::RemoteResolver;
 
 /// What deploying needs besides the flow.
