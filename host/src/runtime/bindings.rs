@@ -12,10 +12,10 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq],
 });
 
-pub use exports::flowhost::executor::executor::{
+pub use self::exports::flowhost::executor::executor::{
     Description, Metas as WitMetas, MethodInfo, Output as WitOutput,
 };
-pub use flowhost::executor::logging::Level as LogLevel;
-pub use flowhost::executor::types::{
+pub use self::flowhost::executor::logging::Level as LogLevel;
+pub use self::flowhost::executor::types::{
     Document, DocumentBatch, Dtype, ExecutorError, NamedScore, Tensor,
 };

@@ -1,0 +1,164 @@
+//! Router benchmarks: cost per hop for chains of 1, 3 and 10 executors (Wasm
+//! no-ops, and built-in pass-throughs to isolate the router itself), the
+//! diamond, and a diamond of two 10 ms executors (branches must overlap).
+//!
+//! `bash scripts/build-guests.sh && cargo bench -p flowhost --bench router`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use flowhost::deploy::{DeployOptions, RunningFlow};
+use flowhost::docs;
+use flowhost::flow::{Executor, Flow};
+use flowhost::router::Request;
+use flowhost::runtime::{Runtime, RuntimeConfig};
+
+fn guest(name: &str) -> String {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join(format!("wasm32-wasip2/release/{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} missing: run scripts/build-guests.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn chain(n: usize, wasm: bool) -> Flow {
+    (0..n).fold(Flow::new(), |flow, i| {
+        let executor = Executor::new(format!("e{i}"));
+        flow.add(if wasm {
+            executor.uses(guest("noop_executor"))
+        } else {
+            executor
+        })
+    })
+}
+
+fn diamond(uses: Option<&str>) -> Flow {
+    let node = |name: &str| {
+        let executor = Executor::new(name);
+        match uses {
+            Some(u) => executor.uses(u),
+            None => executor,
+        }
+    };
+    Flow::new()
+        .add(node("first"))
+        .add(node("a").needs("first"))
+        .add(node("b").needs("first"))
+        .add(Executor::new("join").needs(["a", "b"]))
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache.path().to_owned()),
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime"),
+    );
+    let deploy = |flow: Flow| {
+        rt.block_on(RunningFlow::start(
+            flow,
+            DeployOptions::new(".", runtime.clone()),
+        ))
+        .expect("deploy")
+    };
+    let one = docs::batch_of([{
+        let mut d = docs::document("d");
+        d.text = Some("hello".into());
+        d
+    }]);
+
+    let mut group = c.benchmark_group("router");
+    for (label, wasm) in [("wasm no-op", true), ("pass-through", false)] {
+        for n in [1usize, 3, 10] {
+            let flow = deploy(chain(n, wasm));
+            group.bench_with_input(
+                BenchmarkId::new(format!("chain ({label})"), n),
+                &n,
+                |b, _| {
+                    b.iter_custom(|iters| {
+                        rt.block_on(async {
+                            let began = Instant::now();
+                            for _ in 0..iters {
+                                let r = flow.router().process(Request::new("/", one.clone())).await;
+                                assert!(!r.status.is_error());
+                            }
+                            began.elapsed()
+                        })
+                    })
+                },
+            );
+        }
+    }
+    let flow = deploy(diamond(Some(&guest("noop_executor"))));
+    group.bench_function("diamond (wasm no-op)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let began = Instant::now();
+                for _ in 0..iters {
+                    flow.router().process(Request::new("/", one.clone())).await;
+                }
+                began.elapsed()
+            })
+        })
+    });
+    group.finish();
+
+    // Two 10 ms branches: the diamond should take ~10 ms, not ~20 ms.
+    let mut group = c.benchmark_group("overlap");
+    group.sample_size(20);
+    let slow = Flow::new()
+        .add(Executor::new("first"))
+        .add(
+            Executor::new("a")
+                .uses(guest("noop_executor"))
+                .needs("first"),
+        )
+        .add(
+            Executor::new("b")
+                .uses(guest("noop_executor"))
+                .needs("first"),
+        )
+        .add(Executor::new("join").needs(["a", "b"]));
+    let flow = deploy(slow);
+    let parameters = serde_json::json!({"sleep_ms": 10})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    group.bench_function("diamond of two 10 ms executors", |b| {
+        b.iter(|| {
+            rt.block_on(
+                flow.router().process(
+                    Request::new("/slow", one.clone()).with_parameters(parameters.clone()),
+                ),
+            )
+        })
+    });
+    let single = deploy(Flow::new().add(Executor::new("a").uses(guest("noop_executor"))));
+    group.bench_function("one 10 ms executor", |b| {
+        b.iter(|| {
+            rt.block_on(
+                single.router().process(
+                    Request::new("/slow", one.clone()).with_parameters(parameters.clone()),
+                ),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
