@@ -4,9 +4,10 @@
 //!
 //! `bash scripts/build-guests.sh && cargo bench -p flowhost --bench router`
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+
+mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RunningFlow};
@@ -16,16 +17,7 @@ use flowhost::router::Request;
 use flowhost::runtime::{Runtime, RuntimeConfig};
 
 fn guest(name: &str) -> String {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join(format!("wasm32-wasip2/release/{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} missing: run scripts/build-guests.sh",
-        path.display()
-    );
-    path.display().to_string()
+    support::guest(name).display().to_string()
 }
 
 fn chain(n: usize, wasm: bool) -> Flow {

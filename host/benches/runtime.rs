@@ -4,27 +4,16 @@
 //! Needs the guest components: `bash scripts/build-guests.sh`, then
 //! `cargo bench -p flowhost --bench runtime`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use flowhost::docs::{self, Dtype, Tensor};
 use flowhost::runtime::bench_support::DirectInstance;
 use flowhost::runtime::{Executor, InstanceConfig, Runtime, RuntimeConfig};
-
-fn guest(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join(format!("wasm32-wasip2/release/{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} missing: run scripts/build-guests.sh",
-        path.display()
-    );
-    path
-}
+use support::guest;
 
 fn tokio() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

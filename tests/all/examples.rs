@@ -1,10 +1,10 @@
 //! Every example executor, loaded and called through the runtime API.
 
-use flowhost::docs::{self, Dtype, Tensor};
+use flowhost::docs;
 use flowhost::runtime::{CacheOutcome, InstanceConfig};
 use serde_json::json;
 
-use crate::support::{post, start, tags, text_doc, texts};
+use crate::support::{embedded, post, start, tags, text_doc, texts};
 
 #[tokio::test]
 async fn foo_bar_baz_append_a_document_naming_how_many_they_got() {
@@ -99,16 +99,6 @@ async fn tagger_merges_its_tags_into_every_document() {
         all,
         [json!({"keep": 1, "lang": "en"}), json!({"lang": "en"})]
     );
-}
-
-fn embedded(id: &str, values: &[f32]) -> flowhost::docs::Document {
-    let mut doc = docs::document(id);
-    doc.embedding = Some(Tensor {
-        dtype: Dtype::Float32,
-        shape: vec![values.len() as u32],
-        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    });
-    doc
 }
 
 #[tokio::test]

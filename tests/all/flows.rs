@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use flowhost::deploy::{DeployOptions, RunningFlow};
-use flowhost::docs::{self, Document, DocumentBatch, Dtype, Tensor};
+use flowhost::docs::{self, Document, DocumentBatch};
 use flowhost::flow::{Executor, Flow, Polling, PollingSpec};
 use flowhost::router::{Request, Response, Status};
 use serde_json::{Map, Value, json};
 
-use crate::support::{tags, text_doc, texts};
+use crate::support::{deploy_error, embedded, tags, text_doc, texts};
 
 fn uses(guest: &str) -> String {
     flowhost_tests::guest(guest).display().to_string()
@@ -262,11 +262,7 @@ async fn uses_requests_naming_a_missing_method_is_refused() {
             .uses(uses("request_router"))
             .uses_requests([("/x", "nope")]),
     );
-    let error = RunningFlow::start(flow, options)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
+    let error = deploy_error(flow, options).await;
     assert!(
         error.contains("router") && error.contains("nope") && error.contains("all_req"),
         "{error}"
@@ -311,16 +307,6 @@ async fn replicas_share_the_load() {
     }
 }
 
-fn vector(id: &str, values: &[f32]) -> Document {
-    let mut doc = docs::document(id);
-    doc.embedding = Some(Tensor {
-        dtype: Dtype::Float32,
-        shape: vec![values.len() as u32],
-        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    });
-    doc
-}
-
 #[tokio::test]
 async fn three_shards_index_with_any_and_search_with_all() {
     let flow =
@@ -332,7 +318,7 @@ async fn three_shards_index_with_any_and_search_with_all() {
         ok(post(
             &flow,
             "/index",
-            docs::batch_of([vector(&format!("d{i}"), &[c, s])]),
+            docs::batch_of([embedded(&format!("d{i}"), &[c, s])]),
             json!({}),
         )
         .await);
@@ -345,7 +331,7 @@ async fn three_shards_index_with_any_and_search_with_all() {
     let out = ok(post(
         &flow,
         "/search",
-        docs::batch_of([vector("q", &[c, s])]),
+        docs::batch_of([embedded("q", &[c, s])]),
         json!({"limit": 2}),
     )
     .await);

@@ -133,11 +133,7 @@ async fn a_missing_tag_fails_the_deploy_naming_executor_and_reference() {
     options.remote = Some(std::sync::Arc::new(RegistryResolver::new(
         registry.context(home.path(), None),
     )));
-    let error = RunningFlow::start(flow, options)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
+    let error = crate::support::deploy_error(flow, options).await;
     assert!(
         error.contains("ghost") && error.contains(&reference),
         "{error}"

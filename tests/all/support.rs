@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use flowhost::docs::{self, Document, DocumentBatch};
+use flowhost::docs::{self, Document, DocumentBatch, Dtype, Tensor};
 use flowhost::runtime::{Executor, InstanceConfig, Runtime};
 
 pub fn text_doc(id: &str, text: &str) -> Document {
@@ -57,4 +57,26 @@ pub async fn post(
         .call(&method, endpoint, batch, parameters)
         .await
         .unwrap_or_else(|failure| panic!("call failed: {failure}"))
+}
+
+/// A document with a float32 embedding.
+pub fn embedded(id: &str, values: &[f32]) -> Document {
+    let mut doc = docs::document(id);
+    doc.embedding = Some(Tensor {
+        dtype: Dtype::Float32,
+        shape: vec![values.len() as u32],
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    });
+    doc
+}
+
+/// The error a flow fails to deploy with.
+pub async fn deploy_error(
+    flow: flowhost::flow::Flow,
+    options: flowhost::deploy::DeployOptions,
+) -> String {
+    match flowhost::deploy::RunningFlow::start(flow, options).await {
+        Ok(_) => panic!("the flow deployed, but should have been refused"),
+        Err(error) => error.to_string(),
+    }
 }
