@@ -463,3 +463,40 @@ async fn every_example_flow_deploys_and_answers() {
     }
     assert!(seen >= 6, "only {seen} example flows ran");
 }
+
+#[tokio::test]
+async fn uses_before_runs_ahead_of_the_shards_and_uses_after_gets_their_merge() {
+    let flow = deploy(
+        Flow::new().add(
+            Executor::new("sharded")
+                .uses(uses("noop_executor"))
+                .shards(2)
+                .uses_before(uses("bar_executor"))
+                .uses_after(uses("foo_executor")),
+        ),
+    )
+    .await;
+    let out = ok(post(
+        &flow,
+        "/search",
+        docs::batch_of([text_doc("x", "x")]),
+        json!({}),
+    )
+    .await);
+    // bar adds one document; both shards (ALL on /search) return the same two,
+    // merged by id; foo then sees two.
+    assert_eq!(
+        texts(&out),
+        [
+            "x",
+            "bar was here and got 1 document",
+            "foo was here and got 2 document"
+        ]
+    );
+    let deployment = flow.router().deployments().next().unwrap().clone();
+    assert_eq!(
+        deployment.executors().count(),
+        4,
+        "before + 2 shards + after"
+    );
+}
