@@ -57,7 +57,7 @@ fn timed_on_worker(
 ) -> Duration {
     let router = router.clone();
     let docs = docs.clone();
-    rt.block_on(tokio::spawn(async move {
+    rt.block_on(rt.spawn(async move {
         let began = Instant::now();
         for _ in 0..iters {
             let response = router.process(Request::new("/", docs.clone())).await;
