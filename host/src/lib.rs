@@ -8,6 +8,8 @@ pub mod cli;
 pub mod deploy;
 pub mod docs;
 pub mod flow;
+pub mod gateway;
+pub mod proto;
 pub mod router;
 pub mod runtime;
 pub mod topology;

@@ -3,6 +3,7 @@
 
 mod call;
 mod registry;
+mod run;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a flow: every executor and the gateway; serve until Ctrl-C or SIGTERM.
+    Run(run::RunArgs),
     /// Work with one executor on its own.
     #[command(subcommand)]
     Executor(ExecutorCommand),
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
             Command::Inspect(args) => registry::inspect(args).await,
             Command::Login(args) => registry::login(args).await,
             Command::Logout(args) => registry::logout(args).await,
+            Command::Run(args) => run::run(args).await,
         }
     });
     match result {

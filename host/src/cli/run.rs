@@ -1,0 +1,122 @@
+//! `flowhost run flow.yml`: start every executor and the gateway, print the ready banner,
+//! serve until SIGINT or SIGTERM, then drain and exit.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::deploy::{DeployOptions, RunningFlow, runtime_config_for};
+use crate::flow::{Flow, Protocol};
+use crate::gateway::{Gateway, GatewayConfig, Listening};
+use crate::runtime::Runtime;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The flow file (Jina's Flow YAML).
+    flow: PathBuf,
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let flow = Flow::load(&args.flow)?;
+    let flow_dir = args
+        .flow
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut gateway_args = flow.gateway_args();
+    for file in [&mut gateway_args.ssl_certfile, &mut gateway_args.ssl_keyfile]
+        .into_iter()
+        .flatten()
+    {
+        // Relative TLS files are found next to the flow file first, then in the working folder.
+        let beside = flow_dir.join(&*file);
+        if Path::new(file).is_relative() && beside.is_file() {
+            *file = beside.display().to_string();
+        }
+    }
+    let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
+    let running = RunningFlow::start(flow, DeployOptions::new(&flow_dir, runtime))
+        .await
+        .with_context(|| format!("cannot start {}", args.flow.display()))?;
+    let gateway = match Gateway::start(
+        GatewayConfig::new(gateway_args),
+        running.router().clone(),
+    )
+    .await
+    {
+        Ok(gateway) => gateway,
+        Err(error) => {
+            running.close().await;
+            return Err(error).with_context(|| format!("cannot start {}", args.flow.display()));
+        }
+    };
+    print_banner(gateway.listening(), gateway.tls(), started);
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down: draining requests in flight");
+    gateway.shutdown().await;
+    running.close().await;
+    tracing::info!("flow closed");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
+    Ok(())
+}
+
+/// The machine's address on its private network: the source address the kernel would pick
+/// for an outside destination (a UDP `connect` sends nothing).
+fn private_ip() -> Option<IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("10.255.255.255:1").ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
+}
+
+fn print_banner(listening: &[Listening], tls: bool, started: Instant) {
+    use std::io::Write as _;
+    let private = private_ip();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "🎉 Flow is ready to use! (in {} ms)\n",
+        started.elapsed().as_millis()
+    ));
+    for l in listening {
+        let port = l.address.port();
+        let local: SocketAddr = if l.address.ip().is_unspecified() {
+            SocketAddr::from(([0, 0, 0, 0], port))
+        } else {
+            l.address
+        };
+        out.push_str(&format!(
+            "\t🔗 Protocol: \t\t{}\n",
+            l.protocol.as_str().to_ascii_uppercase()
+        ));
+        out.push_str(&format!("\t🏠 Local access:\t\t{local}\n"));
+        if let Some(ip) = private.filter(|_| l.address.ip().is_unspecified()) {
+            out.push_str(&format!("\t🔒 Private network:\t{ip}:{port}\n"));
+        }
+        if l.protocol == Protocol::Http {
+            let scheme = if tls { "https" } else { "http" };
+            out.push_str(&format!("\t💬 Swagger UI:\t\t{scheme}://localhost:{port}/docs\n"));
+            out.push_str(&format!("\t📚 Redoc:\t\t{scheme}://localhost:{port}/redoc\n"));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}

@@ -1,0 +1,322 @@
+//! Jina's JSON request and reply shapes, for HTTP `/post` (and the CRUD and custom endpoints)
+//! and the WebSocket `json` subprotocol.
+//!
+//! What Jina 3.34 answers, as seen on the wire: `header` (`requestId`, `status` null on
+//! success, `execEndpoint`, `targetExecutor`), `parameters`, `routes` (`executor`,
+//! `startTime`, `endTime`, `status`) and `data` as a plain list of documents. Numbers in tags
+//! and parameters come back as floats, because Jina moves them through a protobuf `Struct`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use super::convert::{DEFAULT_ENDPOINT, as_struct_numbers};
+use crate::docs::{self, DocumentBatch};
+use crate::router::request::{Request, Response, RouteEntry, Status};
+
+/// Why a JSON request was refused; the message names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+/// Reads a Jina request body. `endpoint` is the endpoint the URL names (`/index`), or `None`
+/// for `/post`, which takes `execEndpoint` from the body.
+pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request, BadRequest> {
+    let Value::Object(mut object) = body else {
+        return Err(BadRequest(format!(
+            "the body must be a JSON object like {{\"data\": [{{\"text\": \"hello\"}}], \
+             \"execEndpoint\": \"/index\"}}, got {}",
+            kind(&body)
+        )));
+    };
+    // Jina's models accept the camelCase aliases and the snake_case field names alike.
+    let mut take = |camel: &str, snake: &str| object.remove(camel).or_else(|| object.remove(snake));
+    let exec_endpoint = take("execEndpoint", "exec_endpoint");
+    let target = take("targetExecutor", "target_executor");
+    let parameters = take("parameters", "parameters");
+    let request_id = take("requestId", "request_id");
+    let data = object.remove("data");
+    if let Some(unknown) = object.keys().find(|k| !IGNORED_KEYS.contains(&k.as_str())) {
+        return Err(BadRequest(format!(
+            "`{unknown}` is not a request field (expected data, execEndpoint, parameters, \
+             targetExecutor)"
+        )));
+    }
+    let endpoint = match (endpoint, exec_endpoint) {
+        (Some(fixed), _) => fixed.to_owned(),
+        (None, None | Some(Value::Null)) => DEFAULT_ENDPOINT.to_owned(),
+        (None, Some(Value::String(e))) if e.is_empty() => DEFAULT_ENDPOINT.to_owned(),
+        (None, Some(Value::String(e))) => e,
+        (None, Some(other)) => {
+            return Err(BadRequest(format!(
+                "`execEndpoint` must be a string, got {}",
+                kind(&other)
+            )));
+        }
+    };
+    let target_executor = match target {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.is_empty() => None,
+        Some(Value::String(t)) => Some(t),
+        Some(other) => {
+            return Err(BadRequest(format!(
+                "`targetExecutor` must be a string, got {}",
+                kind(&other)
+            )));
+        }
+    };
+    let parameters = match parameters {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(BadRequest(format!(
+                "`parameters` must be an object, got {}",
+                kind(&other)
+            )));
+        }
+    };
+    let docs = docs_from_json(data)?;
+    let mut request = Request::new(endpoint, docs).with_parameters(parameters);
+    request.target_executor = target_executor;
+    if let Some(Value::String(id)) = request_id
+        && !id.is_empty()
+    {
+        request.request_id = id;
+    }
+    Ok(request)
+}
+
+/// Keys Jina clients send that flowhost has no use for.
+const IGNORED_KEYS: &[&str] = &["header", "routes", "data_type", "dataType"];
+
+/// `data` is a list of documents (objects, or strings taken as text), or `{"docs": [...]}`.
+fn docs_from_json(data: Option<Value>) -> Result<DocumentBatch, BadRequest> {
+    let items = match data {
+        None | Some(Value::Null) => return Ok(docs::empty_batch()),
+        Some(Value::Array(items)) => items,
+        Some(Value::Object(mut map)) => match map.remove("docs") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(BadRequest(
+                    "`data` must be a list of documents (or {\"docs\": [...]})".into(),
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(BadRequest(format!(
+                "`data` must be a list of documents, got {}",
+                kind(&other)
+            )));
+        }
+    };
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(text) => json!({ "text": text }),
+            Value::Object(map) => Value::Object(snake_case_keys(map)),
+            other => other,
+        })
+        .collect();
+    docs::json::batch_from_json(&items).map_err(|e| BadRequest(format!("`data`: {e}")))
+}
+
+/// docarray's camelCase spellings (`mimeType`, `parentId`) as its field names; keys starting
+/// with `_` (docarray's private `_metadata`) are dropped.
+fn snake_case_keys(map: Map<String, Value>) -> Map<String, Value> {
+    map.into_iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .map(|(k, v)| {
+            let v = match (k.as_str(), v) {
+                ("chunks" | "matches", Value::Array(children)) => Value::Array(
+                    children
+                        .into_iter()
+                        .map(|c| match c {
+                            Value::Object(m) => Value::Object(snake_case_keys(m)),
+                            other => other,
+                        })
+                        .collect(),
+                ),
+                (_, v) => v,
+            };
+            let key = match k.as_str() {
+                "parentId" => "parent_id".to_owned(),
+                "mimeType" => "mime_type".to_owned(),
+                _ => k,
+            };
+            (key, v)
+        })
+        .collect()
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A flow response in Jina's JSON shape.
+pub fn response_to_json(response: &Response) -> Value {
+    let mut data = docs::json::batch_to_json(&response.docs);
+    tags_as_struct(&mut data);
+    json!({
+        "header": {
+            "requestId": response.request_id,
+            "status": status_to_json(&response.status),
+            "execEndpoint": response.endpoint,
+            "targetExecutor": "",
+        },
+        "parameters": as_struct_numbers(Value::Object(response.parameters.clone())),
+        "routes": response.routes.iter().map(route_to_json).collect::<Vec<_>>(),
+        "data": data,
+    })
+}
+
+/// Tags travel through a `Struct` in Jina, so their integers come back as floats; and empty
+/// chunk and match lists are `null`, as docarray's `to_dict()` writes them.
+fn tags_as_struct(docs: &mut Value) {
+    let Value::Array(items) = docs else { return };
+    for doc in items {
+        let Value::Object(map) = doc else { continue };
+        if let Some(tags) = map.get_mut("tags") {
+            *tags = as_struct_numbers(tags.take());
+        }
+        for kind in ["chunks", "matches"] {
+            if let Some(children) = map.get_mut(kind) {
+                match children {
+                    Value::Array(list) if list.is_empty() => *children = Value::Null,
+                    _ => tags_as_struct(children),
+                }
+            }
+        }
+    }
+}
+
+/// `null` on success, Jina's status object (code 1 and the exception) on error.
+pub fn status_to_json(status: &Status) -> Value {
+    match status {
+        Status::Success => Value::Null,
+        Status::Error(info) => json!({
+            "code": 1,
+            "description": info.description,
+            "exception": {
+                "name": info.name,
+                "args": info.args,
+                "stacks": info.stacks,
+                "executor": info.executor,
+            },
+        }),
+    }
+}
+
+fn route_to_json(route: &RouteEntry) -> Value {
+    json!({
+        "executor": route.executor,
+        "startTime": iso_time(route.start),
+        "endTime": route.end.map(iso_time),
+        "status": status_to_json(&route.status),
+    })
+}
+
+/// `2021-08-05T07:26:58.636258+00:00`, the format Jina's routes use.
+pub fn iso_time(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::router::request::ExceptionInfo;
+
+    #[test]
+    fn reads_the_seed_curl_body() {
+        let body = json!({"data": [{"text": "hello world"}], "execEndpoint": "/index"});
+        let request = request_from_json(body, None).unwrap();
+        assert_eq!(request.endpoint, "/index");
+        assert_eq!(request.docs.nodes[0].text.as_deref(), Some("hello world"));
+        let body = json!({"data": ["plain", {"mimeType": "text/plain"}], "parameters": {"a": 1}});
+        let request = request_from_json(body, Some("/search")).unwrap();
+        assert_eq!(request.endpoint, "/search");
+        assert_eq!(request.docs.nodes[0].text.as_deref(), Some("plain"));
+        assert_eq!(request.docs.nodes[1].mime_type.as_deref(), Some("text/plain"));
+        assert_eq!(request.parameters["a"], json!(1));
+    }
+
+    #[test]
+    fn malformed_bodies_say_what_is_wrong() {
+        let error = request_from_json(json!([1]), None).unwrap_err();
+        assert!(error.0.starts_with("the body must be a JSON object"), "{error}");
+        let error = request_from_json(json!({"data": 5}), None).unwrap_err();
+        assert_eq!(error.0, "`data` must be a list of documents, got a number");
+        let error = request_from_json(json!({"data": [{"text": 1}]}), None).unwrap_err();
+        assert_eq!(error.0, "`data`: document 0: `text` must be a string");
+        let error = request_from_json(json!({"exec_endpont": "/x"}), None).unwrap_err();
+        assert!(error.0.contains("`exec_endpont`"), "{error}");
+    }
+
+    #[test]
+    fn answers_in_jina_shape() {
+        let mut doc = docs::document("d");
+        doc.tags = Some(r#"{"n":3}"#.into());
+        let start = UNIX_EPOCH + Duration::from_micros(1_628_148_418_636_258);
+        let info = ExceptionInfo {
+            name: "ValueError".into(),
+            args: vec!["bad input".into()],
+            stacks: vec![],
+            executor: "trap".into(),
+            description: "ValueError('bad input')".into(),
+        };
+        let response = Response {
+            request_id: "r".into(),
+            endpoint: "/index".into(),
+            docs: docs::batch_of([doc]),
+            parameters: json!({"k": 1}).as_object().unwrap().clone(),
+            routes: vec![RouteEntry {
+                executor: "gateway".into(),
+                start,
+                end: Some(start),
+                status: Status::Success,
+            }],
+            status: Status::Error(info),
+        };
+        let value = response_to_json(&response);
+        assert_eq!(value["header"]["requestId"], json!("r"));
+        assert_eq!(value["header"]["status"]["code"], json!(1));
+        assert_eq!(value["header"]["status"]["exception"]["name"], json!("ValueError"));
+        assert_eq!(value["routes"][0]["startTime"], json!("2021-08-05T07:26:58.636258+00:00"));
+        assert_eq!(value["routes"][0]["status"], Value::Null);
+        assert_eq!(value["data"][0]["tags"].to_string(), r#"{"n":3.0}"#);
+        assert_eq!(value["data"][0]["chunks"], Value::Null);
+        assert_eq!(value["parameters"].to_string(), r#"{"k":1.0}"#);
+    }
+}

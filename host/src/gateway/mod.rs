@@ -1,0 +1,190 @@
+//! The gateway: the flow's front door on gRPC (Jina's `jina.JinaRPC` and friends), HTTP
+//! (`/post`, CRUD and exposed endpoints, OpenAPI, Swagger UI, Redoc) and WebSocket, each
+//! protocol on its own port.
+//!
+//! Owns the protocols, their message shapes, TLS, compression, CORS and draining on shutdown.
+//! It does not route: every request goes to a [`FlowService`] (the router) and its answer
+//! comes back unchanged in content, only reshaped for the wire.
+
+pub mod convert;
+mod error;
+mod grpc;
+mod http;
+pub mod json;
+mod openapi;
+mod server;
+mod tls;
+mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+
+use crate::flow::{Compression, GatewayArgs, Protocol};
+use crate::router::Router;
+use crate::router::request::{Request, Response};
+
+pub use error::GatewayError;
+pub use openapi::openapi_document;
+
+/// What the gateway serves: a flow's router, or anything that answers requests the same way.
+pub trait FlowService: Send + Sync + 'static {
+    /// Runs one request through the flow. Never fails: errors are in the response's status.
+    fn process(&self, request: Request) -> BoxFuture<'_, Response>;
+    /// The endpoints the flow's executors bind (gRPC endpoint discovery).
+    fn endpoints(&self) -> Vec<String>;
+}
+
+impl FlowService for Router {
+    fn process(&self, request: Request) -> BoxFuture<'_, Response> {
+        Box::pin(Router::process(self, request))
+    }
+
+    fn endpoints(&self) -> Vec<String> {
+        Router::endpoints(self)
+    }
+}
+
+/// The gateway's settings, from the flow's `with:` block.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub args: GatewayArgs,
+    /// How long shutdown waits for in-flight requests before closing connections.
+    pub drain_timeout: Duration,
+}
+
+impl GatewayConfig {
+    pub fn new(args: GatewayArgs) -> Self {
+        Self {
+            args,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Requests one gRPC stream or WebSocket may have in flight (Jina's gateway `prefetch`,
+    /// 1000 by default; 0 means no limit).
+    fn prefetch(&self) -> usize {
+        match self.args.prefetch {
+            None => 1000,
+            Some(0) => usize::MAX >> 4,
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX >> 4),
+        }
+    }
+
+    fn compression(&self) -> Option<Compression> {
+        self.args
+            .compression
+            .filter(|c| *c != Compression::NoCompression)
+    }
+}
+
+/// One listening address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listening {
+    pub protocol: Protocol,
+    pub address: SocketAddr,
+}
+
+/// State shared by every protocol's handlers.
+struct Shared {
+    service: Arc<dyn FlowService>,
+    config: GatewayConfig,
+    /// Flips to `true` once shutdown starts: streams stop taking new requests.
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running gateway: every binding listening.
+pub struct Gateway {
+    listening: Vec<Listening>,
+    shutdown: watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    tls: bool,
+}
+
+impl Gateway {
+    /// Binds every port (failing fast when one is taken), then serves in the background.
+    pub async fn start(
+        config: GatewayConfig,
+        service: Arc<dyn FlowService>,
+    ) -> Result<Gateway, GatewayError> {
+        let tls = tls::acceptor(&config.args)?;
+        let host = config
+            .args
+            .host
+            .clone()
+            .unwrap_or_else(|| "0.0.0.0".to_owned());
+        let mut listeners = Vec::new();
+        for binding in &config.args.bindings {
+            let port = binding.port.unwrap_or(0);
+            let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+                .await
+                .map_err(|source| GatewayError::Bind {
+                    protocol: binding.protocol.as_str(),
+                    address: format!("{host}:{port}"),
+                    source,
+                })?;
+            let address = listener.local_addr().map_err(|source| GatewayError::Bind {
+                protocol: binding.protocol.as_str(),
+                address: format!("{host}:{port}"),
+                source,
+            })?;
+            listeners.push((binding.protocol, listener, address));
+        }
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            service,
+            config: config.clone(),
+            shutdown: shutdown_rx.clone(),
+        });
+        let mut listening = Vec::new();
+        let mut servers = Vec::new();
+        for (protocol, listener, address) in listeners {
+            let app = match protocol {
+                Protocol::Grpc => grpc::router(shared.clone()),
+                Protocol::Http => http::router(shared.clone()),
+                Protocol::Websocket => ws::router(shared.clone()),
+            };
+            listening.push(Listening { protocol, address });
+            tracing::info!(protocol = protocol.as_str(), %address, "gateway listening");
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                tls.clone(),
+                app,
+                shutdown_rx.clone(),
+                config.drain_timeout,
+            )));
+        }
+        Ok(Gateway {
+            listening,
+            shutdown,
+            servers,
+            tls: tls.is_some(),
+        })
+    }
+
+    /// Where each protocol listens, in the flow's order.
+    pub fn listening(&self) -> &[Listening] {
+        &self.listening
+    }
+
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the drain timeout), and returns
+    /// once every server has stopped.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+    }
+}
+
+/// Resolves once shutdown has started (or the gateway is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,93 @@
+//! The accept loop every port shares: optional TLS, HTTP/1.1 and HTTP/2 on one socket
+//! (WebSocket upgrades included), and a graceful drain on shutdown.
+//!
+//! A misbehaving peer costs only its own connection: handshakes have a deadline, protocol
+//! errors end that connection, and accept errors (such as running out of file descriptors)
+//! pause the loop briefly instead of ending it.
+
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// How long a client has to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+    drain_timeout: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Streams carry many requests each (Jina's client pipelines on one `Call`).
+    builder
+        .http2()
+        .max_concurrent_streams(None)
+        .adaptive_window(true);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                let app = app.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let service = TowerToHyperService::new(app);
+                    match tls {
+                        None => {
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            finish(watcher.watch(conn.into_owned()).await, peer);
+                        }
+                        Some(tls) => {
+                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            finish(watcher.watch(conn.into_owned()).await, peer);
+                        }
+                    }
+                });
+            }
+            _ = super::stopped(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(?drain_timeout, "connections still open after the drain timeout; closing them");
+    }
+}
+
+fn finish(result: Result<(), Box<dyn std::error::Error + Send + Sync>>, peer: std::net::SocketAddr) {
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+

@@ -1,0 +1,261 @@
+//! WebSocket: Jina's WebSocket gateway.
+//!
+//! `/` takes requests and answers each as it finishes. With the `bytes` subprotocol (what
+//! Jina's client asks for) messages are serialised `DataRequestProto`s and a single zero byte
+//! ends the stream; with `json` (the default) they are `/post`-shaped JSON objects and `{}`
+//! ends the stream. `/dry_run` answers one `StatusProto`. The port also serves `GET /` and
+//! `GET /status` like the HTTP gateway.
+
+use std::sync::Arc;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures::{SinkExt as _, StreamExt as _};
+use prost::Message as _;
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use super::Shared;
+use super::convert;
+use super::json::{request_from_json, response_to_json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subprotocol {
+    Bytes,
+    Json,
+}
+
+fn subprotocol(headers: &HeaderMap) -> Subprotocol {
+    let asked = headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if asked.split(',').any(|p| p.trim() == "bytes") {
+        Subprotocol::Bytes
+    } else {
+        Subprotocol::Json
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> axum::Router {
+    let dry_shared = shared.clone();
+    axum::Router::new()
+        .route(
+            "/",
+            get(
+                move |upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+                      headers: HeaderMap| async move {
+                    match upgrade {
+                        Ok(upgrade) => {
+                            let protocol = subprotocol(&headers);
+                            upgrade
+                                .protocols(["bytes", "json"])
+                                .max_message_size(super::http::MAX_BODY)
+                                .on_upgrade(move |socket| serve(socket, shared, protocol))
+                        }
+                        // A plain GET is the health check.
+                        Err(_) => axum::Json(json!({})).into_response(),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/dry_run",
+            get(
+                move |upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+                      headers: HeaderMap| async move {
+                    let status = super::http::dry_run_status(&dry_shared);
+                    match upgrade {
+                        Ok(upgrade) => {
+                            let protocol = subprotocol(&headers);
+                            upgrade
+                                .protocols(["bytes", "json"])
+                                .on_upgrade(move |socket| dry_run(socket, status, protocol))
+                        }
+                        Err(_) => axum::Json(json!({
+                            "code": status.code,
+                            "description": status.description,
+                            "exception": null,
+                        }))
+                        .into_response(),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/status",
+            get(|| async {
+                let (jina, envs) = super::http::info();
+                axum::Json(json!({ "jina": jina, "envs": envs }))
+            }),
+        )
+}
+
+async fn dry_run(
+    mut socket: WebSocket,
+    status: crate::proto::jina::StatusProto,
+    protocol: Subprotocol,
+) {
+    let message = match protocol {
+        Subprotocol::Bytes => Message::Binary(status.encode_to_vec().into()),
+        Subprotocol::Json => Message::Text(
+            json!({"code": status.code, "description": status.description, "exception": null})
+                .to_string()
+                .into(),
+        ),
+    };
+    if socket.send(message).await.is_err() {
+        return;
+    }
+    // Wait (briefly) for the client to close, reading whatever it sends meanwhile.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// What one incoming message asks for.
+enum Incoming {
+    Request(crate::router::request::Request),
+    /// Unreadable: answer an error carrying this request id and message.
+    Bad(String, String),
+    End,
+    Skip,
+}
+
+fn read(message: Message, protocol: Subprotocol) -> Incoming {
+    match (message, protocol) {
+        (Message::Close(_), _) => Incoming::End,
+        (Message::Ping(_) | Message::Pong(_), _) => Incoming::Skip,
+        (Message::Binary(bytes), _) if bytes.as_ref() == [0u8] => Incoming::End,
+        (Message::Binary(bytes), _) if bytes.is_empty() => Incoming::Skip,
+        (Message::Binary(bytes), _) => {
+            match crate::proto::jina::DataRequestProto::decode(bytes.as_ref()) {
+                Ok(message) => {
+                    let id = message
+                        .header
+                        .as_ref()
+                        .map(|h| h.request_id.clone())
+                        .unwrap_or_default();
+                    match convert::request_from_proto(message) {
+                        Ok(request) => Incoming::Request(request),
+                        Err(error) => Incoming::Bad(id, error.to_string()),
+                    }
+                }
+                Err(error) => Incoming::Bad(
+                    String::new(),
+                    format!("not a serialised DataRequestProto: {error}"),
+                ),
+            }
+        }
+        (Message::Text(text), _) => match serde_json::from_str::<Value>(text.as_str()) {
+            Ok(Value::Object(map)) if map.is_empty() => Incoming::End,
+            Ok(value) => {
+                let id = value
+                    .get("requestId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                match request_from_json(value, None) {
+                    Ok(request) => Incoming::Request(request),
+                    Err(error) => Incoming::Bad(id, error.0),
+                }
+            }
+            Err(error) => Incoming::Bad(String::new(), format!("not valid JSON: {error}")),
+        },
+    }
+}
+
+async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
+    let (mut sink, mut stream) = socket.split();
+    let prefetch = shared.config.prefetch();
+    let (replies, mut outbox) = mpsc::channel::<Message>(prefetch.clamp(1, 1024));
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outbox.recv().await {
+            if sink.send(message).await.is_err() {
+                // The client went away; keep draining so senders never block.
+                while outbox.recv().await.is_some() {}
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let next = tokio::select! {
+            next = stream.next() => next,
+            _ = super::stopped(&mut shutdown) => break,
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => {
+                tracing::debug!(%error, "WebSocket read failed");
+                break;
+            }
+            None => break,
+        };
+        let shared = shared.clone();
+        let replies = replies.clone();
+        match read(message, protocol) {
+            Incoming::End => break,
+            Incoming::Skip => continue,
+            Incoming::Bad(id, error) => {
+                tracing::debug!(%error, "unreadable WebSocket request");
+                let reply = match protocol {
+                    Subprotocol::Bytes => Message::Binary(
+                        convert::bad_request_reply(id, &error).encode_to_vec().into(),
+                    ),
+                    Subprotocol::Json => Message::Text(
+                        json!({
+                            "header": {
+                                "requestId": id,
+                                "status": {
+                                    "code": 1,
+                                    "description": format!("BadRequest('{error}')"),
+                                    "exception": {"name": "BadRequest", "args": [error], "stacks": [], "executor": ""},
+                                },
+                            },
+                            "parameters": {},
+                            "routes": [],
+                            "data": [],
+                        })
+                        .to_string()
+                        .into(),
+                    ),
+                };
+                let _ = replies.send(reply).await;
+            }
+            Incoming::Request(request) => {
+                tasks.spawn(async move {
+                    let response = shared.service.process(request).await;
+                    let reply = match protocol {
+                        Subprotocol::Bytes => Message::Binary(
+                            convert::response_to_proto(response).encode_to_vec().into(),
+                        ),
+                        Subprotocol::Json => {
+                            Message::Text(response_to_json(&response).to_string().into())
+                        }
+                    };
+                    let _ = replies.send(reply).await;
+                    drop(permit);
+                });
+                while tasks.try_join_next().is_some() {}
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    drop(replies);
+    let _ = writer.await;
+}
