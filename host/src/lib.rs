@@ -5,6 +5,7 @@
 //! - [`docs`]: documents in the shape the executor contract moves them.
 
 pub mod cli;
+pub mod client;
 pub mod deploy;
 pub mod docs;
 pub mod flow;

@@ -3,6 +3,8 @@
 
 mod call;
 mod registry;
+mod ping;
+mod post;
 mod run;
 
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ struct Cli {
 enum Command {
     /// Start a flow: every executor and the gateway; serve until Ctrl-C or SIGTERM.
     Run(run::RunArgs),
+    /// Check that a flow's gateway is up and ready (exit code 0 when it is).
+    Ping(ping::PingArgs),
+    /// Send documents to a running flow and print the answers.
+    Post(post::PostArgs),
     /// Work with one executor on its own.
     #[command(subcommand)]
     Executor(ExecutorCommand),
@@ -43,6 +49,23 @@ enum Command {
 enum ExecutorCommand {
     /// Start one executor, send it one request and print the documents it returns.
     Call(call::CallArgs),
+}
+
+fn parse_protocol(text: &str) -> Result<crate::flow::Protocol, String> {
+    crate::flow::Protocol::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a protocol (grpc, http, websocket)"))
+}
+
+/// `host:port` (the host may be omitted: `:12345` means localhost).
+fn split_address(address: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("`{address}` is not HOST:PORT"))?;
+    let port = port
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{port}` in `{address}` is not a port number"))?;
+    let host = if host.is_empty() { "127.0.0.1" } else { host };
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
 }
 
 /// Logs go to stderr; `FLOWHOST_LOG` (or `RUST_LOG`) picks what is shown.
@@ -78,6 +101,8 @@ pub fn main() -> ExitCode {
             Command::Login(args) => registry::login(args).await,
             Command::Logout(args) => registry::logout(args).await,
             Command::Run(args) => run::run(args).await,
+            Command::Ping(args) => ping::run(args).await,
+            Command::Post(args) => post::run(args).await,
         }
     });
     match result {

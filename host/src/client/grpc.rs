@@ -1,0 +1,146 @@
+//! The client over gRPC: `JinaRPC/Call` with a window of `prefetch` requests.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use super::{Client, ClientError, RequestError, RequestResult, judge};
+use crate::flow::Compression;
+use crate::gateway::convert;
+use crate::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
+use crate::proto::jina::jina_rpc_client::JinaRpcClient;
+use crate::proto::jina::status_proto::StatusCode;
+use crate::router::request::Request;
+
+async fn channel(client: &Client) -> Result<Channel, ClientError> {
+    let scheme = if client.tls { "https" } else { "http" };
+    let address = client.address();
+    let connect_error = |reason: String| ClientError::Connect {
+        address: address.clone(),
+        reason,
+    };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
+        .map_err(|e| connect_error(e.to_string()))?
+        .tcp_nodelay(true);
+    if let Some(ca) = &client.tls_ca {
+        let pem = std::fs::read(ca)
+            .map_err(|e| ClientError::Tls(format!("cannot read {}: {e}", ca.display())))?;
+        endpoint = endpoint
+            .tls_config(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(pem))
+                    .domain_name(client.host.clone()),
+            )
+            .map_err(|e| ClientError::Tls(e.to_string()))?;
+    }
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| connect_error(format!("{e:?}")))
+}
+
+fn encoding(compression: Option<Compression>) -> Option<CompressionEncoding> {
+    match compression? {
+        Compression::Gzip => Some(CompressionEncoding::Gzip),
+        Compression::Deflate => Some(CompressionEncoding::Deflate),
+        Compression::NoCompression => None,
+    }
+}
+
+pub async fn dry_run(client: &Client) -> Result<bool, ClientError> {
+    let channel = channel(client).await?;
+    let status = JinaGatewayDryRunRpcClient::new(channel)
+        .dry_run(())
+        .await
+        .map_err(|e| ClientError::Transport {
+            address: client.address(),
+            reason: e.message().to_owned(),
+        })?;
+    Ok(status.into_inner().code == StatusCode::Success as i32)
+}
+
+pub async fn send(
+    client: &Client,
+    requests: Vec<Request>,
+) -> Result<Vec<RequestResult>, ClientError> {
+    let channel = channel(client).await?;
+    let mut rpc = JinaRpcClient::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Deflate);
+    if let Some(encoding) = encoding(client.compression) {
+        rpc = rpc.send_compressed(encoding);
+    }
+    let total = requests.len();
+    let index: HashMap<String, usize> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.request_id.clone(), i))
+        .collect();
+    let (outbox, inbox) = mpsc::channel(client.prefetch.min(1024));
+    let mut pending = requests.into_iter().map(|r| convert::request_to_proto(&r));
+    // Fill the window, then send one more for every reply.
+    for message in pending.by_ref().take(client.prefetch) {
+        let _ = outbox.send(message).await;
+    }
+    let mut outbox = Some(outbox);
+    if total <= client.prefetch {
+        outbox = None;
+    }
+    let address = client.address();
+    let mut replies = rpc
+        .call(ReceiverStream::new(inbox))
+        .await
+        .map_err(|e| ClientError::Transport {
+            address: address.clone(),
+            reason: e.message().to_owned(),
+        })?
+        .into_inner();
+    let mut results: Vec<Option<RequestResult>> = (0..total).map(|_| None).collect();
+    let mut answered = 0;
+    while answered < total {
+        let reply = match replies.message().await {
+            Ok(Some(reply)) => reply,
+            Ok(None) => break,
+            Err(status) => {
+                let reason = status.message().to_owned();
+                for slot in results.iter_mut().filter(|s| s.is_none()) {
+                    *slot = Some(Err(RequestError::Lost(reason.clone())));
+                }
+                return Ok(results.into_iter().flatten().collect());
+            }
+        };
+        let id = reply
+            .header
+            .as_ref()
+            .map(|h| h.request_id.clone())
+            .unwrap_or_default();
+        let result = match convert::response_from_proto(reply) {
+            Ok(response) => judge(response),
+            Err(error) => Err(RequestError::Lost(format!("unreadable reply: {error}"))),
+        };
+        if let Some(&i) = index.get(&id)
+            && results[i].is_none()
+        {
+            results[i] = Some(result);
+            answered += 1;
+        }
+        if let Some(sender) = &outbox {
+            match pending.next() {
+                Some(message) => {
+                    let _ = sender.send(message).await;
+                }
+                None => outbox = None,
+            }
+        }
+    }
+    drop(outbox);
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(RequestError::Lost("the stream ended first".into()))))
+        .collect())
+}

@@ -1,0 +1,182 @@
+//! The Rust client of a flow's gateway: Jina's client, in Rust.
+//!
+//! `Client::new(host, port)` speaks gRPC by default (`.protocol(..)` picks HTTP or
+//! WebSocket), optionally over TLS (`.tls_ca(..)`) and with gzip/deflate (`.compression(..)`).
+//! `post` splits documents into requests of `request_size` documents and keeps up to
+//! `prefetch` of them in flight; every request gets its own result, so one failing request
+//! does not hide the others.
+
+mod grpc;
+mod http;
+mod tls;
+mod ws;
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::docs::DocumentBatch;
+use crate::flow::{Compression, Protocol};
+use crate::gateway::convert;
+use crate::router::request::{ExceptionInfo, Request, Response, Status};
+
+/// Why a whole call failed (nothing was answered).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to the gateway at {address}: {reason}")]
+    Connect { address: String, reason: String },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the gateway at {address} broke off: {reason}")]
+    Transport { address: String, reason: String },
+}
+
+/// Why one request failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// An executor raised; Jina's exception fields.
+    #[error("{}", .0.description)]
+    Executor(ExceptionInfo),
+    /// The gateway refused the request (HTTP 400, gRPC INVALID_ARGUMENT, a BadRequest reply).
+    #[error("the gateway refused the request: {0}")]
+    Rejected(String),
+    /// The request was sent but no answer came back.
+    #[error("no answer: {0}")]
+    Lost(String),
+}
+
+/// The outcome of one request.
+pub type RequestResult = Result<Response, RequestError>;
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    host: String,
+    port: u16,
+    protocol: Protocol,
+    tls_ca: Option<PathBuf>,
+    tls: bool,
+    compression: Option<Compression>,
+    request_size: usize,
+    prefetch: usize,
+}
+
+impl Client {
+    /// A gRPC client of the gateway at `host:port`, 100 documents a request, 100 requests
+    /// in flight.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            protocol: Protocol::Grpc,
+            tls_ca: None,
+            tls: false,
+            compression: None,
+            request_size: 100,
+            prefetch: 100,
+        }
+    }
+
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Use TLS, trusting the certificates in this PEM file (a CA or the server's own).
+    pub fn tls_ca(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.tls_ca = Some(ca_file.into());
+        self.tls = true;
+        self
+    }
+
+    /// gRPC compression of requests (replies are accepted gzip or deflate either way).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression).filter(|c| *c != Compression::NoCompression);
+        self
+    }
+
+    /// Documents per request (at least 1).
+    pub fn request_size(mut self, size: usize) -> Self {
+        self.request_size = size.max(1);
+        self
+    }
+
+    /// Requests in flight at once (at least 1).
+    pub fn prefetch(mut self, prefetch: usize) -> Self {
+        self.prefetch = prefetch.max(1);
+        self
+    }
+
+    fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Whether the flow is ready (Jina's `dry_run`).
+    pub async fn dry_run(&self) -> Result<bool, ClientError> {
+        match self.protocol {
+            Protocol::Grpc => grpc::dry_run(self).await,
+            Protocol::Http => http::dry_run(self).await,
+            Protocol::Websocket => ws::dry_run(self).await,
+        }
+    }
+
+    /// Sends `docs` to `endpoint` in requests of `request_size` documents; one result per
+    /// request, in request order.
+    pub async fn post(
+        &self,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: Map<String, Value>,
+    ) -> Result<Vec<RequestResult>, ClientError> {
+        let requests = split(endpoint, docs, &parameters, self.request_size);
+        self.send(requests).await
+    }
+
+    /// Sends prepared requests, `prefetch` at a time; one result per request, in order.
+    pub async fn send(&self, requests: Vec<Request>) -> Result<Vec<RequestResult>, ClientError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let results = match self.protocol {
+            Protocol::Grpc => grpc::send(self, requests).await?,
+            Protocol::Http => http::send(self, requests).await?,
+            Protocol::Websocket => ws::send(self, requests).await?,
+        };
+        Ok(results)
+    }
+}
+
+/// An answer as a per-request result: an error status becomes [`RequestError`].
+fn judge(response: Response) -> RequestResult {
+    match &response.status {
+        Status::Success => Ok(response),
+        Status::Error(info) if info.name == "BadRequest" => {
+            Err(RequestError::Rejected(info.args.join("; ")))
+        }
+        Status::Error(info) => Err(RequestError::Executor(info.clone())),
+    }
+}
+
+/// Splits documents into requests of `size` top-level documents (with their chunks and
+/// matches). An empty batch is one empty request.
+pub fn split(
+    endpoint: &str,
+    docs: DocumentBatch,
+    parameters: &Map<String, Value>,
+    size: usize,
+) -> Vec<Request> {
+    let trees = convert::batch_into_proto(docs);
+    let mut requests = Vec::new();
+    let mut trees = trees.into_iter().peekable();
+    loop {
+        let part: Vec<_> = trees.by_ref().take(size.max(1)).collect();
+        if part.is_empty() && !requests.is_empty() {
+            break;
+        }
+        let batch = convert::batch_from_proto(part).unwrap_or_else(|_| crate::docs::empty_batch());
+        requests.push(Request::new(endpoint, batch).with_parameters(parameters.clone()));
+        if trees.peek().is_none() {
+            break;
+        }
+    }
+    requests
+}
