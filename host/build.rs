@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
-    let files = [proto_dir.join("jina.proto"), proto_dir.join("docarray.proto")];
+    let files = [
+        proto_dir.join("jina.proto"),
+        proto_dir.join("docarray.proto"),
+    ];
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -12,6 +12,7 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+bash scripts/jina-venv.sh
 if [ -f scripts/install-test-deps.sh ]; then
     bash scripts/install-test-deps.sh
 fi

@@ -4,6 +4,8 @@
 mod containment;
 mod examples;
 mod flows;
+mod gateway;
+mod gateway_support;
 mod registry_flows;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;

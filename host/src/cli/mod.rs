@@ -2,9 +2,9 @@
 //! module per subcommand. Errors are reported here, once, with their causes.
 
 mod call;
-mod registry;
 mod ping;
 mod post;
+mod registry;
 mod run;
 
 use std::process::ExitCode;

@@ -31,8 +31,17 @@ pub async fn run(args: PingArgs) -> anyhow::Result<()> {
     }
     let ready = tokio::time::timeout(Duration::from_millis(args.timeout_ms), client.dry_run())
         .await
-        .with_context(|| format!("no answer from {} within {} ms", args.address, args.timeout_ms))??;
-    anyhow::ensure!(ready, "the flow at {} answers but is not ready", args.address);
+        .with_context(|| {
+            format!(
+                "no answer from {} within {} ms",
+                args.address, args.timeout_ms
+            )
+        })??;
+    anyhow::ensure!(
+        ready,
+        "the flow at {} answers but is not ready",
+        args.address
+    );
     println!("{} is ready", args.address);
     Ok(())
 }

@@ -71,12 +71,11 @@ fn read_docs(args: &PostArgs) -> anyhow::Result<docs::DocumentBatch> {
 }
 
 pub async fn run(args: PostArgs) -> anyhow::Result<()> {
-    let parameters: Map<String, Value> = match serde_json::from_str(&args.parameters)
-        .context("--parameters is not valid JSON")?
-    {
-        Value::Object(map) => map,
-        other => anyhow::bail!("--parameters must be a JSON object, got {other}"),
-    };
+    let parameters: Map<String, Value> =
+        match serde_json::from_str(&args.parameters).context("--parameters is not valid JSON")? {
+            Value::Object(map) => map,
+            other => anyhow::bail!("--parameters must be a JSON object, got {other}"),
+        };
     let batch = read_docs(&args)?;
     let mut client = Client::new(&args.host, args.port)
         .protocol(args.protocol)

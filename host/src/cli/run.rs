@@ -28,9 +28,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let mut gateway_args = flow.gateway_args();
-    for file in [&mut gateway_args.ssl_certfile, &mut gateway_args.ssl_keyfile]
-        .into_iter()
-        .flatten()
+    for file in [
+        &mut gateway_args.ssl_certfile,
+        &mut gateway_args.ssl_keyfile,
+    ]
+    .into_iter()
+    .flatten()
     {
         // Relative TLS files are found next to the flow file first, then in the working folder.
         let beside = flow_dir.join(&*file);
@@ -42,18 +45,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let running = RunningFlow::start(flow, DeployOptions::new(&flow_dir, runtime))
         .await
         .with_context(|| format!("cannot start {}", args.flow.display()))?;
-    let gateway = match Gateway::start(
-        GatewayConfig::new(gateway_args),
-        running.router().clone(),
-    )
-    .await
-    {
-        Ok(gateway) => gateway,
-        Err(error) => {
-            running.close().await;
-            return Err(error).with_context(|| format!("cannot start {}", args.flow.display()));
-        }
-    };
+    let gateway =
+        match Gateway::start(GatewayConfig::new(gateway_args), running.router().clone()).await {
+            Ok(gateway) => gateway,
+            Err(error) => {
+                running.close().await;
+                return Err(error).with_context(|| format!("cannot start {}", args.flow.display()));
+            }
+        };
     print_banner(gateway.listening(), gateway.tls(), started);
 
     wait_for_signal().await?;
@@ -75,7 +74,9 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         }
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot watch Ctrl-C")?;
     Ok(())
 }
 
@@ -112,8 +113,12 @@ fn print_banner(listening: &[Listening], tls: bool, started: Instant) {
         }
         if l.protocol == Protocol::Http {
             let scheme = if tls { "https" } else { "http" };
-            out.push_str(&format!("\t💬 Swagger UI:\t\t{scheme}://localhost:{port}/docs\n"));
-            out.push_str(&format!("\t📚 Redoc:\t\t{scheme}://localhost:{port}/redoc\n"));
+            out.push_str(&format!(
+                "\t💬 Swagger UI:\t\t{scheme}://localhost:{port}/docs\n"
+            ));
+            out.push_str(&format!(
+                "\t📚 Redoc:\t\t{scheme}://localhost:{port}/redoc\n"
+            ));
         }
     }
     let mut stdout = std::io::stdout().lock();

@@ -66,7 +66,10 @@ async fn exchange(
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let bytes = response
         .into_body()
@@ -159,14 +162,21 @@ pub fn response_from_json(value: &Value) -> RequestResult {
             let exception = &status["exception"];
             let strings = |v: &Value| -> Vec<String> {
                 v.as_array()
-                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             Status::Error(ExceptionInfo {
                 name: exception["name"].as_str().unwrap_or_default().to_owned(),
                 args: strings(&exception["args"]),
                 stacks: strings(&exception["stacks"]),
-                executor: exception["executor"].as_str().unwrap_or_default().to_owned(),
+                executor: exception["executor"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 description: status
                     .get("description")
                     .and_then(Value::as_str)
@@ -178,7 +188,10 @@ pub fn response_from_json(value: &Value) -> RequestResult {
     };
     Ok(Response {
         request_id: header["requestId"].as_str().unwrap_or_default().to_owned(),
-        endpoint: header["execEndpoint"].as_str().unwrap_or_default().to_owned(),
+        endpoint: header["execEndpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         docs,
         parameters: value["parameters"].as_object().cloned().unwrap_or_default(),
         routes: Vec::new(),

@@ -19,10 +19,7 @@ use crate::router::request::Request;
 async fn open(
     client: &Client,
     path: &str,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<Box<dyn Io>>,
-    ClientError,
-> {
+) -> Result<tokio_tungstenite::WebSocketStream<Box<dyn Io>>, ClientError> {
     let address = client.address();
     let connect_error = |reason: String| ClientError::Connect {
         address: address.clone(),
@@ -98,7 +95,9 @@ pub async fn send(
         reason: e.to_string(),
     };
     for bytes in pending.by_ref().take(client.prefetch) {
-        sink.send(Message::Binary(bytes.into())).await.map_err(transport)?;
+        sink.send(Message::Binary(bytes.into()))
+            .await
+            .map_err(transport)?;
     }
     let mut results: Vec<Option<RequestResult>> = (0..total).map(|_| None).collect();
     let mut answered = 0;
@@ -118,10 +117,12 @@ pub async fn send(
         };
         let reply = match DataRequestProto::decode(bytes.as_ref()) {
             Ok(reply) => reply,
-            Err(e) => return Err(ClientError::Transport {
-                address: client.address(),
-                reason: format!("unreadable reply: {e}"),
-            }),
+            Err(e) => {
+                return Err(ClientError::Transport {
+                    address: client.address(),
+                    reason: format!("unreadable reply: {e}"),
+                });
+            }
         };
         let id = reply
             .header
@@ -139,7 +140,9 @@ pub async fn send(
             answered += 1;
         }
         if let Some(bytes) = pending.next() {
-            sink.send(Message::Binary(bytes.into())).await.map_err(transport)?;
+            sink.send(Message::Binary(bytes.into()))
+                .await
+                .map_err(transport)?;
         }
     }
     // bytes(True): the end of the stream, as Jina's client says it.

@@ -268,7 +268,8 @@ fn push_proto(
         Some(document_proto::Content::Text(text)) => doc.text = Some(text),
         Some(document_proto::Content::Blob(blob)) => doc.blob = Some(blob),
         Some(document_proto::Content::Tensor(tensor)) => {
-            doc.tensor = Some(tensor_from_proto(tensor).map_err(|p| doc_error(position, "tensor", p))?);
+            doc.tensor =
+                Some(tensor_from_proto(tensor).map_err(|p| doc_error(position, "tensor", p))?);
         }
     }
     doc.granularity = small("granularity", proto.granularity)?;
@@ -301,7 +302,11 @@ fn push_proto(
     }
     let mut matches = Vec::with_capacity(proto.matches.len());
     for (i, child) in proto.matches.into_iter().enumerate() {
-        matches.push(push_proto(batch, child, &format!("{position}.matches.{i}"))?);
+        matches.push(push_proto(
+            batch,
+            child,
+            &format!("{position}.matches.{i}"),
+        )?);
     }
     let node = &mut batch.nodes[index as usize];
     node.chunks = chunks;
@@ -310,7 +315,11 @@ fn push_proto(
 }
 
 fn nonzero(value: f32) -> Option<f64> {
-    if value == 0.0 { None } else { Some(f64::from(value)) }
+    if value == 0.0 {
+        None
+    } else {
+        Some(f64::from(value))
+    }
 }
 
 fn scores_from_proto(scores: HashMap<String, NamedScoreProto>) -> Vec<NamedScore> {
@@ -377,12 +386,13 @@ fn node_into_proto(nodes: &mut [Option<Document>], index: usize) -> Option<Docum
         chunks,
         matches,
         embedding: doc.embedding.map(tensor_into_proto),
-        tags: doc.tags.as_deref().and_then(|tags| {
-            match serde_json::from_str::<Value>(tags) {
+        tags: doc
+            .tags
+            .as_deref()
+            .and_then(|tags| match serde_json::from_str::<Value>(tags) {
                 Ok(Value::Object(map)) => Some(map_to_struct(&map)),
                 _ => None,
-            }
-        }),
+            }),
         scores: scores_to_proto(&doc.scores),
         evaluations: scores_to_proto(&doc.evaluations),
         metadata: None,
@@ -539,8 +549,10 @@ pub fn tensor_into_proto(tensor: Tensor) -> NdArrayProto {
 // google.protobuf.Struct <-> JSON
 // ---------------------------------------------------------------------------------------------
 
-/// A `Struct` as a JSON object. Numbers are doubles: integral ones stay floats (`3.0`), as
-/// Jina returns them.
+/// A `Struct` as a JSON object. A `Struct` holds every number as a double; integral ones
+/// (within ±2^53) become JSON integers so executors with typed parameters read `800` as a
+/// `u64`. Answers turn them back into doubles (the `Struct` on gRPC,
+/// [`as_struct_numbers`] on HTTP), which is what Jina's clients see.
 pub fn struct_to_map(value: prost_types::Struct) -> Map<String, Value> {
     value
         .fields
@@ -552,6 +564,9 @@ pub fn struct_to_map(value: prost_types::Struct) -> Map<String, Value> {
 fn value_to_json(value: prost_types::Value) -> Value {
     match value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+            Value::Number(Number::from(n as i64))
+        }
         Some(Kind::NumberValue(n)) => Number::from_f64(n).map_or(Value::Null, Value::Number),
         Some(Kind::StringValue(s)) => Value::String(s),
         Some(Kind::BoolValue(b)) => Value::Bool(b),
@@ -671,9 +686,9 @@ mod tests {
         assert_eq!(root.granularity, Some(1));
         assert_eq!(root.location, vec![1.0, 2.0]);
         assert_eq!(root.scores[0].op_name.as_deref(), Some("cosine"));
-        // Struct numbers are doubles.
+        // Integral Struct numbers come back as integers for executors.
         let tags: Value = serde_json::from_str(root.tags.as_deref().unwrap()).unwrap();
-        assert_eq!(tags, json!({"lang": "en", "n": 3.0, "nested": {"ok": true}}));
+        assert_eq!(tags, json!({"lang": "en", "n": 3, "nested": {"ok": true}}));
         let deep = &back.nodes[back.nodes[root.chunks[0] as usize].chunks[0] as usize];
         assert_eq!(deep.blob.as_deref(), Some(&b"bytes"[..]));
         let m = &back.nodes[root.matches[0] as usize];
@@ -754,14 +769,16 @@ mod tests {
             parameters: Some(map_to_struct(json!({"k": 2}).as_object().unwrap())),
             routes: Vec::new(),
             data: Some(DataContentProto {
-                documents: Some(data_content_proto::Documents::DocsBytes(array.encode_to_vec())),
+                documents: Some(data_content_proto::Documents::DocsBytes(
+                    array.encode_to_vec(),
+                )),
             }),
         };
         let request = request_from_proto(message).unwrap();
         assert_eq!(request.request_id, "r1");
         assert_eq!(request.endpoint, "/");
         assert_eq!(request.target_executor, None);
-        assert_eq!(request.parameters["k"], json!(2.0));
+        assert_eq!(request.parameters["k"], json!(2));
         assert_eq!(request.docs.nodes.len(), 4);
 
         let garbage = DataRequestProto {

@@ -54,8 +54,12 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         }};
     }
     tonic::service::Routes::new(configure!(JinaRpcServer::new(grpc.clone())))
-        .add_service(configure!(JinaSingleDataRequestRpcServer::new(grpc.clone())))
-        .add_service(configure!(JinaDiscoverEndpointsRpcServer::new(grpc.clone())))
+        .add_service(configure!(JinaSingleDataRequestRpcServer::new(
+            grpc.clone()
+        )))
+        .add_service(configure!(JinaDiscoverEndpointsRpcServer::new(
+            grpc.clone()
+        )))
         .add_service(configure!(JinaGatewayDryRunRpcServer::new(grpc.clone())))
         .add_service(configure!(JinaInfoRpcServer::new(grpc)))
         .into_axum_router()
@@ -157,10 +161,7 @@ impl JinaSingleDataRequestRpc for Grpc {
 
 #[tonic::async_trait]
 impl JinaDiscoverEndpointsRpc for Grpc {
-    async fn endpoint_discovery(
-        &self,
-        _: Request<()>,
-    ) -> Result<Response<EndpointsProto>, Status> {
+    async fn endpoint_discovery(&self, _: Request<()>) -> Result<Response<EndpointsProto>, Status> {
         Ok(Response::new(EndpointsProto {
             endpoints: self.shared.service.endpoints(),
             write_endpoints: Vec::new(),

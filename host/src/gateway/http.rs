@@ -117,15 +117,26 @@ pub fn routes(args: &crate::flow::GatewayArgs) -> Vec<RouteSpec> {
         };
         for method in methods {
             let Some(method) = openapi_method(&method) else {
-                tracing::warn!(endpoint, method, "exposed endpoint: unknown HTTP method, skipped");
+                tracing::warn!(
+                    endpoint,
+                    method,
+                    "exposed endpoint: unknown HTTP method, skipped"
+                );
                 continue;
             };
             if !servable_path(endpoint) {
                 tracing::warn!(endpoint, "exposed endpoint: not a plain path, skipped");
                 continue;
             }
-            if out.iter().any(|r| r.path == *endpoint && r.method == method) {
-                tracing::warn!(endpoint, method, "exposed endpoint: already served, skipped");
+            if out
+                .iter()
+                .any(|r| r.path == *endpoint && r.method == method)
+            {
+                tracing::warn!(
+                    endpoint,
+                    method,
+                    "exposed endpoint: already served, skipped"
+                );
                 continue;
             }
             out.push(RouteSpec {
@@ -229,8 +240,14 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             "/openapi.json",
             get(move || async move { axum::Json((*document).clone()) }),
         )
-        .route("/docs", get(move || async move { Html(openapi::swagger_page(&swagger_title)) }))
-        .route("/redoc", get(move || async move { Html(openapi::redoc_page(&title)) }))
+        .route(
+            "/docs",
+            get(move || async move { Html(openapi::swagger_page(&swagger_title)) }),
+        )
+        .route(
+            "/redoc",
+            get(move || async move { Html(openapi::redoc_page(&title)) }),
+        )
         .route(
             "/_assets/swagger-ui-bundle.js",
             get(|| async { asset("text/javascript", openapi::SWAGGER_JS) }),
@@ -261,7 +278,10 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
         ],
         body,
     )
@@ -269,7 +289,11 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
 }
 
 fn bad_request(detail: String) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({ "detail": detail }))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "detail": detail })),
+    )
+        .into_response()
 }
 
 async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Response {

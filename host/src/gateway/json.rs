@@ -268,14 +268,20 @@ mod tests {
         let request = request_from_json(body, Some("/search")).unwrap();
         assert_eq!(request.endpoint, "/search");
         assert_eq!(request.docs.nodes[0].text.as_deref(), Some("plain"));
-        assert_eq!(request.docs.nodes[1].mime_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            request.docs.nodes[1].mime_type.as_deref(),
+            Some("text/plain")
+        );
         assert_eq!(request.parameters["a"], json!(1));
     }
 
     #[test]
     fn malformed_bodies_say_what_is_wrong() {
         let error = request_from_json(json!([1]), None).unwrap_err();
-        assert!(error.0.starts_with("the body must be a JSON object"), "{error}");
+        assert!(
+            error.0.starts_with("the body must be a JSON object"),
+            "{error}"
+        );
         let error = request_from_json(json!({"data": 5}), None).unwrap_err();
         assert_eq!(error.0, "`data` must be a list of documents, got a number");
         let error = request_from_json(json!({"data": [{"text": 1}]}), None).unwrap_err();
@@ -312,8 +318,14 @@ mod tests {
         let value = response_to_json(&response);
         assert_eq!(value["header"]["requestId"], json!("r"));
         assert_eq!(value["header"]["status"]["code"], json!(1));
-        assert_eq!(value["header"]["status"]["exception"]["name"], json!("ValueError"));
-        assert_eq!(value["routes"][0]["startTime"], json!("2021-08-05T07:26:58.636258+00:00"));
+        assert_eq!(
+            value["header"]["status"]["exception"]["name"],
+            json!("ValueError")
+        );
+        assert_eq!(
+            value["routes"][0]["startTime"],
+            json!("2021-08-05T07:26:58.636258+00:00")
+        );
         assert_eq!(value["routes"][0]["status"], Value::Null);
         assert_eq!(value["data"][0]["tags"].to_string(), r#"{"n":3.0}"#);
         assert_eq!(value["data"][0]["chunks"], Value::Null);

@@ -90,7 +90,11 @@ fn slug(path: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let slug = slug.trim_matches('_');
-    if slug.is_empty() { "root".into() } else { slug.into() }
+    if slug.is_empty() {
+        "root".into()
+    } else {
+        slug.into()
+    }
 }
 
 fn schemas() -> Value {

@@ -81,13 +81,18 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::warn!(?drain_timeout, "connections still open after the drain timeout; closing them");
+        tracing::warn!(
+            ?drain_timeout,
+            "connections still open after the drain timeout; closing them"
+        );
     }
 }
 
-fn finish(result: Result<(), Box<dyn std::error::Error + Send + Sync>>, peer: std::net::SocketAddr) {
+fn finish(
+    result: Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    peer: std::net::SocketAddr,
+) {
     if let Err(error) = result {
         tracing::debug!(%peer, %error, "connection ended with an error");
     }
 }
-

@@ -23,12 +23,17 @@ pub fn acceptor(args: &GatewayArgs) -> Result<Option<TlsAcceptor>, GatewayError>
     };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
         .and_then(|iter| iter.collect())
-        .map_err(|e| GatewayError::Tls(format!("cannot read certificates from {cert_file}: {e}")))?;
+        .map_err(|e| {
+            GatewayError::Tls(format!("cannot read certificates from {cert_file}: {e}"))
+        })?;
     if certs.is_empty() {
-        return Err(GatewayError::Tls(format!("{cert_file} holds no certificate")));
+        return Err(GatewayError::Tls(format!(
+            "{cert_file} holds no certificate"
+        )));
     }
-    let key = PrivateKeyDer::from_pem_file(key_file)
-        .map_err(|e| GatewayError::Tls(format!("cannot read a private key from {key_file}: {e}")))?;
+    let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| {
+        GatewayError::Tls(format!("cannot read a private key from {key_file}: {e}"))
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,0 +1,588 @@
+//! The gateway end to end: `flowhost run` as a real process on loopback, talked to with curl,
+//! the Rust client, the stock Jina Python client, raw bytes and a standard OpenAPI validator.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use flowhost::client::{Client, RequestError};
+use flowhost::docs::{self, Dtype, Tensor};
+use flowhost::flow::{Compression, Protocol};
+use serde_json::{Map, Value, json};
+
+use crate::gateway_support::{
+    FlowServer, flowhost_bin, http, http_get, http_post, jina_client, jina_python, uses,
+    wait_with_timeout,
+};
+
+/// foo_executor (appends a document) then noop_executor, on every protocol.
+fn example_flow(extra_with: &str) -> String {
+    format!(
+        "jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http, websocket]\n{extra_with}\
+         executors:\n  - name: foo\n    uses: {}\n  - name: noop\n    uses: {}\n",
+        uses("foo_executor"),
+        uses("noop_executor"),
+    )
+}
+
+fn trap_flow() -> String {
+    format!(
+        "jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http, websocket]\n\
+         executors:\n  - name: trap\n    uses: {}\n",
+        uses("trap_guest"),
+    )
+}
+
+fn text_batch(n: usize) -> docs::DocumentBatch {
+    docs::batch_of((0..n).map(|i| {
+        let mut doc = docs::document(format!("doc{i}"));
+        doc.text = Some(format!("text {i}"));
+        doc.tags = Some(json!({"i": i}).to_string());
+        doc.embedding = Some(Tensor {
+            dtype: Dtype::Float32,
+            shape: vec![3],
+            data: [i as f32, 1.0, 2.0]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        });
+        doc
+    }))
+}
+
+#[test]
+fn the_seed_curl_line_works_against_flowhost_run() {
+    let server = FlowServer::start(&example_flow(""), 3);
+    assert!(
+        server.banner.contains("Flow is ready to use"),
+        "{}",
+        server.banner
+    );
+    assert!(server.banner.contains("Swagger UI"), "{}", server.banner);
+    let port = server.port(Protocol::Http);
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--request", "POST"])
+        .arg(format!("http://localhost:{port}/post"))
+        .args(["--header", "Content-Type: application/json", "-d"])
+        .arg(r#"{"data": [{"text": "hello world"}],"execEndpoint": "/index"}"#)
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "{output:?}");
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON answer");
+    assert_eq!(answer["header"]["execEndpoint"], json!("/index"));
+    assert_eq!(answer["header"]["status"], Value::Null);
+    assert_eq!(answer["header"]["requestId"].as_str().unwrap().len(), 32);
+    assert_eq!(answer["data"][0]["text"], json!("hello world"));
+    assert_eq!(
+        answer["data"][1]["text"],
+        json!("foo was here and got 1 document")
+    );
+    assert_eq!(
+        answer["data"][0]["embedding"],
+        Value::Null,
+        "unset fields are null"
+    );
+    let routes: Vec<&str> = answer["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["executor"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes, ["gateway", "foo", "noop"]);
+    assert!(
+        answer["routes"][0]["startTime"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rust_client_speaks_every_protocol() {
+    let server = FlowServer::start(&example_flow(""), 3);
+    for protocol in Protocol::ALL {
+        let client = Client::new("127.0.0.1", server.port(protocol))
+            .protocol(protocol)
+            .request_size(2)
+            .prefetch(2);
+        assert!(client.dry_run().await.unwrap(), "{protocol:?} dry run");
+        let mut parameters = Map::new();
+        parameters.insert("k".into(), json!(1));
+        let results = client
+            .post("/index", text_batch(5), parameters)
+            .await
+            .unwrap();
+        assert_eq!(
+            results.len(),
+            3,
+            "{protocol:?}: 5 documents in requests of 2"
+        );
+        for (i, result) in results.into_iter().enumerate() {
+            let response = result.unwrap_or_else(|e| panic!("{protocol:?}: {e}"));
+            let texts: Vec<String> = docs::roots(&response.docs)
+                .map(|d| d.text.clone().unwrap_or_default())
+                .collect();
+            let sent = if i < 2 { 2 } else { 1 };
+            assert_eq!(texts.len(), sent + 1, "{protocol:?}: {texts:?}");
+            assert_eq!(texts[sent], format!("foo was here and got {sent} document"));
+            let first = docs::roots(&response.docs).next().unwrap();
+            assert_eq!(first.id, format!("doc{}", i * 2));
+            let embedding = first.embedding.as_ref().unwrap();
+            assert_eq!(embedding.shape, vec![3]);
+            // JSON carries no dtype: HTTP answers lists of numbers, read back as float64.
+            if protocol != Protocol::Http {
+                assert_eq!(embedding.dtype, Dtype::Float32, "{protocol:?}");
+            }
+            let values = docs::json::tensor_values(embedding);
+            assert_eq!(values, [(i * 2) as f64, 1.0, 2.0], "{protocol:?}");
+            assert_eq!(response.parameters["k"].as_f64(), Some(1.0));
+        }
+    }
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executor_errors_reach_each_request_on_every_protocol() {
+    let server = FlowServer::start(&trap_flow(), 3);
+    for protocol in Protocol::ALL {
+        let client = Client::new("127.0.0.1", server.port(protocol)).protocol(protocol);
+        let results = client
+            .post("/error", text_batch(1), Map::new())
+            .await
+            .unwrap();
+        match &results[0] {
+            Err(RequestError::Executor(info)) => {
+                assert_eq!(info.name, "ValueError", "{protocol:?}");
+                assert_eq!(info.args, ["bad input"], "{protocol:?}");
+                assert_eq!(info.executor, "trap");
+            }
+            other => panic!("{protocol:?}: {other:?}"),
+        }
+    }
+    // Over HTTP, Jina answers 200 with the error in header.status (seen with the harness).
+    let (status, answer) = http_post(
+        server.port(Protocol::Http),
+        "/post",
+        r#"{"data": [{"text": "x"}], "execEndpoint": "/error"}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(answer["header"]["status"]["code"], json!(1));
+    assert_eq!(
+        answer["header"]["status"]["exception"]["name"],
+        json!("ValueError")
+    );
+    assert_eq!(
+        answer["header"]["status"]["exception"]["args"],
+        json!(["bad input"])
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn the_stock_jina_client_gets_back_what_the_executors_did() {
+    let python = jina_python();
+    assert!(python.is_file());
+    let server = FlowServer::start(&example_flow(""), 3);
+    for protocol in Protocol::ALL {
+        let port = server.port(protocol).to_string();
+        let out = jina_client(&[
+            "--port",
+            &port,
+            "--protocol",
+            protocol.as_str(),
+            "roundtrip",
+        ]);
+        assert!(out.contains("roundtrip ok"), "{out}");
+    }
+    assert!(server.stop().success());
+
+    let server = FlowServer::start(&trap_flow(), 3);
+    for protocol in Protocol::ALL {
+        let port = server.port(protocol).to_string();
+        let out = jina_client(&["--port", &port, "--protocol", protocol.as_str(), "error"]);
+        assert!(out.contains("error ok"), "{out}");
+        assert!(out.contains("ValueError"), "{out}");
+    }
+    assert!(server.stop().success());
+}
+
+fn write_certificate(dir: &std::path::Path) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_with_a_certificate_made_for_the_test() {
+    let flow = example_flow("  ssl_certfile: cert.pem\n  ssl_keyfile: key.pem\n");
+    let server = FlowServer::start_with(&flow, 3, write_certificate);
+    let ca = server.path("cert.pem");
+    for protocol in Protocol::ALL {
+        let client = Client::new("localhost", server.port(protocol))
+            .protocol(protocol)
+            .tls_ca(&ca);
+        let results = client
+            .post("/index", text_batch(2), Map::new())
+            .await
+            .unwrap_or_else(|e| panic!("{protocol:?}: {e}"));
+        let response = results.into_iter().next().unwrap().unwrap();
+        assert_eq!(docs::roots(&response.docs).count(), 3, "{protocol:?}");
+    }
+    // Plain text on a TLS port gets nowhere, and the port keeps serving.
+    let plain = Client::new("127.0.0.1", server.port(Protocol::Http)).protocol(Protocol::Http);
+    let results = plain.post("/index", text_batch(1), Map::new()).await;
+    assert!(!matches!(results.as_deref(), Ok([Ok(_)])), "{results:?}");
+    let client = Client::new("localhost", server.port(Protocol::Grpc)).tls_ca(&ca);
+    assert!(client.dry_run().await.unwrap());
+    let ca_text = ca.display().to_string();
+    let port = server.port(Protocol::Grpc).to_string();
+    let out = jina_client(&[
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--tls",
+        "--ca",
+        &ca_text,
+        "roundtrip",
+    ]);
+    assert!(out.contains("roundtrip ok"), "{out}");
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_compression_when_the_flow_asks() {
+    use flowhost::proto::jina::jina_rpc_client::JinaRpcClient;
+    use tonic::codec::CompressionEncoding;
+
+    for (name, compression, encoding) in [
+        ("Gzip", Compression::Gzip, CompressionEncoding::Gzip),
+        (
+            "Deflate",
+            Compression::Deflate,
+            CompressionEncoding::Deflate,
+        ),
+    ] {
+        let server = FlowServer::start(&example_flow(&format!("  compression: {name}\n")), 3);
+        let port = server.port(Protocol::Grpc);
+        // The gateway compresses its answers: the reply says which encoding it used.
+        let mut rpc = JinaRpcClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap()
+            .send_compressed(encoding)
+            .accept_compressed(encoding);
+        let request = flowhost::gateway::convert::request_to_proto(
+            &flowhost::router::request::Request::new("/index", text_batch(3)),
+        );
+        let reply = rpc
+            .call(futures::stream::iter(vec![request]))
+            .await
+            .unwrap();
+        let used = reply
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(used.as_deref(), Some(name.to_ascii_lowercase().as_str()));
+        let mut stream = reply.into_inner();
+        let answer = stream.message().await.unwrap().unwrap();
+        let docs = match answer.data.unwrap().documents.unwrap() {
+            flowhost::proto::jina::data_request_proto::data_content_proto::Documents::Docs(d) => {
+                d.docs
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(docs.len(), 4);
+        // The Rust client and Jina's client with compression.
+        let client = Client::new("127.0.0.1", port).compression(compression);
+        let results = client
+            .post("/index", text_batch(2), Map::new())
+            .await
+            .unwrap();
+        assert!(results[0].is_ok());
+        let out = jina_client(&[
+            "--port",
+            &port.to_string(),
+            "--compression",
+            name,
+            "roundtrip",
+        ]);
+        assert!(out.contains("roundtrip ok"), "{out}");
+        assert!(server.stop().success());
+    }
+}
+
+#[test]
+fn openapi_swagger_redoc_cors_and_exposed_endpoints() {
+    let flow = example_flow(
+        "  cors: true\n  title: Test flow\n  expose_endpoints:\n    /foo:\n      methods: [POST]\n      summary: my endpoint\n      description: foo things\n",
+    );
+    let server = FlowServer::start(&flow, 3);
+    let port = server.port(Protocol::Http);
+    let (status, _, body) = http_get(port, "/openapi.json");
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    let paths: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
+    for path in [
+        "/", "/post", "/index", "/search", "/update", "/delete", "/status", "/dry_run", "/foo",
+    ] {
+        assert!(
+            paths.iter().any(|p| *p == path),
+            "{path} missing from {paths:?}"
+        );
+    }
+    assert_eq!(
+        document["paths"]["/foo"]["post"]["summary"],
+        json!("my endpoint")
+    );
+    assert_eq!(
+        document["paths"]["/foo"]["post"]["description"],
+        json!("foo things")
+    );
+    assert_eq!(document["paths"]["/update"]["put"]["tags"], json!(["CRUD"]));
+    assert_eq!(document["info"]["title"], json!("Test flow"));
+    // A standard validator accepts it.
+    let file = server.path("openapi.json");
+    std::fs::write(&file, &body).unwrap();
+    let validator = jina_python().with_file_name("openapi-spec-validator");
+    let output = Command::new(&validator)
+        .arg(&file)
+        .output()
+        .expect("validator runs");
+    assert!(
+        output.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Swagger UI and Redoc, with their assets served by the binary.
+    let (status, _, page) = http_get(port, "/docs");
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("/_assets/swagger-ui-bundle.js"), "{page}");
+    let (status, _, page) = http_get(port, "/redoc");
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("/_assets/redoc.standalone.js")
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "redoc.standalone.js",
+    ] {
+        let (status, _, body) = http_get(port, &format!("/_assets/{asset}"));
+        assert_eq!(status, 200, "{asset}");
+        assert!(body.len() > 100_000, "{asset} is {} bytes", body.len());
+    }
+    // The exposed endpoint runs the flow on /foo.
+    let (status, answer) = http_post(port, "/foo", r#"{"data": [{"text": "x"}]}"#);
+    assert_eq!(status, 200);
+    assert_eq!(answer["header"]["execEndpoint"], json!("/foo"));
+    // CORS preflight.
+    let (status, head, _) = http(
+        port,
+        "OPTIONS /post HTTP/1.1\r\nHost: localhost\r\nOrigin: http://example.com\r\n\
+         Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
+    );
+    assert!(status < 300, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("access-control-allow-origin: *"),
+        "{head}"
+    );
+    assert!(server.stop().success());
+
+    // no_crud_endpoints hides the CRUD routes from the document and the router.
+    let server = FlowServer::start(&example_flow("  no_crud_endpoints: true\n"), 3);
+    let port = server.port(Protocol::Http);
+    let (_, _, body) = http_get(port, "/openapi.json");
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    assert!(document["paths"].get("/index").is_none());
+    assert!(document["paths"].get("/post").is_some());
+    let (status, _) = http_post(port, "/index", r#"{"data": []}"#);
+    assert_eq!(status, 404);
+    let (_, head, _) = http(
+        port,
+        "OPTIONS /post HTTP/1.1\r\nHost: localhost\r\nOrigin: http://example.com\r\n\
+         Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "no CORS unless asked"
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_requests_are_refused_with_the_reason() {
+    let server = FlowServer::start(&example_flow(""), 3);
+    let port = server.port(Protocol::Http);
+    for (body, reason) in [
+        ("garbage", "not valid JSON"),
+        (r#"{"data": 5}"#, "`data` must be a list of documents"),
+        (
+            r#"{"data": [{"text": 5}]}"#,
+            "document 0: `text` must be a string",
+        ),
+        (r#"{"data": [{"embedding": [[1], [2, 3]]}]}"#, "`embedding`"),
+        (r#"{"execEndpoint": 7}"#, "`execEndpoint` must be a string"),
+    ] {
+        let (status, answer) = http_post(port, "/post", body);
+        assert_eq!(status, 400, "{body}");
+        let detail = answer["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{body}: {detail}");
+    }
+    // gRPC: a request whose tensor does not match its shape.
+    use flowhost::proto::docarray::{
+        DenseNdArrayProto, DocumentArrayProto, DocumentProto, NdArrayProto, nd_array_proto,
+    };
+    use flowhost::proto::jina::data_request_proto::{DataContentProto, data_content_proto};
+    use flowhost::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
+    let bad = flowhost::proto::jina::DataRequestProto {
+        data: Some(DataContentProto {
+            documents: Some(data_content_proto::Documents::Docs(DocumentArrayProto {
+                docs: vec![DocumentProto {
+                    embedding: Some(NdArrayProto {
+                        content: Some(nd_array_proto::Content::Dense(DenseNdArrayProto {
+                            buffer: vec![0; 3],
+                            shape: vec![1],
+                            dtype: "<f4".into(),
+                        })),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            })),
+        }),
+        ..Default::default()
+    };
+    let mut rpc = JinaSingleDataRequestRpcClient::connect(format!(
+        "http://127.0.0.1:{}",
+        server.port(Protocol::Grpc)
+    ))
+    .await
+    .unwrap();
+    let status = rpc.process_single_data(bad).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("`embedding` has 3 bytes"),
+        "{}",
+        status.message()
+    );
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_on_every_port_leaves_the_gateway_serving() {
+    let server = FlowServer::start(&example_flow(""), 3);
+    let junk: [&[u8]; 5] = [
+        b"\x00\x01\x02\x03 definitely not a protocol\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: bad\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\xff",
+        &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01],
+    ];
+    for (protocol, port) in server.ports.clone() {
+        for bytes in junk {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
+                let _ = stream.write_all(bytes);
+                let mut sink = [0u8; 256];
+                let _ = std::io::Read::read(&mut stream, &mut sink);
+            }
+        }
+        // A connection that says nothing and goes away.
+        drop(TcpStream::connect(("127.0.0.1", port)));
+        let client = Client::new("127.0.0.1", port).protocol(protocol);
+        let results = client
+            .post("/index", text_batch(1), Map::new())
+            .await
+            .unwrap();
+        assert!(
+            results[0].is_ok(),
+            "{protocol:?} after garbage: {:?}",
+            results[0]
+        );
+    }
+    // Undecodable frames inside a WebSocket and a gRPC stream get error replies or a clean
+    // end, and the servers carry on.
+    let ws_port = server.port(Protocol::Websocket);
+    let client = Client::new("127.0.0.1", ws_port).protocol(Protocol::Websocket);
+    assert!(client.dry_run().await.unwrap());
+    let status = Command::new(flowhost_bin())
+        .args([
+            "ping",
+            &format!("127.0.0.1:{}", server.port(Protocol::Grpc)),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_requests_in_flight_and_exits_zero() {
+    let flow = format!(
+        "jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http]\nexecutors:\n  - name: slow\n    uses: {}\n",
+        uses("noop_executor")
+    );
+    let server = FlowServer::start(&flow, 2);
+    let port = server.port(Protocol::Grpc);
+    let pid = server.pid();
+    let request = tokio::spawn(async move {
+        let mut parameters = Map::new();
+        parameters.insert("sleep_ms".into(), json!(800));
+        Client::new("127.0.0.1", port)
+            .post("/slow", text_batch(1), parameters)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    crate::gateway_support::signal_term(pid);
+    let results = request.await.unwrap().unwrap();
+    assert!(
+        results[0].is_ok(),
+        "the request in flight was answered: {:?}",
+        results[0]
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |yaml: &str| {
+        let file = dir.path().join("flow.yml");
+        std::fs::write(&file, yaml).unwrap();
+        let mut child = Command::new(flowhost_bin())
+            .arg("run")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        (status, stderr)
+    };
+    let (status, stderr) = run("jtype: Flow\nexecutors:\n  - name: a\n    uses: [oops\n");
+    assert!(!status.success());
+    assert!(stderr.contains("error"), "{stderr}");
+    let (status, stderr) = run("jtype: Flow\nexecutors:\n  - name: a\n    uses: missing.wasm\n");
+    assert!(!status.success());
+    assert!(stderr.contains("missing.wasm"), "{stderr}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (status, stderr) = run(&format!(
+        "jtype: Flow\nwith:\n  host: 127.0.0.1\n  port: {port}\nexecutors:\n  - name: a\n    uses: {}\n",
+        uses("noop_executor")
+    ));
+    assert!(!status.success());
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
