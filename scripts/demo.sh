@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The README's demo: builds flowhost and the example executors, then runs the
-# diamond flow's executors on one request (the gateway will serve it over
-# HTTP once it lands).
+# The README's demo: builds flowhost and the example executors, then serves
+# examples/flows/demo.yml (HTTP on 12345, gRPC on 12346, WebSocket on 12347)
+# until Ctrl-C. Talk to it with the curl line in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh >/dev/null
+FLOWHOST_SKIP_JINA_VENV=1 bash scripts/setup.sh >/dev/null
 bash scripts/build-guests.sh >/dev/null
 cargo build --release -p flowhost
-./target/release/flowhost executor call \
-    --uses target/wasm32-wasip2/release/foo_executor.wasm \
-    --endpoint /index --text "hello world"
+exec ./target/release/flowhost run examples/flows/demo.yml

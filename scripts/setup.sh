@@ -12,7 +12,10 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
-bash scripts/jina-venv.sh
+# The stock Jina client for the gateway's end-to-end tests (skipped by the demo).
+if [ "${FLOWHOST_SKIP_JINA_VENV:-0}" != 1 ]; then
+    bash scripts/jina-venv.sh
+fi
 if [ -f scripts/install-test-deps.sh ]; then
     bash scripts/install-test-deps.sh
 fi
