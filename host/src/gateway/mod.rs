@@ -94,6 +94,9 @@ struct Shared {
     config: GatewayConfig,
     /// Flips to `true` once shutdown starts: streams stop taking new requests.
     shutdown: watch::Receiver<bool>,
+    /// WebSocket sessions: upgraded connections leave the HTTP server's graceful drain, so
+    /// shutdown waits for them here.
+    sessions: tokio_util::task::TaskTracker,
 }
 
 /// A running gateway: every binding listening.
@@ -101,6 +104,8 @@ pub struct Gateway {
     listening: Vec<Listening>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
+    sessions: tokio_util::task::TaskTracker,
+    drain_timeout: Duration,
     tls: bool,
 }
 
@@ -138,6 +143,7 @@ impl Gateway {
             service,
             config: config.clone(),
             shutdown: shutdown_rx.clone(),
+            sessions: tokio_util::task::TaskTracker::new(),
         });
         let mut listening = Vec::new();
         let mut servers = Vec::new();
@@ -161,6 +167,8 @@ impl Gateway {
             listening,
             shutdown,
             servers,
+            sessions: shared.sessions.clone(),
+            drain_timeout: config.drain_timeout,
             tls: tls.is_some(),
         })
     }
@@ -180,6 +188,13 @@ impl Gateway {
         let _ = self.shutdown.send(true);
         for server in self.servers {
             let _ = server.await;
+        }
+        self.sessions.close();
+        if tokio::time::timeout(self.drain_timeout, self.sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("WebSocket sessions still open after the drain timeout");
         }
     }
 }

@@ -54,7 +54,10 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                             upgrade
                                 .protocols(["bytes", "json"])
                                 .max_message_size(super::http::MAX_BODY)
-                                .on_upgrade(move |socket| serve(socket, shared, protocol))
+                                .on_upgrade(move |socket| {
+                                    let sessions = shared.sessions.clone();
+                                    sessions.track_future(serve(socket, shared, protocol))
+                                })
                         }
                         // A plain GET is the health check.
                         Err(_) => axum::Json(json!({})).into_response(),

@@ -3,17 +3,31 @@
 //! Its one method, the catch-all `handle`, looks at the endpoint:
 //! `/trap` panics (a wasm trap), `/error` raises `ValueError: bad input`,
 //! anything else returns `unchanged`, so a fresh instance can be shown to work.
+//! `uses_with: {raise_on: [/foo]}` makes more endpoints raise like `/error` (the
+//! gateway benchmarks' error scenario posts to `/foo`).
 
-use flowhost_guest::{DocumentArray, Error, Executor, Metas, NoConfig, Request, Result};
+use flowhost_guest::{DocumentArray, Error, Executor, Metas, Request, Result};
+use serde::Deserialize;
 
-/// Stateless.
-pub struct TrapGuest;
+/// Constructor arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Endpoints that raise `ValueError: bad input`, besides `/error`.
+    raise_on: Vec<String>,
+}
+
+pub struct TrapGuest {
+    raise_on: Vec<String>,
+}
 
 impl Executor for TrapGuest {
-    type Config = NoConfig;
+    type Config = Config;
 
-    fn new(_config: NoConfig, _metas: &Metas) -> Result<Self> {
-        Ok(Self)
+    fn new(config: Config, _metas: &Metas) -> Result<Self> {
+        Ok(Self {
+            raise_on: config.raise_on,
+        })
     }
 }
 
@@ -23,6 +37,9 @@ impl TrapGuest {
         match req.endpoint() {
             "/trap" => panic!("boom"),
             "/error" => Err(Error::new("ValueError", "bad input")),
+            other if self.raise_on.iter().any(|e| e == other) => {
+                Err(Error::new("ValueError", "bad input"))
+            }
             _ => Ok(()),
         }
     }
