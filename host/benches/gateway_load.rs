@@ -86,7 +86,9 @@ async fn stream(channel: Channel, requests: Vec<DataRequestProto>, window: usize
 }
 
 async fn seq1_http(address: &str, n: usize) -> serde_json::Value {
-    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -101,6 +103,7 @@ async fn seq1_http(address: &str, n: usize) -> serde_json::Value {
             start = Instant::now();
         }
         let t = Instant::now();
+        sender.ready().await.expect("connection ready");
         let request = hyper::Request::post("/post")
             .header("host", address)
             .header("content-type", "application/json")
@@ -162,18 +165,30 @@ async fn main() {
         let channel = Channel::from_shared(format!("http://{address}"))
             .expect("address")
             .tcp_nodelay(true)
+            .initial_stream_window_size(2 << 20)
+            .initial_connection_window_size(8 << 20)
             .connect()
             .await
             .expect("connect");
         println!("{}", seq1(channel.clone(), n.min(5000)).await);
-        let _ = stream(channel.clone(), (0..1000).map(|_| one_doc()).collect(), 1000).await;
+        let _ = stream(
+            channel.clone(),
+            (0..1000).map(|_| one_doc()).collect(),
+            1000,
+        )
+        .await;
         let wall = stream(channel.clone(), (0..n).map(|_| one_doc()).collect(), 1000).await;
-        println!("{}", json!({"scenario": "stream1", "n": n, "rps": n as f64 / wall}));
+        println!(
+            "{}",
+            json!({"scenario": "stream1", "n": n, "rps": n as f64 / wall})
+        );
         let mut streams = Vec::new();
         let start = Instant::now();
         for _ in 0..4 {
             let channel = Channel::from_shared(format!("http://{address}"))
                 .expect("address")
+                .initial_stream_window_size(2 << 20)
+                .initial_connection_window_size(8 << 20)
                 .connect()
                 .await
                 .expect("connect");
@@ -184,7 +199,10 @@ async fn main() {
             s.await.expect("stream");
         }
         let wall = start.elapsed().as_secs_f64();
-        println!("{}", json!({"scenario": "stream1x4", "n": 4 * n, "rps": (4 * n) as f64 / wall}));
+        println!(
+            "{}",
+            json!({"scenario": "stream1x4", "n": 4 * n, "rps": (4 * n) as f64 / wall})
+        );
         let _ = stream(channel.clone(), embeddings(1000, 512, 100), 100).await;
         let requests = embeddings(20_000, 512, 100);
         let wall = stream(channel, requests, 100).await;

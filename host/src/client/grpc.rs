@@ -24,7 +24,9 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
     };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
         .map_err(|e| connect_error(e.to_string()))?
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        .initial_stream_window_size(2 << 20)
+        .initial_connection_window_size(8 << 20);
     if let Some(ca) = &client.tls_ca {
         let pem = std::fs::read(ca)
             .map_err(|e| ClientError::Tls(format!("cannot read {}: {e}", ca.display())))?;

@@ -174,9 +174,15 @@ fn openapi_method(method: &str) -> Option<&'static str> {
     })
 }
 
-/// A literal path axum can route (it would panic on `{param}` or `:param` segments).
+/// Paths the gateway serves itself, whatever the flow exposes.
+const RESERVED: &[&str] = &["/openapi.json", "/docs", "/redoc"];
+
+/// A literal path axum can route (it would panic on `{param}` or `:param` segments, or on a
+/// path it already serves).
 fn servable_path(path: &str) -> bool {
     path.starts_with('/')
+        && !RESERVED.contains(&path)
+        && !path.starts_with("/_assets/")
         && !path.contains(['{', '}', '*', '?', '#'])
         && !path.split('/').any(|segment| segment.starts_with(':'))
 }
@@ -354,6 +360,8 @@ mod tests {
         assert!(!servable_path("foo"));
         assert!(!servable_path("/{id}"));
         assert!(!servable_path("/a/:b"));
+        assert!(!servable_path("/docs"));
+        assert!(!servable_path("/_assets/x.js"));
         assert_eq!(title_case("/index"), "/Index");
     }
 }

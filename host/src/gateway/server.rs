@@ -15,6 +15,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+/// HTTP/2 flow-control windows (see `serve`).
+pub const STREAM_WINDOW: u32 = 2 << 20;
+pub const CONNECTION_WINDOW: u32 = 8 << 20;
+
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -27,11 +31,15 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // Streams carry many requests each (Jina's client pipelines on one `Call`).
+    // Streams carry many requests each (Jina's client pipelines on one `Call`), and requests
+    // of embeddings run to megabytes: HTTP/2's default 64 KiB windows would make every large
+    // request wait for window updates. The windows only permit; memory is used only when a
+    // handler does not read.
     builder
         .http2()
         .max_concurrent_streams(None)
-        .adaptive_window(true);
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
