@@ -586,3 +586,51 @@ fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
     assert!(!status.success());
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_json_subprotocol_answers_jina_json_and_survives_bad_messages() {
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = FlowServer::start(&example_flow(""), 3);
+    let port = server.port(Protocol::Websocket);
+    // No subprotocol asked: JSON, as Jina's gateway defaults.
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/"))
+        .await
+        .expect("WebSocket connects");
+    socket.send(Message::Text("not json".into())).await.unwrap();
+    let bad = match socket.next().await {
+        Some(Ok(Message::Text(text))) => serde_json::from_str::<Value>(&text).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        bad["header"]["status"]["exception"]["name"],
+        json!("BadRequest")
+    );
+    socket
+        .send(Message::Text(
+            r#"{"data": [{"text": "hello"}], "execEndpoint": "/index", "requestId": "r1"}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let answer = match socket.next().await {
+        Some(Ok(Message::Text(text))) => serde_json::from_str::<Value>(&text).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(answer["header"]["requestId"], json!("r1"));
+    assert_eq!(answer["data"][0]["text"], json!("hello"));
+    assert_eq!(
+        answer["data"][1]["text"],
+        json!("foo was here and got 1 document")
+    );
+    // `{}` ends the stream: the server closes.
+    socket.send(Message::Text("{}".into())).await.unwrap();
+    match socket.next().await {
+        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {}
+        Some(Ok(other)) => panic!("unexpected {other:?}"),
+    }
+    // A plain GET on the WebSocket port is the health check.
+    let (status, _, body) = http_get(port, "/");
+    assert_eq!((status, body.as_slice()), (200, &b"{}"[..]));
+    assert!(server.stop().success());
+}
