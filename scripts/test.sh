@@ -21,6 +21,4 @@ done
 cargo clippy --release --target wasm32-wasip2 "${guest_packages[@]}" -p flowhost-guest -- -D warnings
 
 echo "== tests"
-# The end-to-end tests drive the real binary, which no test target builds itself.
-cargo build -p flowhost --bin flowhost
 cargo test --no-fail-fast

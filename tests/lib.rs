@@ -58,15 +58,3 @@ pub fn runtime_with(config: RuntimeConfig) -> Arc<Runtime> {
     };
     Arc::new(Runtime::new(config).expect("runtime starts"))
 }
-
-/// The `flowhost` binary (built by `cargo build -p flowhost`, which `cargo test`
-/// at the workspace root does).
-pub fn binary() -> PathBuf {
-    let path = target_dir().join("debug/flowhost");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p flowhost` first",
-        path.display()
-    );
-    path
-}

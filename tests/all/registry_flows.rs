@@ -11,12 +11,13 @@ use flowhost::flow::{Executor, Flow};
 use flowhost::router::Request;
 use flowhost_registry::HubConfig;
 
+use crate::gateway_support::{FlowServer, flowhost_bin};
 use crate::registry_support::{RegistryOptions, TestRegistry, oci_layout_with_wasm, skopeo};
 use crate::support::texts;
 
 /// `flowhost push`, isolated from the user's config and cache; returns the digest it printed.
 fn push(home: &Path, file: &Path, reference: &str) -> String {
-    let output = Command::new(flowhost_tests::binary())
+    let output = Command::new(flowhost_bin())
         .args(["push", &file.display().to_string(), reference])
         .env("FLOWHOST_CONFIG_DIR", home.join("config"))
         .env("FLOWHOST_CACHE_DIR", home.join("cache"))
@@ -138,4 +139,44 @@ async fn a_missing_tag_fails_the_deploy_naming_executor_and_reference() {
         error.contains("ghost") && error.contains(&reference),
         "{error}"
     );
+}
+
+#[test]
+fn flowhost_run_serves_a_flow_pulled_from_the_registry() {
+    let registry = TestRegistry::start(RegistryOptions::default());
+    let home = tempfile::tempdir().unwrap();
+    let reference = format!("oci://{}/acme/foo:run", registry.addr);
+    let digest = push(
+        home.path(),
+        &flowhost_tests::guest("foo_executor"),
+        &reference,
+    );
+    let yaml = format!(
+        "jtype: Flow\nwith:\n  protocol: http\nexecutors:\n  - name: foo\n    uses: {reference}\n  - name: pinned\n    uses: oci://{}/acme/foo@{digest}\n",
+        registry.addr
+    );
+    let server = FlowServer::start(&yaml, 1);
+    let port = server.port(flowhost::flow::Protocol::Http);
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--request", "POST"])
+        .arg(format!("http://127.0.0.1:{port}/post"))
+        .args(["--header", "Content-Type: application/json", "-d"])
+        .arg(r#"{"data": [], "execEndpoint": "/"}"#)
+        .output()
+        .expect("curl runs");
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON answer");
+    let texts: Vec<&str> = answer["data"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .filter_map(|d| d["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "foo was here and got 0 document",
+            "foo was here and got 1 document"
+        ]
+    );
+    assert!(server.stop().success());
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::deploy::{DeployOptions, RunningFlow, runtime_config_for};
+use crate::deploy::{DeployOptions, RegistryResolver, RunningFlow, runtime_config_for};
 use crate::flow::{Flow, Protocol};
 use crate::gateway::{Gateway, GatewayConfig, Listening};
 use crate::runtime::Runtime;
@@ -17,6 +17,12 @@ use crate::runtime::Runtime;
 pub struct RunArgs {
     /// The flow file (Jina's Flow YAML).
     flow: PathBuf,
+    /// When to ask a registry for `oci://`, `hub://` and `docker://` executors:
+    /// always, missing (use the cache when it has the tag) or never (offline).
+    #[arg(long, default_value = "missing")]
+    pull: flowhost_registry::PullPolicy,
+    #[command(flatten)]
+    registry: super::registry::RegistryFlags,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -42,7 +48,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
-    let running = RunningFlow::start(flow, DeployOptions::new(&flow_dir, runtime))
+    let mut options = DeployOptions::new(&flow_dir, runtime);
+    let resolve = args
+        .registry
+        .context()?
+        .with_flow_file(&args.flow)
+        .with_pull_policy(args.pull);
+    options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
+    let running = RunningFlow::start(flow, options)
         .await
         .with_context(|| format!("cannot start {}", args.flow.display()))?;
     let gateway =
