@@ -39,9 +39,14 @@ impl FlowServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("flow.yml"), yaml).expect("flow file");
         prepare(dir.path());
-        let mut child = Command::new(flowhost_bin())
-            .arg("run")
-            .arg(dir.path().join("flow.yml"))
+        let mut command = Command::new(flowhost_bin());
+        command.arg("run").arg(dir.path().join("flow.yml"));
+        Self::spawn(command, dir, protocols)
+    }
+
+    /// Runs `command` (a `flowhost` invocation that serves) and waits for its ready banner.
+    pub fn spawn(mut command: Command, dir: tempfile::TempDir, protocols: usize) -> FlowServer {
+        let mut child = command
             .env(
                 "FLOWHOST_CACHE_DIR",
                 flowhost_tests::target_dir().join("flowhost-test-cache"),

@@ -3,6 +3,7 @@
 
 mod containment;
 mod examples;
+mod external;
 mod flows;
 mod gateway;
 mod gateway_support;

@@ -49,6 +49,8 @@ enum Command {
 enum ExecutorCommand {
     /// Start one executor, send it one request and print the documents it returns.
     Call(call::CallArgs),
+    /// Serve one executor over gRPC, for flows elsewhere to use as `external: true`.
+    Serve(run::ServeArgs),
 }
 
 fn parse_protocol(text: &str) -> Result<crate::flow::Protocol, String> {
@@ -95,6 +97,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Executor(ExecutorCommand::Call(args)) => call::run(args).await,
+            Command::Executor(ExecutorCommand::Serve(args)) => run::serve_executor(args).await,
             Command::Push(args) => registry::push(args).await,
             Command::Pull(args) => registry::pull(args).await,
             Command::Inspect(args) => registry::inspect(args).await,

@@ -33,6 +33,65 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let resolve = args
+        .registry
+        .context()?
+        .with_flow_file(&args.flow)
+        .with_pull_policy(args.pull);
+    let label = args.flow.display().to_string();
+    serve(flow, &flow_dir, resolve, &label, started).await
+}
+
+/// `flowhost executor serve`: one executor behind a gRPC gateway, for flows
+/// elsewhere to use as `external: true` (or for a Kubernetes pod).
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The executor: a component file, an executor YAML or a registry reference.
+    #[arg(long)]
+    uses: String,
+    /// The gRPC port (a free one when not given; the banner says which).
+    #[arg(long)]
+    port: Option<u16>,
+    /// The executor's name (in logs, errors and routes).
+    #[arg(long, default_value = "executor")]
+    name: String,
+    /// Constructor arguments as a JSON object (Jina's `uses_with`).
+    #[arg(long, default_value = "{}")]
+    uses_with: String,
+    #[arg(long, default_value = "missing")]
+    pull: flowhost_registry::PullPolicy,
+    #[command(flatten)]
+    registry: super::registry::RegistryFlags,
+}
+
+pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let uses_with: serde_json::Value =
+        serde_json::from_str(&args.uses_with).context("--uses-with is not valid JSON")?;
+    anyhow::ensure!(uses_with.is_object(), "--uses-with must be a JSON object");
+    let mut flow = Flow::new().with_protocol(Protocol::Grpc);
+    if let Some(port) = args.port {
+        flow = flow.with_port(port);
+    }
+    let flow = flow.add(
+        crate::flow::Executor::new(args.name.clone())
+            .uses(args.uses.clone())
+            .uses_with(uses_with),
+    );
+    let cwd = std::env::current_dir().context("cannot read the working folder")?;
+    let resolve = args.registry.context()?.with_pull_policy(args.pull);
+    let label = format!("executor `{}` ({})", args.name, args.uses);
+    serve(flow, &cwd, resolve, &label, started).await
+}
+
+/// Deploys `flow`, serves its gateway until SIGINT/SIGTERM, then drains.
+async fn serve(
+    flow: Flow,
+    flow_dir: &Path,
+    resolve: flowhost_registry::ResolveContext,
+    label: &str,
+    started: Instant,
+) -> anyhow::Result<()> {
     let mut gateway_args = flow.gateway_args();
     for file in [
         &mut gateway_args.ssl_certfile,
@@ -48,22 +107,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
-    let mut options = DeployOptions::new(&flow_dir, runtime);
-    let resolve = args
-        .registry
-        .context()?
-        .with_flow_file(&args.flow)
-        .with_pull_policy(args.pull);
+    let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     let running = RunningFlow::start(flow, options)
         .await
-        .with_context(|| format!("cannot start {}", args.flow.display()))?;
+        .with_context(|| format!("cannot start {label}"))?;
     let gateway =
         match Gateway::start(GatewayConfig::new(gateway_args), running.router().clone()).await {
             Ok(gateway) => gateway,
             Err(error) => {
                 running.close().await;
-                return Err(error).with_context(|| format!("cannot start {}", args.flow.display()));
+                return Err(error).with_context(|| format!("cannot start {label}"));
             }
         };
     print_banner(gateway.listening(), gateway.tls(), started);

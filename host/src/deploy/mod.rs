@@ -8,6 +8,7 @@
 
 mod error;
 mod registry;
+mod remote;
 pub mod resolve;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::runtime::{
 
 pub use error::DeployError;
 pub use registry::RegistryResolver;
+pub use remote::RemoteExecutor;
 pub use resolve::RemoteResolver;
 
 /// What deploying needs besides the flow.
@@ -124,13 +126,21 @@ struct PartPlan {
     uses_requests: std::collections::BTreeMap<String, String>,
 }
 
-struct DeploymentPlan {
+struct LocalPlan {
     name: String,
     main: PartPlan,
     before: Option<PartPlan>,
     after: Option<PartPlan>,
     polling: Option<crate::flow::PollingSpec>,
     template: InstanceConfig,
+}
+
+enum DeploymentPlan {
+    Local(Box<LocalPlan>),
+    External {
+        name: String,
+        remote: Arc<dyn crate::router::ExternalExecutor>,
+    },
 }
 
 struct Loader<'a> {
@@ -177,9 +187,15 @@ impl Loader<'_> {
         effective: &EffectiveExecutor,
     ) -> Result<DeploymentPlan, DeployError> {
         if spec.external {
-            return Err(DeployError::Config {
+            let (host, port) = spec.address().ok_or_else(|| DeployError::Config {
                 executor: spec.name.clone(),
-                message: "external executors are not supported yet by this flowhost build".into(),
+                message: "an external executor needs `host` and `port` (or `host: name:port`)"
+                    .into(),
+            })?;
+            let remote = RemoteExecutor::new(&spec.name, &host, port, spec.tls);
+            return Ok(DeploymentPlan::External {
+                name: spec.name.clone(),
+                remote: Arc::new(remote),
             });
         }
         let flow_dir = self.options.flow_dir.clone();
@@ -219,14 +235,14 @@ impl Loader<'_> {
             }
             None => None,
         };
-        Ok(DeploymentPlan {
+        Ok(DeploymentPlan::Local(Box::new(LocalPlan {
             name: spec.name.clone(),
             main,
             before,
             after,
             polling: spec.polling.clone(),
             template: instance_template(spec, expanded, effective, &flow_dir),
-        })
+        })))
     }
 }
 
@@ -307,14 +323,20 @@ async fn start_part(
 }
 
 async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployError> {
-    let DeploymentPlan {
-        name,
-        main,
-        before,
-        after,
-        polling,
-        template,
-    } = plan;
+    let (name, main, before, after, polling, template) = match plan {
+        DeploymentPlan::External { name, remote } => return Ok(Deployment::external(name, remote)),
+        DeploymentPlan::Local(plan) => {
+            let LocalPlan {
+                name,
+                main,
+                before,
+                after,
+                polling,
+                template,
+            } = *plan;
+            (name, main, before, after, polling, template)
+        }
+    };
     let shards = start_part(&name, main, &template);
     let before = async {
         match before {

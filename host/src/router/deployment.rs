@@ -8,7 +8,10 @@
 //! handed to `uses_after`). `uses_before` runs ahead of the shards.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::future::BoxFuture;
 
 use crate::docs::DocumentBatch;
 use crate::flow::{Polling, PollingSpec};
@@ -136,6 +139,18 @@ impl ReplicaSet {
     }
 }
 
+/// An executor the flow does not run itself (`external: true`): reached over
+/// the network, it resolves endpoints, shards and replicas on its own side.
+pub trait ExternalExecutor: Send + Sync + std::fmt::Debug {
+    /// Sends `docs` to `endpoint`; on failure the documents come back with the error.
+    fn call<'a>(
+        &'a self,
+        endpoint: &'a str,
+        docs: DocumentBatch,
+        parameters: &'a str,
+    ) -> BoxFuture<'a, Result<DocumentBatch, CallFailure>>;
+}
+
 /// One executor of the flow, as deployed.
 #[derive(Debug)]
 pub struct Deployment {
@@ -144,6 +159,8 @@ pub struct Deployment {
     pub before: Option<ReplicaSet>,
     pub after: Option<ReplicaSet>,
     pub polling: Option<PollingSpec>,
+    /// Set for `external: true` executors; then `shards` is empty.
+    pub external: Option<Arc<dyn ExternalExecutor>>,
     next_shard: AtomicUsize,
 }
 
@@ -161,8 +178,16 @@ impl Deployment {
             before,
             after,
             polling,
+            external: None,
             next_shard: AtomicUsize::new(0),
         }
+    }
+
+    /// A deployment that forwards every request to an external executor.
+    pub fn external(name: impl Into<String>, remote: Arc<dyn ExternalExecutor>) -> Self {
+        let mut deployment = Self::new(name, Vec::new(), None, None, None);
+        deployment.external = Some(remote);
+        deployment
     }
 
     /// A deployment of one pass-through executor (a node without `uses`).
@@ -201,6 +226,9 @@ impl Deployment {
         docs: DocumentBatch,
         parameters: &str,
     ) -> Result<DocumentBatch, CallFailure> {
+        if let Some(remote) = &self.external {
+            return remote.call(endpoint, docs, parameters).await;
+        }
         let docs = match &self.before {
             Some(before) => before.call(endpoint, docs, parameters).await?,
             None => docs,

@@ -29,7 +29,7 @@ use crate::docs::{DocumentBatch, retain_roots};
 use crate::runtime::{CallError, CallFailure};
 use crate::topology::Topology;
 
-pub use deployment::{Deployment, MethodTable, ReplicaSet, UnknownMethod};
+pub use deployment::{Deployment, ExternalExecutor, MethodTable, ReplicaSet, UnknownMethod};
 pub use plan::{Plan, Sink, Source};
 pub use request::{ExceptionInfo, Request, Response, RouteEntry, Status};
 pub use when::{Filter, FilterError};
