@@ -44,36 +44,10 @@ fn json_object(flag: &str, text: &str) -> anyhow::Result<serde_json::Value> {
     Ok(value)
 }
 
-fn read_docs(args: &CallArgs) -> anyhow::Result<docs::DocumentBatch> {
-    let Some(path) = &args.docs else {
-        let texts = args.text.iter().map(|text| {
-            let mut doc = docs::document(docs::json::random_id());
-            doc.text = Some(text.clone());
-            doc
-        });
-        return Ok(docs::batch_of(texts));
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read documents from {}", path.display()))?;
-    let values: Vec<serde_json::Value> = match serde_json::from_str(&text) {
-        Ok(serde_json::Value::Array(list)) => list,
-        _ => text
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .enumerate()
-            .map(|(n, line)| {
-                serde_json::from_str(line)
-                    .with_context(|| format!("{}:{}: not a JSON document", path.display(), n + 1))
-            })
-            .collect::<anyhow::Result<_>>()?,
-    };
-    docs::json::batch_from_json(&values).with_context(|| format!("in {}", path.display()))
-}
-
 pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     let uses_with = json_object("uses-with", &args.uses_with)?;
     json_object("parameters", &args.parameters)?;
-    let batch = read_docs(&args)?;
+    let batch = super::input::read_docs(&args.text, args.docs.as_deref())?;
 
     let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
     let component = runtime.load_async(&args.uses).await?;

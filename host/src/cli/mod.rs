@@ -2,6 +2,7 @@
 //! module per subcommand. Errors are reported here, once, with their causes.
 
 mod call;
+mod input;
 mod ping;
 mod post;
 mod registry;

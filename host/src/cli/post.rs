@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use serde_json::{Map, Value};
 
 use crate::client::{Client, RequestError};
-use crate::docs;
 use crate::flow::Protocol;
 use crate::gateway::json::response_to_json;
 
@@ -44,39 +43,13 @@ pub struct PostArgs {
     tls_ca: Option<PathBuf>,
 }
 
-fn read_docs(args: &PostArgs) -> anyhow::Result<docs::DocumentBatch> {
-    let Some(path) = &args.docs else {
-        let texts = args.text.iter().map(|text| {
-            let mut doc = docs::document(docs::json::random_id());
-            doc.text = Some(text.clone());
-            doc
-        });
-        return Ok(docs::batch_of(texts));
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read documents from {}", path.display()))?;
-    let values: Vec<Value> = match serde_json::from_str(&text) {
-        Ok(Value::Array(list)) => list,
-        _ => text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(n, line)| {
-                serde_json::from_str(line)
-                    .with_context(|| format!("{}:{}: not a JSON document", path.display(), n + 1))
-            })
-            .collect::<anyhow::Result<_>>()?,
-    };
-    docs::json::batch_from_json(&values).with_context(|| format!("in {}", path.display()))
-}
-
 pub async fn run(args: PostArgs) -> anyhow::Result<()> {
     let parameters: Map<String, Value> =
         match serde_json::from_str(&args.parameters).context("--parameters is not valid JSON")? {
             Value::Object(map) => map,
             other => anyhow::bail!("--parameters must be a JSON object, got {other}"),
         };
-    let batch = read_docs(&args)?;
+    let batch = super::input::read_docs(&args.text, args.docs.as_deref())?;
     let mut client = Client::new(&args.host, args.port)
         .protocol(args.protocol)
         .request_size(args.request_size)
