@@ -7,7 +7,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use super::{Client, ClientError, RequestError, RequestResult, judge};
+use super::{Client, ClientError, RequestError, RequestResult, file_reply};
 use crate::flow::Compression;
 use crate::gateway::convert;
 use crate::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
@@ -116,19 +116,7 @@ pub async fn send(
                 return Ok(results.into_iter().flatten().collect());
             }
         };
-        let id = reply
-            .header
-            .as_ref()
-            .map(|h| h.request_id.clone())
-            .unwrap_or_default();
-        let result = match convert::response_from_proto(reply) {
-            Ok(response) => judge(response),
-            Err(error) => Err(RequestError::Lost(format!("unreadable reply: {error}"))),
-        };
-        if let Some(&i) = index.get(&id)
-            && results[i].is_none()
-        {
-            results[i] = Some(result);
+        if file_reply(reply, &index, &mut results) {
             answered += 1;
         }
         if let Some(sender) = &outbox {

@@ -145,6 +145,31 @@ impl Client {
     }
 }
 
+/// Files a streamed reply under the request it answers (matched by request id);
+/// `true` when it answered a request that had no answer yet.
+fn file_reply(
+    reply: crate::proto::jina::DataRequestProto,
+    index: &std::collections::HashMap<String, usize>,
+    results: &mut [Option<RequestResult>],
+) -> bool {
+    let id = reply
+        .header
+        .as_ref()
+        .map(|h| h.request_id.clone())
+        .unwrap_or_default();
+    let result = match convert::response_from_proto(reply) {
+        Ok(response) => judge(response),
+        Err(error) => Err(RequestError::Lost(format!("unreadable reply: {error}"))),
+    };
+    match index.get(&id) {
+        Some(&i) if results[i].is_none() => {
+            results[i] = Some(result);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// An answer as a per-request result: an error status becomes [`RequestError`].
 fn judge(response: Response) -> RequestResult {
     match &response.status {

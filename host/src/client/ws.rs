@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use super::{Client, ClientError, RequestError, RequestResult, judge, tls};
+use super::{Client, ClientError, RequestError, RequestResult, file_reply, tls};
 use crate::gateway::convert;
 use crate::proto::jina::{DataRequestProto, StatusProto};
 use crate::router::request::Request;
@@ -124,19 +124,7 @@ pub async fn send(
                 });
             }
         };
-        let id = reply
-            .header
-            .as_ref()
-            .map(|h| h.request_id.clone())
-            .unwrap_or_default();
-        let result = match convert::response_from_proto(reply) {
-            Ok(response) => judge(response),
-            Err(e) => Err(RequestError::Lost(format!("unreadable reply: {e}"))),
-        };
-        if let Some(&i) = index.get(&id)
-            && results[i].is_none()
-        {
-            results[i] = Some(result);
+        if file_reply(reply, &index, &mut results) {
             answered += 1;
         }
         if let Some(bytes) = pending.next() {
