@@ -169,6 +169,30 @@ impl<'a> Reader<'a> {
     }
 
     /// The string keys and values of a mapping, in order; non-string keys are an error.
+    /// Maps Jina's alternative spellings of a key (`aliases`: spelling → key) to
+    /// one key, refusing a key given twice under two spellings (`seen` remembers
+    /// which spelling came first).
+    fn canonical_key<'k>(
+        &self,
+        at: &At<'_>,
+        seen: &mut BTreeMap<String, String>,
+        key: &'k str,
+        aliases: &[(&str, &'static str)],
+    ) -> Result<&'k str, FlowError> {
+        let canonical = aliases
+            .iter()
+            .find(|(alias, _)| *alias == key)
+            .map_or(key, |(_, canonical)| *canonical);
+        if let Some(first) = seen.insert(canonical.to_string(), key.to_string()) {
+            return Err(self.bad(
+                at,
+                key,
+                format!("`{first}` is already set; keep only one of them"),
+            ));
+        }
+        Ok(canonical)
+    }
+
     pub fn entries<'v>(
         &self,
         at: &At<'_>,
@@ -415,19 +439,16 @@ impl<'a> Reader<'a> {
         let mut args = FlowArgs::default();
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "with", v)? {
-            // Aliases: Jina spells some keys two ways; one spelling per flow.
-            let canonical = match key.as_str() {
-                "port_expose" | "ports" => "port",
-                "protocols" => "protocol",
-                k => k,
-            };
-            if let Some(first) = seen_alias.insert(canonical.to_string(), key.clone()) {
-                return Err(self.bad(
-                    &at,
-                    &key,
-                    format!("`{first}` is already set; keep only one of them"),
-                ));
-            }
+            let canonical = self.canonical_key(
+                &at,
+                &mut seen_alias,
+                &key,
+                &[
+                    ("port_expose", "port"),
+                    ("ports", "port"),
+                    ("protocols", "protocol"),
+                ],
+            )?;
             match canonical {
                 "port" => {
                     args.port = match v {
@@ -617,17 +638,12 @@ impl<'a> Reader<'a> {
         };
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "executor", v)? {
-            let canonical = match key.as_str() {
-                "no_reduce" => "disable_reduce",
-                k => k,
-            };
-            if let Some(first) = seen_alias.insert(canonical.to_string(), key.clone()) {
-                return Err(self.bad(
-                    &at,
-                    &key,
-                    format!("`{first}` is already set; keep only one of them"),
-                ));
-            }
+            let canonical = self.canonical_key(
+                &at,
+                &mut seen_alias,
+                &key,
+                &[("no_reduce", "disable_reduce")],
+            )?;
             match canonical {
                 "name" => {}
                 "uses" => e.uses = self.opt_string(&at, &key, v)?,
