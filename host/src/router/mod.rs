@@ -296,22 +296,30 @@ fn run_floating(
 /// The request's parameters as JSON text, and per-executor variants.
 struct Parameters {
     common: String,
-    object: Map<String, Value>,
+    /// The parameters again, kept only when some value is an object and so
+    /// may be meant for one executor alone.
+    object: Option<Map<String, Value>>,
 }
 
 impl Parameters {
     fn new(object: &Map<String, Value>) -> Self {
         Self {
-            common: Value::Object(object.clone()).to_string(),
-            object: object.clone(),
+            common: serde_json::to_string(object).unwrap_or_else(|_| "{}".into()),
+            object: object
+                .values()
+                .any(Value::is_object)
+                .then(|| object.clone()),
         }
     }
 
     /// Jina lets a key naming an executor carry parameters for it alone.
     fn for_executor(&self, name: &str) -> std::borrow::Cow<'_, str> {
-        match self.object.get(name) {
+        let Some(object) = &self.object else {
+            return std::borrow::Cow::Borrowed(&self.common);
+        };
+        match object.get(name) {
             Some(Value::Object(specific)) => {
-                let mut merged = self.object.clone();
+                let mut merged = object.clone();
                 for (key, value) in specific {
                     merged.insert(key.clone(), value.clone());
                 }
