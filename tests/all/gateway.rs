@@ -553,6 +553,42 @@ async fn sigterm_drains_requests_in_flight_and_exits_zero() {
     assert!(server.stop().success());
 }
 
+/// The drain waits for requests, not for connections: an idle keep-alive connection, an
+/// HTTP/2 peer that never answers the server's goodbye, and a socket that never says
+/// anything must not hold shutdown for the drain timeout (30 s).
+#[test]
+fn sigterm_does_not_wait_for_idle_or_silent_connections() {
+    use std::io::{Read as _, Write as _};
+    let server = FlowServer::start(&example_flow(""), 2);
+    let grpc = server.port(Protocol::Grpc);
+    let http = server.port(Protocol::Http);
+
+    let mut keep_alive = std::net::TcpStream::connect(("127.0.0.1", http)).unwrap();
+    let body = r#"{"data": [{"text": "hi"}], "execEndpoint": "/foo"}"#;
+    write!(
+        keep_alive,
+        "POST /post HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 12];
+    keep_alive.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+
+    // The HTTP/2 preface and an empty SETTINGS frame, then silence: this peer never reads.
+    let mut silent_h2 = std::net::TcpStream::connect(("127.0.0.1", grpc)).unwrap();
+    silent_h2
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    let mute = std::net::TcpStream::connect(("127.0.0.1", grpc)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let started = std::time::Instant::now();
+    assert!(server.stop_within(Duration::from_secs(10)).success());
+    eprintln!("stopped in {:?}", started.elapsed());
+    drop((keep_alive, silent_h2, mute));
+}
+
 #[test]
 fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();

@@ -134,9 +134,14 @@ impl FlowServer {
     }
 
     /// SIGTERM, then wait for the exit.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(self) -> ExitStatus {
+        self.stop_within(Duration::from_secs(60))
+    }
+
+    /// SIGTERM, then wait for the exit; panics if it takes longer than `timeout`.
+    pub fn stop_within(mut self, timeout: Duration) -> ExitStatus {
         signal_term(self.child.id());
-        let status = wait_with_timeout(&mut self.child, Duration::from_secs(60));
+        let status = wait_with_timeout(&mut self.child, timeout);
         if !status.success() {
             let logs: Vec<String> = self.stderr.try_iter().collect();
             eprintln!(

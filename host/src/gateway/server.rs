@@ -4,8 +4,17 @@
 //! A misbehaving peer costs only its own connection: handshakes have a deadline, protocol
 //! errors end that connection, and accept errors (such as running out of file descriptors)
 //! pause the loop briefly instead of ending it.
+//!
+//! Draining waits for exchanges (a request until its response body has been handed to the
+//! connection), not for connections: an idle keep-alive connection, or a peer that never
+//! answers HTTP/2's goodbye, must not hold shutdown for the whole drain timeout.
 
 use std::time::Duration;
+
+use axum::body::Body;
+use http_body_util::BodyExt as _;
+use tokio::task::JoinSet;
+use tokio_util::task::TaskTracker;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -22,6 +31,29 @@ pub const CONNECTION_WINDOW: u32 = 8 << 20;
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Once no exchange is in flight, how long connections get to flush and say goodbye before
+/// they are closed.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Counts every exchange on `app` in `exchanges`, from the request's arrival until its
+/// response body is finished or dropped.
+fn track_exchanges(app: axum::Router, exchanges: TaskTracker) -> axum::Router {
+    app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let token = exchanges.token();
+            async move {
+                let response = next.run(request).await;
+                response.map(|body| {
+                    Body::new(body.map_frame(move |frame| {
+                        let _in_flight = &token;
+                        frame
+                    }))
+                })
+            }
+        },
+    ))
+}
+
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -30,6 +62,9 @@ pub async fn serve(
     drain_timeout: Duration,
 ) {
     let graceful = GracefulShutdown::new();
+    let exchanges = TaskTracker::new();
+    let app = track_exchanges(app, exchanges.clone());
+    let mut connections = JoinSet::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Streams carry many requests each (Jina's client pipelines on one `Call`), and requests
     // of embeddings run to megabytes: HTTP/2's default 64 KiB windows would make every large
@@ -56,7 +91,7 @@ pub async fn serve(
                 let builder = builder.clone();
                 let app = app.clone();
                 let tls = tls.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let service = TowerToHyperService::new(app);
                     match tls {
                         None => {
@@ -81,19 +116,22 @@ pub async fn serve(
                     }
                 });
             }
+            Some(_) = connections.join_next() => {}
             _ = super::stopped(&mut shutdown) => break,
         }
     }
     drop(listener);
-    if tokio::time::timeout(drain_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    exchanges.close();
+    let drained = tokio::time::timeout(drain_timeout, exchanges.wait()).await;
+    if drained.is_err() {
         tracing::warn!(
             ?drain_timeout,
-            "connections still open after the drain timeout; closing them"
+            in_flight = exchanges.len(),
+            "requests still in flight after the drain timeout; closing their connections"
         );
     }
+    let _ = tokio::time::timeout(CLOSE_GRACE, graceful.shutdown()).await;
+    connections.shutdown().await;
 }
 
 fn finish(
