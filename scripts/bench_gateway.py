@@ -141,6 +141,11 @@ def main():
                             '--grpc', f'127.0.0.1:{g}', '--http', f'127.0.0.1:{h}'],
                            cwd=ROOT, check=True, capture_output=True, text=True)
         results['rust_loadgen'] = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+        # The floor under any gateway here: the emb requests echoed over loopback TCP, no gateway.
+        p = subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
+                            '--only', 'emb_floor'],
+                           cwd=ROOT, check=True, capture_output=True, text=True)
+        results['emb_floor'] = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
         results['flowhost_rss_after_load_mib'] = noop.rss_mib()
     finally:
         noop.stop()

@@ -27,6 +27,9 @@ use tokio_rustls::TlsAcceptor;
 /// HTTP/2 flow-control windows (see `serve`).
 pub const STREAM_WINDOW: u32 = 2 << 20;
 pub const CONNECTION_WINDOW: u32 = 8 << 20;
+/// The largest HTTP/2 frame peers may send: a request of embeddings then arrives in a few
+/// frames instead of one per 16 KiB.
+pub const MAX_FRAME: u32 = 1 << 20;
 
 /// How long a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,7 +77,8 @@ pub async fn serve(
         .http2()
         .max_concurrent_streams(None)
         .initial_stream_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONNECTION_WINDOW);
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
