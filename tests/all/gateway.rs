@@ -433,10 +433,12 @@ async fn malformed_requests_are_refused_with_the_reason() {
         (r#"{"data": [{"embedding": [[1], [2, 3]]}]}"#, "`embedding`"),
         (r#"{"execEndpoint": 7}"#, "`execEndpoint` must be a string"),
     ] {
+        // Jina's HTTP gateway (FastAPI) answers 422 with a list of validation errors.
         let (status, answer) = http_post(port, "/post", body);
-        assert_eq!(status, 400, "{body}");
-        let detail = answer["detail"].as_str().unwrap();
+        assert_eq!(status, 422, "{body}");
+        let detail = answer["detail"][0]["msg"].as_str().unwrap();
         assert!(detail.contains(reason), "{body}: {detail}");
+        assert_eq!(answer["detail"][0]["loc"], json!(["body"]), "{body}");
     }
     // gRPC: a request whose tensor does not match its shape.
     use flowhost::proto::docarray::{

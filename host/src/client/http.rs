@@ -140,15 +140,36 @@ async fn one(sender: &mut Sender, client: &Client, request: Request) -> RequestR
     let (status, value) = exchange(sender, client, "POST", "/post", Some(body))
         .await
         .map_err(RequestError::Lost)?;
-    if status == 400 {
-        return Err(RequestError::Rejected(
-            value["detail"].as_str().unwrap_or("bad request").to_owned(),
-        ));
+    if status == 400 || status == 422 {
+        return Err(RequestError::Rejected(rejection_detail(&value["detail"])));
     }
     if status != 200 {
         return Err(RequestError::Lost(format!("HTTP {status}: {value}")));
     }
     response_from_json(&value).and_then(judge)
+}
+
+/// The reason in a refusal: FastAPI's (and so Jina's and flowhost's) 422 lists validation
+/// errors as `[{"loc": [...], "msg": "..."}]`; other servers send a string.
+fn rejection_detail(detail: &Value) -> String {
+    match detail {
+        Value::String(text) => text.clone(),
+        Value::Array(errors) if !errors.is_empty() => errors
+            .iter()
+            .map(|e| match (e["loc"].as_array(), e["msg"].as_str()) {
+                (Some(loc), Some(msg)) => {
+                    let at: Vec<String> = loc
+                        .iter()
+                        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                        .collect();
+                    format!("{}: {msg}", at.join("."))
+                }
+                _ => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => "the request was refused".to_owned(),
+    }
 }
 
 /// Jina's JSON answer as a response (routes are not read back).
@@ -197,4 +218,23 @@ pub fn response_from_json(value: &Value) -> RequestResult {
         routes: Vec::new(),
         status,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_fastapi_lists_and_plain_strings() {
+        let fastapi = json!([
+            {"loc": ["body", "data", 0], "msg": "value is not a valid dict", "type": "type_error.dict"},
+            {"loc": ["body"], "msg": "field required", "type": "value_error.missing"}
+        ]);
+        assert_eq!(
+            rejection_detail(&fastapi),
+            "body.data.0: value is not a valid dict; body: field required"
+        );
+        assert_eq!(rejection_detail(&json!("no")), "no");
+        assert_eq!(rejection_detail(&Value::Null), "the request was refused");
+    }
 }

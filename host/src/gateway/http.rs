@@ -4,7 +4,8 @@
 //! `/index`, `/search`, `/update` and `/delete` (hidden by `no_crud_endpoints`) and the
 //! flow's `expose_endpoints` take the same body without `execEndpoint`. Answers are Jina's
 //! JSON: an executor error is still HTTP 200 with `header.status.code` 1 and the exception,
-//! as Jina answers; a body that cannot be read is a 400 whose `detail` names the problem.
+//! as Jina answers; a body that cannot be read is a 422 in FastAPI's validation shape
+//! (`{"detail": [{"loc", "msg", "type"}]}`), as Jina answers, whose `msg` names the problem.
 //! The routes come from one table ([`routes`]) that also writes the OpenAPI document.
 
 use std::collections::{BTreeMap, HashMap};
@@ -294,10 +295,13 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
         .into_response()
 }
 
-fn bad_request(detail: String) -> Response {
+/// A body that cannot be read, answered as Jina's HTTP gateway (FastAPI) answers it: 422 with
+/// a list of validation errors. `kind` is FastAPI's error type (`json_invalid`,
+/// `value_error.missing`, `value_error`).
+fn unprocessable(kind: &str, message: String) -> Response {
     (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "detail": detail })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({ "detail": [{ "loc": ["body"], "msg": message, "type": kind }] })),
     )
         .into_response()
 }
@@ -307,16 +311,22 @@ async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Respons
         Ok(value) => value,
         Err(error) if body.is_empty() => {
             tracing::debug!(%error, "empty HTTP body");
-            return bad_request(
+            return unprocessable(
+                "value_error.missing",
                 "the body is empty; send a JSON object such as {\"data\": [{\"text\": \"hello\"}]}"
                     .into(),
             );
         }
-        Err(error) => return bad_request(format!("the body is not valid JSON: {error}")),
+        Err(error) => {
+            return unprocessable(
+                "json_invalid",
+                format!("the body is not valid JSON: {error}"),
+            );
+        }
     };
     let request = match request_from_json(value, endpoint) {
         Ok(request) => request,
-        Err(error) => return bad_request(error.0),
+        Err(error) => return unprocessable("value_error", error.0),
     };
     let response = shared.service.process(request).await;
     axum::Json(response_to_json(&response)).into_response()

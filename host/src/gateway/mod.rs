@@ -10,6 +10,7 @@ pub mod convert;
 mod error;
 mod grpc;
 mod http;
+mod in_flight;
 pub mod json;
 mod openapi;
 mod server;

@@ -74,9 +74,9 @@ fn operation(route: &RouteSpec, index: usize) -> Value {
             });
             op["responses"] = json!({
                 "200": ok(schema_ref("JinaResponseModel")),
-                "400": {
-                    "description": "The request body cannot be read",
-                    "content": { "application/json": { "schema": schema_ref("HTTPError") } },
+                "422": {
+                    "description": "Validation Error",
+                    "content": { "application/json": { "schema": schema_ref("HTTPValidationError") } },
                 },
             });
         }
@@ -230,10 +230,20 @@ fn schemas() -> Value {
                 "envs": {"type": "object", "additionalProperties": {"type": "string"}},
             },
         },
-        "HTTPError": {
+        "HTTPValidationError": {
             "type": "object",
-            "required": ["detail"],
-            "properties": { "detail": {"type": "string"} },
+            "properties": {
+                "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+            },
+        },
+        "ValidationError": {
+            "type": "object",
+            "required": ["loc", "msg", "type"],
+            "properties": {
+                "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                "msg": {"type": "string"},
+                "type": {"type": "string"},
+            },
         },
     })
 }

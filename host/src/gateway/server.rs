@@ -11,8 +11,6 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
-use http_body_util::BodyExt as _;
 use tokio::task::JoinSet;
 use tokio_util::task::TaskTracker;
 
@@ -38,25 +36,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// they are closed.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// Counts every exchange on `app` in `exchanges`, from the request's arrival until its
-/// response body is finished or dropped.
-fn track_exchanges(app: axum::Router, exchanges: TaskTracker) -> axum::Router {
-    app.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let token = exchanges.token();
-            async move {
-                let response = next.run(request).await;
-                response.map(|body| {
-                    Body::new(body.map_frame(move |frame| {
-                        let _in_flight = &token;
-                        frame
-                    }))
-                })
-            }
-        },
-    ))
-}
-
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -66,7 +45,7 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let exchanges = TaskTracker::new();
-    let app = track_exchanges(app, exchanges.clone());
+    let app = super::in_flight::track(app, exchanges.clone());
     let mut connections = JoinSet::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Streams carry many requests each (Jina's client pipelines on one `Call`), and requests
