@@ -8,7 +8,7 @@ use flowhost::docs;
 use flowhost::flow::{Executor, Flow, Protocol};
 use flowhost::router::{Request, Status};
 
-use crate::gateway_support::{FlowServer, flowhost_bin, uses};
+use crate::gateway_support::{FlowServer, flowhost_bin, http_post, uses};
 use crate::support::texts;
 
 fn serve(guest: &str, name: &str) -> FlowServer {
@@ -82,4 +82,71 @@ async fn remote_errors_and_unreachable_executors_name_the_executor() {
         }
         Status::Success => panic!("expected the executor to be unreachable"),
     }
+}
+
+/// `tls: true`: the far side serves gRPC over TLS with a certificate made for the test; the
+/// near side trusts it through `SSL_CERT_FILE`, and without it (the system's roots) the
+/// request fails naming the executor.
+#[test]
+fn a_tls_external_executor_is_trusted_through_ssl_cert_file() {
+    let far_flow = format!(
+        "jtype: Flow\nwith:\n  protocol: grpc\n  ssl_certfile: cert.pem\n  ssl_keyfile: key.pem\n\
+         executors:\n  - name: foo\n    uses: {}\n",
+        uses("foo_executor")
+    );
+    let far = FlowServer::start_with(&far_flow, 1, crate::gateway::write_certificate);
+    let near_flow = format!(
+        "jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: http\nexecutors:\n\
+         \x20 - name: far\n    external: true\n    host: localhost\n    port: {}\n    tls: true\n\
+         \x20 - name: bar\n    uses: {}\n",
+        far.port(Protocol::Grpc),
+        uses("bar_executor")
+    );
+    let post = |ca: Option<&std::path::Path>| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flow.yml"), &near_flow).unwrap();
+        let mut command = Command::new(flowhost_bin());
+        command.arg("run").arg(dir.path().join("flow.yml"));
+        match ca {
+            Some(ca) => command.env("SSL_CERT_FILE", ca),
+            None => command.env_remove("SSL_CERT_FILE"),
+        };
+        let near = FlowServer::spawn(command, dir, 1);
+        let answer = http_post(
+            near.port(Protocol::Http),
+            "/post",
+            r#"{"data": [], "execEndpoint": "/index"}"#,
+        );
+        assert!(near.stop().success());
+        answer
+    };
+
+    let (status, answer) = post(Some(&far.path("cert.pem")));
+    assert_eq!(status, 200, "{answer}");
+    let texts: Vec<&str> = answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "foo was here and got 0 document",
+            "bar was here and got 1 document"
+        ],
+        "{answer}"
+    );
+
+    let (status, answer) = post(None);
+    assert_eq!(status, 200, "{answer}");
+    let failure = &answer["header"]["status"];
+    assert_eq!(failure["code"], 1, "{answer}");
+    assert_eq!(failure["exception"]["executor"], "far", "{answer}");
+    let description = failure["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("`far`") && description.contains("Certificate"),
+        "{description}"
+    );
+    assert!(far.stop().success());
 }

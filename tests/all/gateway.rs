@@ -208,7 +208,7 @@ fn the_stock_jina_client_gets_back_what_the_executors_did() {
     assert!(server.stop().success());
 }
 
-fn write_certificate(dir: &std::path::Path) {
+pub(crate) fn write_certificate(dir: &std::path::Path) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
     std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
