@@ -17,6 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // prost's codec, but an undecodable message is UNKNOWN (as Jina answers), not INTERNAL.
+        .codec_path("crate::gateway::codec::JinaCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

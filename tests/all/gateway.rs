@@ -477,6 +477,41 @@ async fn malformed_requests_are_refused_with_the_reason() {
         "{}",
         status.message()
     );
+    // Bytes that are not a DataRequestProto at all (field 1 as a varint): UNKNOWN, as
+    // Jina answers, naming the message type, not tonic's INTERNAL.
+    let channel = tonic::transport::Endpoint::from_shared(format!(
+        "http://127.0.0.1:{}",
+        server.port(Protocol::Grpc)
+    ))
+    .unwrap()
+    .connect()
+    .await
+    .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let not_a_request = prost_types::Duration {
+        seconds: 5,
+        nanos: 0,
+    };
+    let status = grpc
+        .unary(
+            tonic::Request::new(not_a_request),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/jina.JinaSingleDataRequestRPC/process_single_data",
+            ),
+            flowhost::gateway::codec::JinaCodec::<
+                prost_types::Duration,
+                flowhost::proto::jina::DataRequestProto,
+            >::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unknown, "{status:?}");
+    assert!(
+        status.message().contains("not a valid DataRequestProto"),
+        "{}",
+        status.message()
+    );
     assert!(server.stop().success());
 }
 

@@ -4,7 +4,7 @@
 //! order, as Jina does; clients match replies by request id), with at most `prefetch`
 //! requests of one stream in flight. A request whose documents cannot be read gets an ERROR
 //! reply of its own, so the rest of the stream goes on; a frame that is not protobuf at all
-//! ends the stream with INVALID_ARGUMENT once the requests already taken have been answered.
+//! ends the stream with UNKNOWN (as Jina does) once the requests already taken have been answered.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -102,10 +102,16 @@ impl JinaRpc for Grpc {
                     Ok(None) => break,
                     Err(status) => {
                         if status.code() != tonic::Code::Cancelled {
-                            end = Some(Status::invalid_argument(format!(
-                                "unreadable request on JinaRPC/Call: {}",
-                                status.message()
-                            )));
+                            // Undecodable protobuf keeps the codec's UNKNOWN (Jina's answer);
+                            // anything else unreadable (size, compression) is INVALID_ARGUMENT.
+                            let code = match status.code() {
+                                tonic::Code::Unknown => tonic::Code::Unknown,
+                                _ => tonic::Code::InvalidArgument,
+                            };
+                            end = Some(Status::new(
+                                code,
+                                format!("unreadable request on JinaRPC/Call: {}", status.message()),
+                            ));
                         }
                         break;
                     }

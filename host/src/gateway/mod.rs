@@ -6,6 +6,7 @@
 //! It does not route: every request goes to a [`FlowService`] (the router) and its answer
 //! comes back unchanged in content, only reshaped for the wire.
 
+pub mod codec;
 pub mod convert;
 mod error;
 mod grpc;
