@@ -19,7 +19,6 @@ use bytes::Bytes;
 use flowhost::docs::{self, Dtype, Tensor};
 use flowhost::gateway::convert;
 use flowhost::proto::jina::DataRequestProto;
-use flowhost::proto::jina::jina_rpc_client::JinaRpcClient;
 use flowhost::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
 use flowhost::router::Request;
 use http_body_util::{BodyExt as _, Full};
@@ -63,8 +62,27 @@ async fn seq1(channel: Channel, n: usize) -> serde_json::Value {
 
 /// One `Call` stream with `window` requests in flight; returns the wall time.
 async fn stream(channel: Channel, requests: Vec<DataRequestProto>, window: usize) -> f64 {
+    let codec =
+        flowhost::gateway::codec::JinaCodec::<DataRequestProto, DataRequestProto>::default();
+    pipelined(channel, requests, window, codec, |_| ()).await
+}
+
+/// Sends `requests` on one `Call` stream through `codec`, keeping `window` in flight, hands
+/// each reply to `check`; returns the wall time.
+async fn pipelined<C>(
+    channel: Channel,
+    requests: Vec<C::Encode>,
+    window: usize,
+    codec: C,
+    check: impl Fn(C::Decode),
+) -> f64
+where
+    C: tonic::codec::Codec,
+    C::Encode: Sync + std::fmt::Debug,
+    C::Decode: Sync,
+{
     let total = requests.len();
-    let mut rpc = JinaRpcClient::new(channel)
+    let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX);
     let (tx, rx) = mpsc::channel(window);
@@ -73,14 +91,19 @@ async fn stream(channel: Channel, requests: Vec<DataRequestProto>, window: usize
     for message in pending.by_ref().take(window) {
         tx.send(message).await.expect("queue");
     }
-    let mut replies = rpc
-        .call(ReceiverStream::new(rx))
+    grpc.ready().await.expect("channel ready");
+    let mut replies = grpc
+        .streaming(
+            tonic::Request::new(ReceiverStream::new(rx)),
+            tonic::codegen::http::uri::PathAndQuery::from_static("/jina.JinaRPC/Call"),
+            codec,
+        )
         .await
         .expect("call")
         .into_inner();
     let mut tx = Some(tx);
     for _ in 0..total {
-        replies.message().await.expect("reply").expect("a reply");
+        check(replies.message().await.expect("reply").expect("a reply"));
         match (pending.next(), &tx) {
             (Some(message), Some(sender)) => sender.send(message).await.expect("queue"),
             _ => tx = None,
@@ -146,40 +169,14 @@ mod raw {
 
 /// [`stream`] with pre-encoded requests and header-only replies; returns the wall time.
 async fn stream_raw(channel: Channel, requests: Vec<Bytes>, window: usize) -> f64 {
-    let total = requests.len();
-    let mut grpc = tonic::client::Grpc::new(channel)
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX);
-    let (tx, rx) = mpsc::channel(window);
-    let mut pending = requests.into_iter();
-    let start = Instant::now();
-    for message in pending.by_ref().take(window) {
-        tx.send(message).await.expect("queue");
-    }
-    grpc.ready().await.expect("channel ready");
-    let mut replies = grpc
-        .streaming(
-            tonic::Request::new(ReceiverStream::new(rx)),
-            tonic::codegen::http::uri::PathAndQuery::from_static("/jina.JinaRPC/Call"),
-            raw::RawCodec,
-        )
-        .await
-        .expect("call")
-        .into_inner();
-    let mut tx = Some(tx);
-    for _ in 0..total {
-        let reply = replies.message().await.expect("reply").expect("a reply");
+    pipelined(channel, requests, window, raw::RawCodec, |reply| {
         let failed = reply
             .header
             .and_then(|h| h.status)
             .is_some_and(|s| s.code != 0);
         assert!(!failed, "the gateway answered an error");
-        match (pending.next(), &tx) {
-            (Some(message), Some(sender)) => sender.send(message).await.expect("queue"),
-            _ => tx = None,
-        }
-    }
-    start.elapsed().as_secs_f64()
+    })
+    .await
 }
 
 async fn seq1_http(address: &str, n: usize) -> serde_json::Value {

@@ -8,7 +8,7 @@ use flowhost::docs;
 use flowhost::flow::{Executor, Flow, Protocol};
 use flowhost::router::{Request, Status};
 
-use crate::gateway_support::{FlowServer, flowhost_bin, http_post, uses};
+use crate::gateway_support::{FlowServer, flowhost_bin, http_post, json_texts, uses};
 use crate::support::texts;
 
 fn serve(guest: &str, name: &str) -> FlowServer {
@@ -123,14 +123,8 @@ fn a_tls_external_executor_is_trusted_through_ssl_cert_file() {
 
     let (status, answer) = post(Some(&far.path("cert.pem")));
     assert_eq!(status, 200, "{answer}");
-    let texts: Vec<&str> = answer["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|d| d["text"].as_str())
-        .collect();
     assert_eq!(
-        texts,
+        json_texts(&answer),
         [
             "foo was here and got 0 document",
             "bar was here and got 1 document"

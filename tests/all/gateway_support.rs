@@ -214,6 +214,14 @@ pub fn http_get(port: u16, path: &str) -> (u16, String, Vec<u8>) {
     )
 }
 
+/// The `text` of each document in a Jina JSON answer (`data`), in order.
+pub fn json_texts(answer: &serde_json::Value) -> Vec<&str> {
+    answer["data"]
+        .as_array()
+        .map(|docs| docs.iter().filter_map(|d| d["text"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 pub fn http_post(port: u16, path: &str, body: &str) -> (u16, serde_json::Value) {
     let (status, _, body) = http(
         port,

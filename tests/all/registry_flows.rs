@@ -11,7 +11,7 @@ use flowhost::flow::{Executor, Flow};
 use flowhost::router::Request;
 use flowhost_registry::HubConfig;
 
-use crate::gateway_support::{FlowServer, flowhost_bin};
+use crate::gateway_support::{FlowServer, flowhost_bin, json_texts};
 use crate::registry_support::{RegistryOptions, TestRegistry, oci_layout_with_wasm, skopeo};
 use crate::support::texts;
 
@@ -165,14 +165,8 @@ fn flowhost_run_serves_a_flow_pulled_from_the_registry() {
         .output()
         .expect("curl runs");
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON answer");
-    let texts: Vec<&str> = answer["data"]
-        .as_array()
-        .expect("documents")
-        .iter()
-        .filter_map(|d| d["text"].as_str())
-        .collect();
     assert_eq!(
-        texts,
+        json_texts(&answer),
         [
             "foo was here and got 0 document",
             "foo was here and got 1 document"
