@@ -431,7 +431,10 @@ async fn malformed_requests_are_refused_with_the_reason() {
             "document 0: `text` must be a string",
         ),
         (r#"{"data": [{"embedding": [[1], [2, 3]]}]}"#, "`embedding`"),
-        (r#"{"execEndpoint": 7}"#, "`execEndpoint` must be a string"),
+        (
+            r#"{"execEndpoint": [7]}"#,
+            "`execEndpoint` must be a string",
+        ),
     ] {
         // Jina's HTTP gateway (FastAPI) answers 422 with a list of validation errors.
         let (status, answer) = http_post(port, "/post", body);
@@ -440,6 +443,26 @@ async fn malformed_requests_are_refused_with_the_reason() {
         assert!(detail.contains(reason), "{body}: {detail}");
         assert_eq!(answer["detail"][0]["loc"], json!(["body"]), "{body}");
     }
+    // What Jina's models let through: unknown fields are ignored, numbers stand for strings.
+    let (status, answer) = http_post(
+        port,
+        "/post",
+        r#"{"data": [{"id": 5, "colour": "red"}], "execEndpoint": 7, "extra": true}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["header"]["execEndpoint"], "7", "{answer}");
+    assert_eq!(answer["data"][0]["id"], "5", "{answer}");
+    // A wrong method is 405 in Jina's JSON, keeping `Allow`.
+    let (status, headers, body) = crate::gateway_support::http_get(port, "/post");
+    assert_eq!(status, 405);
+    assert!(
+        headers.to_ascii_lowercase().contains("allow: post"),
+        "{headers}"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        json!({"detail": "Method Not Allowed"})
+    );
     // gRPC: a request whose tensor does not match its shape.
     use flowhost::proto::docarray::{
         DenseNdArrayProto, DocumentArrayProto, DocumentProto, NdArrayProto, nd_array_proto,

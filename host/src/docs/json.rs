@@ -156,7 +156,8 @@ fn tensor_to_json(tensor: &Tensor) -> Value {
 }
 
 /// Reads Jina-shaped JSON documents (a list, as in `{"data": [...]}`) into a
-/// batch. Missing ids get fresh random ones, as docarray does.
+/// batch. Missing ids get fresh random ones, as docarray does; fields docarray does not
+/// know are ignored, as its model does, and numbers given for ids are taken as their text.
 pub fn batch_from_json(docs: &[Value]) -> Result<DocumentBatch, JsonError> {
     let mut batch = super::empty_batch();
     for (position, value) in docs.iter().enumerate() {
@@ -209,13 +210,21 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
                 .map_err(|problem| fail(field, &problem)),
         }
     };
+    // docarray's Document model (and so Jina's gateway) ignores fields it does not know.
     for key in object.keys() {
         if !KNOWN_FIELDS.contains(&key.as_str()) {
-            return Err(fail(key, "is not a Document field"));
+            tracing::debug!(document = %position, field = %key, "document field ignored");
         }
     }
-    let mut doc = document(text("id")?.unwrap_or_else(random_id));
-    doc.parent_id = text("parent_id")?;
+    // pydantic takes a number for an id as its text (`5` is the id "5").
+    let identifier = |field: &str| -> Result<Option<String>, JsonError> {
+        match object.get(field) {
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            _ => text(field),
+        }
+    };
+    let mut doc = document(identifier("id")?.unwrap_or_else(random_id));
+    doc.parent_id = identifier("parent_id")?;
     doc.granularity = integer("granularity")?;
     doc.adjacency = integer("adjacency")?;
     doc.text = text("text")?;
@@ -427,13 +436,13 @@ mod tests {
             error.starts_with("document 0.chunks.0: `embedding`"),
             "{error}"
         );
-        let bad = [json!({"txet": "typo"})];
-        assert!(
-            batch_from_json(&bad)
-                .unwrap_err()
-                .to_string()
-                .contains("`txet`")
-        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_numeric_ids_become_text_as_in_docarray() {
+        let batch = batch_from_json(&[json!({"id": 5, "parent_id": 4, "colour": "red"})]).unwrap();
+        assert_eq!(batch.nodes[0].id, "5");
+        assert_eq!(batch.nodes[0].parent_id.as_deref(), Some("4"));
     }
 
     #[test]

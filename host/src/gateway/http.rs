@@ -273,12 +273,29 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                 axum::Json(json!({ "detail": "Not Found" })),
             )
         })
+        .layer(axum::middleware::map_response(method_not_allowed_as_json))
         .layer(DefaultBodyLimit::max(MAX_BODY));
     if shared.config.args.cors {
         // Jina's CORS: any origin, method and header.
         app = app.layer(tower_http::cors::CorsLayer::permissive());
     }
     app
+}
+
+/// A wrong method (`GET /post`) answers as Jina's does: 405 with `{"detail": "Method Not
+/// Allowed"}` (axum's 405 has an empty body); the `Allow` header stays.
+async fn method_not_allowed_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let body = json!({ "detail": "Method Not Allowed" }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 fn asset(content_type: &'static str, body: &'static [u8]) -> Response {

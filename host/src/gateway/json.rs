@@ -36,17 +36,17 @@ pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request,
     let parameters = take("parameters", "parameters");
     let request_id = take("requestId", "request_id");
     let data = object.remove("data");
+    // Jina's request model ignores fields it does not know; so does this reader.
     if let Some(unknown) = object.keys().find(|k| !IGNORED_KEYS.contains(&k.as_str())) {
-        return Err(BadRequest(format!(
-            "`{unknown}` is not a request field (expected data, execEndpoint, parameters, \
-             targetExecutor)"
-        )));
+        tracing::debug!(field = %unknown, "request field ignored");
     }
     let endpoint = match (endpoint, exec_endpoint) {
         (Some(fixed), _) => fixed.to_owned(),
         (None, None | Some(Value::Null)) => DEFAULT_ENDPOINT.to_owned(),
         (None, Some(Value::String(e))) if e.is_empty() => DEFAULT_ENDPOINT.to_owned(),
         (None, Some(Value::String(e))) => e,
+        // pydantic (Jina's models) takes a number for a string field as its text.
+        (None, Some(Value::Number(n))) => n.to_string(),
         (None, Some(other)) => {
             return Err(BadRequest(format!(
                 "`execEndpoint` must be a string, got {}",
@@ -58,6 +58,7 @@ pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request,
         None | Some(Value::Null) => None,
         Some(Value::String(t)) if t.is_empty() => None,
         Some(Value::String(t)) => Some(t),
+        Some(Value::Number(n)) => Some(n.to_string()),
         Some(other) => {
             return Err(BadRequest(format!(
                 "`targetExecutor` must be a string, got {}",
@@ -78,15 +79,15 @@ pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request,
     let docs = docs_from_json(data)?;
     let mut request = Request::new(endpoint, docs).with_parameters(parameters);
     request.target_executor = target_executor;
-    if let Some(Value::String(id)) = request_id
-        && !id.is_empty()
-    {
-        request.request_id = id;
+    match request_id {
+        Some(Value::String(id)) if !id.is_empty() => request.request_id = id,
+        Some(Value::Number(n)) => request.request_id = n.to_string(),
+        _ => {}
     }
     Ok(request)
 }
 
-/// Keys Jina clients send that flowhost has no use for.
+/// Keys Jina clients send that flowhost has no use for (others are ignored too, but logged).
 const IGNORED_KEYS: &[&str] = &["header", "routes", "data_type", "dataType"];
 
 /// `data` is a list of documents (objects, or strings taken as text), or `{"docs": [...]}`.
@@ -286,8 +287,20 @@ mod tests {
         assert_eq!(error.0, "`data` must be a list of documents, got a number");
         let error = request_from_json(json!({"data": [{"text": 1}]}), None).unwrap_err();
         assert_eq!(error.0, "`data`: document 0: `text` must be a string");
-        let error = request_from_json(json!({"exec_endpont": "/x"}), None).unwrap_err();
-        assert!(error.0.contains("`exec_endpont`"), "{error}");
+        let error = request_from_json(json!({"execEndpoint": {"x": 1}}), None).unwrap_err();
+        assert_eq!(error.0, "`execEndpoint` must be a string, got an object");
+    }
+
+    #[test]
+    fn lets_through_what_jinas_models_let_through() {
+        let request = request_from_json(
+            json!({"execEndpoint": 7, "targetExecutor": 2, "requestId": 9, "exec_endpont": "/x"}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(request.endpoint, "7");
+        assert_eq!(request.target_executor.as_deref(), Some("2"));
+        assert_eq!(request.request_id, "9");
     }
 
     #[test]
