@@ -11,16 +11,15 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinSet;
-use tokio_util::task::TaskTracker;
-
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
 
 /// HTTP/2 flow-control windows (see `serve`).
 pub const STREAM_WINDOW: u32 = 2 << 20;
