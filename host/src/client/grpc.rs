@@ -1,13 +1,11 @@
 //! The client over gRPC: `JinaRPC/Call` with a window of `prefetch` requests.
 
-use std::collections::HashMap;
-
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use super::{Client, ClientError, RequestError, RequestResult, file_reply};
+use super::{Client, ClientError, ReplyBook, RequestResult};
 use crate::flow::Compression;
 use crate::gateway::convert;
 use crate::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
@@ -78,11 +76,7 @@ pub async fn send(
         rpc = rpc.send_compressed(encoding);
     }
     let total = requests.len();
-    let index: HashMap<String, usize> = requests
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.request_id.clone(), i))
-        .collect();
+    let mut book = ReplyBook::new(&requests);
     let (outbox, inbox) = mpsc::channel(client.prefetch.min(1024));
     let mut pending = requests.into_iter().map(|r| convert::request_to_proto(&r));
     // Fill the window, then send one more for every reply.
@@ -102,23 +96,13 @@ pub async fn send(
             reason: e.message().to_owned(),
         })?
         .into_inner();
-    let mut results: Vec<Option<RequestResult>> = (0..total).map(|_| None).collect();
-    let mut answered = 0;
-    while answered < total {
+    while !book.complete() {
         let reply = match replies.message().await {
             Ok(Some(reply)) => reply,
             Ok(None) => break,
-            Err(status) => {
-                let reason = status.message().to_owned();
-                for slot in results.iter_mut().filter(|s| s.is_none()) {
-                    *slot = Some(Err(RequestError::Lost(reason.clone())));
-                }
-                return Ok(results.into_iter().flatten().collect());
-            }
+            Err(status) => return Ok(book.finish(status.message())),
         };
-        if file_reply(reply, &index, &mut results) {
-            answered += 1;
-        }
+        book.file(reply);
         if let Some(sender) = &outbox {
             match pending.next() {
                 Some(message) => {
@@ -129,8 +113,5 @@ pub async fn send(
         }
     }
     drop(outbox);
-    Ok(results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(RequestError::Lost("the stream ended first".into()))))
-        .collect())
+    Ok(book.finish("the stream ended first"))
 }

@@ -145,28 +145,63 @@ impl Client {
     }
 }
 
-/// Files a streamed reply under the request it answers (matched by request id);
-/// `true` when it answered a request that had no answer yet.
-fn file_reply(
-    reply: crate::proto::jina::DataRequestProto,
-    index: &std::collections::HashMap<String, usize>,
-    results: &mut [Option<RequestResult>],
-) -> bool {
-    let id = reply
-        .header
-        .as_ref()
-        .map(|h| h.request_id.clone())
-        .unwrap_or_default();
-    let result = match convert::response_from_proto(reply) {
-        Ok(response) => judge(response),
-        Err(error) => Err(RequestError::Lost(format!("unreadable reply: {error}"))),
-    };
-    match index.get(&id) {
-        Some(&i) if results[i].is_none() => {
-            results[i] = Some(result);
-            true
+/// The results of a stream of requests, filled in as replies come back in any order
+/// (matched by request id).
+struct ReplyBook {
+    index: std::collections::HashMap<String, usize>,
+    results: Vec<Option<RequestResult>>,
+    answered: usize,
+}
+
+impl ReplyBook {
+    fn new(requests: &[Request]) -> ReplyBook {
+        ReplyBook {
+            index: requests
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.request_id.clone(), i))
+                .collect(),
+            results: (0..requests.len()).map(|_| None).collect(),
+            answered: 0,
         }
-        _ => false,
+    }
+
+    /// Every request has its answer.
+    fn complete(&self) -> bool {
+        self.answered == self.results.len()
+    }
+
+    /// Files `reply` under the request it answers; a reply to an unknown or already
+    /// answered request is dropped.
+    fn file(&mut self, reply: crate::proto::jina::DataRequestProto) {
+        let id = reply
+            .header
+            .as_ref()
+            .map(|h| h.request_id.clone())
+            .unwrap_or_default();
+        let result = match convert::response_from_proto(reply) {
+            Ok(response) => judge(response),
+            Err(error) => Err(RequestError::Lost(format!("unreadable reply: {error}"))),
+        };
+        if let Some(&i) = self.index.get(&id)
+            && self.results[i].is_none()
+        {
+            self.results[i] = Some(result);
+            self.answered += 1;
+        }
+    }
+
+    /// Every request still unanswered is lost for `reason`.
+    fn lose_unanswered(&mut self, reason: &str) {
+        for slot in self.results.iter_mut().filter(|s| s.is_none()) {
+            *slot = Some(Err(RequestError::Lost(reason.to_owned())));
+        }
+    }
+
+    /// The results in request order; a request never answered is lost for `reason`.
+    fn finish(mut self, reason: &str) -> Vec<RequestResult> {
+        self.lose_unanswered(reason);
+        self.results.into_iter().flatten().collect()
     }
 }
 

@@ -1,8 +1,6 @@
 //! The client over WebSocket: the `bytes` subprotocol Jina's client uses, with a window of
 //! `prefetch` requests.
 
-use std::collections::HashMap;
-
 use futures::{SinkExt as _, StreamExt as _};
 use prost::Message as _;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -11,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use super::{Client, ClientError, RequestError, RequestResult, file_reply, tls};
+use super::{Client, ClientError, ReplyBook, RequestResult, tls};
 use crate::gateway::convert;
 use crate::proto::jina::{DataRequestProto, StatusProto};
 use crate::router::request::Request;
@@ -81,12 +79,7 @@ pub async fn send(
 ) -> Result<Vec<RequestResult>, ClientError> {
     let socket = open(client, "/").await?;
     let (mut sink, mut stream) = socket.split();
-    let total = requests.len();
-    let index: HashMap<String, usize> = requests
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.request_id.clone(), i))
-        .collect();
+    let mut book = ReplyBook::new(&requests);
     let mut pending = requests
         .into_iter()
         .map(|r| convert::request_to_proto(&r).encode_to_vec());
@@ -99,16 +92,12 @@ pub async fn send(
             .await
             .map_err(transport)?;
     }
-    let mut results: Vec<Option<RequestResult>> = (0..total).map(|_| None).collect();
-    let mut answered = 0;
-    while answered < total {
+    while !book.complete() {
         let bytes = match stream.next().await {
             Some(Ok(Message::Binary(bytes))) => bytes,
             Some(Ok(Message::Close(frame))) => {
                 let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
-                for slot in results.iter_mut().filter(|s| s.is_none()) {
-                    *slot = Some(Err(RequestError::Lost(format!("closed: {reason}"))));
-                }
+                book.lose_unanswered(&format!("closed: {reason}"));
                 break;
             }
             Some(Ok(_)) => continue,
@@ -124,9 +113,7 @@ pub async fn send(
                 });
             }
         };
-        if file_reply(reply, &index, &mut results) {
-            answered += 1;
-        }
+        book.file(reply);
         if let Some(bytes) = pending.next() {
             sink.send(Message::Binary(bytes.into()))
                 .await
@@ -136,8 +123,5 @@ pub async fn send(
     // bytes(True): the end of the stream, as Jina's client says it.
     let _ = sink.send(Message::Binary(vec![0u8].into())).await;
     let _ = sink.close().await;
-    Ok(results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(RequestError::Lost("the socket closed first".into()))))
-        .collect())
+    Ok(book.finish("the socket closed first"))
 }
