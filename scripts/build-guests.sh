@@ -23,6 +23,7 @@ GUESTS=(
     loop-guest
     memory-bomb
     escape-guest
+    hostile-output
 )
 
 # Idempotent; fails only if rustup itself is missing, which the build would too.

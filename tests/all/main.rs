@@ -7,6 +7,7 @@ mod external;
 mod flows;
 mod gateway;
 mod gateway_support;
+mod hardening;
 mod registry_flows;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;

@@ -23,6 +23,7 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
         .map_err(|e| connect_error(e.to_string()))?
         .tcp_nodelay(true)
+        .connect_timeout(client.connect_timeout)
         .initial_stream_window_size(2 << 20)
         .initial_connection_window_size(8 << 20);
     if let Some(ca) = &client.tls_ca {
@@ -68,7 +69,7 @@ pub async fn send(
 ) -> Result<Vec<RequestResult>, ClientError> {
     let channel = channel(client).await?;
     let mut rpc = JinaRpcClient::new(channel)
-        .max_decoding_message_size(usize::MAX)
+        .max_decoding_message_size(client.max_reply_size)
         .max_encoding_message_size(usize::MAX)
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Deflate);

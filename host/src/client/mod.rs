@@ -58,7 +58,13 @@ pub struct Client {
     compression: Option<Compression>,
     request_size: usize,
     prefetch: usize,
+    connect_timeout: std::time::Duration,
+    max_reply_size: usize,
 }
+
+/// The largest reply the client takes by default: the gateway's default request limit, since
+/// a reply is a request's documents after the flow.
+pub const DEFAULT_MAX_REPLY_SIZE: usize = crate::gateway::DEFAULT_MAX_REQUEST_SIZE;
 
 impl Client {
     /// A gRPC client of the gateway at `host:port`, 100 documents a request, 100 requests
@@ -73,7 +79,21 @@ impl Client {
             compression: None,
             request_size: 100,
             prefetch: 100,
+            connect_timeout: std::time::Duration::from_secs(10),
+            max_reply_size: DEFAULT_MAX_REPLY_SIZE,
         }
+    }
+
+    /// How long connecting (TCP and TLS) may take (10 s by default).
+    pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest reply taken, in bytes (decompressed); a larger one fails its request.
+    pub fn max_reply_size(mut self, bytes: usize) -> Self {
+        self.max_reply_size = bytes;
+        self
     }
 
     pub fn protocol(mut self, protocol: Protocol) -> Self {

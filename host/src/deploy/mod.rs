@@ -192,7 +192,13 @@ impl Loader<'_> {
                 message: "an external executor needs `host` and `port` (or `host: name:port`)"
                     .into(),
             })?;
-            let remote = RemoteExecutor::new(&spec.name, &host, port, spec.tls);
+            let remote = RemoteExecutor::new(
+                &spec.name,
+                &host,
+                port,
+                spec.tls,
+                remote_deadline(effective),
+            );
             return Ok(DeploymentPlan::External {
                 name: spec.name.clone(),
                 remote: Arc::new(remote),
@@ -356,4 +362,17 @@ async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployErro
     };
     let (shards, before, after) = futures::future::try_join3(shards, before, after).await?;
     Ok(Deployment::new(name, shards, before, after, polling))
+}
+
+/// Jina's `timeout_send` for a remote executor: milliseconds, `-1` (or any negative value)
+/// waits for ever as in Jina; unset, the executor's call deadline (`timeout_ms`, 30 s by
+/// default) applies, so a peer that never answers cannot hold a request without bound.
+fn remote_deadline(effective: &EffectiveExecutor) -> Option<std::time::Duration> {
+    match effective.timeout_send {
+        Some(ms) if ms < 0 => None,
+        Some(ms) => Some(std::time::Duration::from_millis(ms as u64)),
+        None => Some(std::time::Duration::from_millis(
+            effective.limits.timeout_ms,
+        )),
+    }
 }

@@ -1,7 +1,12 @@
 //! `external: true` executors: another flowhost (`flowhost executor serve`) or
 //! any Jina-compatible gateway, reached with the gRPC client.
+//!
+//! The far side is as untrusted as a guest: every call has a deadline (`timeout_send`), a
+//! connection attempt has its own, replies are size-limited by the client, and the documents
+//! that come back are validated like a guest's output before they go on.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -14,18 +19,29 @@ use crate::runtime::{CallError, CallFailure, Fault};
 /// The system's CA bundle, trusted for `tls: true` unless `SSL_CERT_FILE` names another.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// How long connecting to a remote executor may take, at most (less when `timeout_send` is
+/// shorter).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug)]
 pub struct RemoteExecutor {
     name: String,
     address: String,
     client: Client,
+    /// Jina's `timeout_send`: how long one call may take, connecting included. `None` waits
+    /// for ever (`timeout_send: -1`).
+    deadline: Option<Duration>,
 }
 
 impl RemoteExecutor {
     /// Reaches `host:port` over gRPC; with `tls`, trusts `SSL_CERT_FILE` (the
-    /// variable OpenSSL reads) or the system bundle.
-    pub fn new(name: &str, host: &str, port: u16, tls: bool) -> Self {
-        let mut client = Client::new(host, port).request_size(usize::MAX);
+    /// variable OpenSSL reads) or the system bundle. Each call must finish within
+    /// `deadline`.
+    pub fn new(name: &str, host: &str, port: u16, tls: bool, deadline: Option<Duration>) -> Self {
+        let connect_timeout = deadline.map_or(CONNECT_TIMEOUT, |d| d.min(CONNECT_TIMEOUT));
+        let mut client = Client::new(host, port)
+            .request_size(usize::MAX)
+            .connect_timeout(connect_timeout);
         if tls {
             let ca = std::env::var_os("SSL_CERT_FILE")
                 .map(PathBuf::from)
@@ -36,6 +52,17 @@ impl RemoteExecutor {
             name: name.to_owned(),
             address: format!("{host}:{port}"),
             client,
+            deadline,
+        }
+    }
+
+    fn unavailable(&self, docs: DocumentBatch, reason: String) -> CallFailure {
+        CallFailure {
+            error: CallError::Unavailable {
+                executor: self.name.clone(),
+                reason,
+            },
+            docs,
         }
     }
 
@@ -71,18 +98,40 @@ impl ExternalExecutor for RemoteExecutor {
             let parameters: Map<String, Value> =
                 serde_json::from_str(parameters).unwrap_or_default();
             let request = Request::new(endpoint, docs.clone()).with_parameters(parameters);
-            match self.client.send(vec![request]).await {
-                Ok(mut results) => match results.pop() {
-                    Some(Ok(response)) => Ok(response.docs),
-                    Some(Err(error)) => Err(self.failure(endpoint, docs, error)),
-                    None => {
-                        Err(self.failure(endpoint, docs, RequestError::Lost("no reply".into())))
+            let sent = self.client.send(vec![request]);
+            let outcome = match self.deadline {
+                Some(deadline) => match tokio::time::timeout(deadline, sent).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        let reason = format!(
+                            "no answer from {} within its timeout_send of {} ms",
+                            self.address,
+                            deadline.as_millis()
+                        );
+                        return Err(self.unavailable(docs, reason));
                     }
                 },
+                None => sent.await,
+            };
+            let response = match outcome {
+                Ok(mut results) => match results.pop() {
+                    Some(Ok(response)) => response,
+                    Some(Err(error)) => return Err(self.failure(endpoint, docs, error)),
+                    None => {
+                        let error = RequestError::Lost("no reply".into());
+                        return Err(self.failure(endpoint, docs, error));
+                    }
+                },
+                Err(error) => return Err(self.unavailable(docs, error.to_string())),
+            };
+            match crate::docs::validate(&response.docs) {
+                Ok(()) => Ok(response.docs),
                 Err(error) => Err(CallFailure {
-                    error: CallError::Unavailable {
+                    error: CallError::Failed {
                         executor: self.name.clone(),
-                        reason: error.to_string(),
+                        method: format!("(at {})", self.address),
+                        endpoint: endpoint.to_owned(),
+                        fault: Fault::InvalidOutput(error.to_string()),
                     },
                     docs,
                 }),

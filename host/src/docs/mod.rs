@@ -12,7 +12,10 @@ mod validate;
 
 pub use crate::runtime::bindings::{Document, DocumentBatch, Dtype, NamedScore, Tensor};
 pub use subtree::{adopt_subtree, retain_roots};
-pub use validate::{BatchError, validate};
+pub use validate::{
+    BatchError, MAX_DEPTH, MAX_DIMS, TensorError, check_tensor, check_tensor_parts, dtype_name,
+    element_size, validate,
+};
 
 /// A document with only its id set.
 pub fn document(id: impl Into<String>) -> Document {

@@ -1,10 +1,23 @@
-//! Checks that a flat batch really is a forest.
+//! Checks that a flat batch really is a forest of well-formed documents.
 //!
-//! A batch comes back from untrusted guest code; the router and the gateway
-//! walk chunks and matches by index, so a bad index or a shared node must be
-//! caught here, once, rather than panicking (or looping) somewhere later.
+//! A batch comes back from untrusted guest code (or a remote executor); the router and the
+//! gateway walk chunks and matches by index, and the edges render trees and tensors, so a bad
+//! index, a shared node, a tree deeper than any client could send, or a tensor whose bytes do
+//! not fit its shape must be caught here, once, rather than panicking, looping or overflowing
+//! the stack somewhere later.
 
-use super::DocumentBatch;
+use super::{Document, DocumentBatch, Dtype, Tensor};
+
+/// The deepest a document tree may nest: a root is level 1, its chunks and matches level 2,
+/// and so on. It is what the protobuf decoder lets a client send (prost allows 100 nested
+/// messages; a request wraps its documents in three), so whatever a client may send, an
+/// executor may return, and every batch the host holds can be encoded for, and decoded by,
+/// any Jina peer.
+pub const MAX_DEPTH: usize = 96;
+
+/// The most dimensions a tensor may have: numpy's limit (`NPY_MAXDIMS` before numpy 2),
+/// so every tensor the host passes on can be reshaped by a Jina client.
+pub const MAX_DIMS: usize = 32;
 
 /// Why a batch is not a well-formed forest of documents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,14 +39,104 @@ pub enum BatchError {
     SharedNode { index: u32 },
     #[error("node {index} is not reachable from any root")]
     Unreachable { index: usize },
+    #[error(
+        "document `{id}` (node {index}) nests {depth} levels deep; at most {MAX_DEPTH} are allowed"
+    )]
+    TooDeep {
+        index: usize,
+        id: String,
+        depth: usize,
+    },
+    #[error("document `{id}` (node {index}): `{field}` {problem}")]
+    BadTensor {
+        index: usize,
+        id: String,
+        field: &'static str,
+        #[source]
+        problem: TensorError,
+    },
 }
 
-/// Checks every index of `batch` and that each node has exactly one parent
-/// (or is a root). Runs in O(nodes + edges) without recursion.
+/// Why a tensor's parts do not describe one array.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TensorError {
+    #[error("has {dims} dimensions; at most {MAX_DIMS} are allowed")]
+    TooManyDims { dims: usize },
+    #[error("has a shape {shape:?} whose size overflows")]
+    ShapeOverflow { shape: Vec<u32> },
+    #[error("has {bytes} bytes, but shape {shape:?} of {} needs {needed}", dtype_name(*.dtype))]
+    SizeMismatch {
+        bytes: usize,
+        shape: Vec<u32>,
+        dtype: Dtype,
+        needed: usize,
+    },
+}
+
+/// numpy's name for `dtype`, as users know it.
+pub fn dtype_name(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::Float16 => "float16",
+        Dtype::Float32 => "float32",
+        Dtype::Float64 => "float64",
+        Dtype::Int8 => "int8",
+        Dtype::Int16 => "int16",
+        Dtype::Int32 => "int32",
+        Dtype::Int64 => "int64",
+        Dtype::Uint8 => "uint8",
+        Dtype::Uint16 => "uint16",
+        Dtype::Uint32 => "uint32",
+        Dtype::Uint64 => "uint64",
+        Dtype::Boolean => "bool",
+    }
+}
+
+/// The bytes one element of `dtype` takes.
+pub fn element_size(dtype: Dtype) -> usize {
+    match dtype {
+        Dtype::Int8 | Dtype::Uint8 | Dtype::Boolean => 1,
+        Dtype::Float16 | Dtype::Int16 | Dtype::Uint16 => 2,
+        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => 4,
+        Dtype::Float64 | Dtype::Int64 | Dtype::Uint64 => 8,
+    }
+}
+
+/// Checks that `shape` has at most [`MAX_DIMS`] dimensions and that `bytes` bytes of
+/// `dtype` fill it exactly.
+pub fn check_tensor_parts(dtype: Dtype, shape: &[u32], bytes: usize) -> Result<(), TensorError> {
+    if shape.len() > MAX_DIMS {
+        return Err(TensorError::TooManyDims { dims: shape.len() });
+    }
+    let needed = shape
+        .iter()
+        .try_fold(element_size(dtype), |n, &d| n.checked_mul(d as usize))
+        .ok_or_else(|| TensorError::ShapeOverflow {
+            shape: shape.to_vec(),
+        })?;
+    if needed != bytes {
+        return Err(TensorError::SizeMismatch {
+            bytes,
+            shape: shape.to_vec(),
+            dtype,
+            needed,
+        });
+    }
+    Ok(())
+}
+
+/// [`check_tensor_parts`] for a whole tensor.
+pub fn check_tensor(tensor: &Tensor) -> Result<(), TensorError> {
+    check_tensor_parts(tensor.dtype, &tensor.shape, tensor.data.len())
+}
+
+/// Checks every index of `batch`, that each node has exactly one parent (or is a root), that
+/// no tree nests deeper than [`MAX_DEPTH`], and that every tensor and embedding is
+/// consistent. Runs in O(nodes + edges) without recursion.
 pub fn validate(batch: &DocumentBatch) -> Result<(), BatchError> {
     let len = batch.nodes.len();
     let mut seen = vec![false; len];
-    let mut stack: Vec<usize> = Vec::with_capacity(batch.roots.len());
+    // (node, its level): roots are level 1.
+    let mut stack: Vec<(usize, usize)> = Vec::with_capacity(batch.roots.len());
     for (position, &index) in batch.roots.iter().enumerate() {
         let slot = seen
             .get_mut(index as usize)
@@ -45,10 +148,18 @@ pub fn validate(batch: &DocumentBatch) -> Result<(), BatchError> {
         if std::mem::replace(slot, true) {
             return Err(BatchError::SharedNode { index });
         }
-        stack.push(index as usize);
+        stack.push((index as usize, 1));
     }
-    while let Some(parent) = stack.pop() {
+    while let Some((parent, depth)) = stack.pop() {
         let doc = &batch.nodes[parent];
+        check_document(parent, doc)?;
+        if depth >= MAX_DEPTH && !(doc.chunks.is_empty() && doc.matches.is_empty()) {
+            return Err(BatchError::TooDeep {
+                index: parent,
+                id: doc.id.clone(),
+                depth: depth + 1,
+            });
+        }
         let children = doc
             .chunks
             .iter()
@@ -66,13 +177,28 @@ pub fn validate(batch: &DocumentBatch) -> Result<(), BatchError> {
             if std::mem::replace(slot, true) {
                 return Err(BatchError::SharedNode { index });
             }
-            stack.push(index as usize);
+            stack.push((index as usize, depth + 1));
         }
     }
     match seen.iter().position(|reached| !reached) {
         Some(index) => Err(BatchError::Unreachable { index }),
         None => Ok(()),
     }
+}
+
+fn check_document(index: usize, doc: &Document) -> Result<(), BatchError> {
+    let fields = [("tensor", &doc.tensor), ("embedding", &doc.embedding)];
+    for (field, tensor) in fields {
+        if let Some(tensor) = tensor {
+            check_tensor(tensor).map_err(|problem| BatchError::BadTensor {
+                index,
+                id: doc.id.clone(),
+                field,
+                problem,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -122,6 +248,68 @@ mod tests {
         let mut batch = tree();
         batch.nodes[2].matches = vec![3];
         assert_eq!(validate(&batch), Err(BatchError::SharedNode { index: 3 }));
+    }
+
+    /// A chain of `levels` documents, each the only chunk of the one before.
+    fn chain(levels: usize) -> DocumentBatch {
+        let nodes = (0..levels)
+            .map(|i| {
+                let mut doc = document(format!("d{i}"));
+                if i + 1 < levels {
+                    doc.chunks = vec![i as u32 + 1];
+                }
+                doc
+            })
+            .collect();
+        DocumentBatch {
+            nodes,
+            roots: vec![0],
+        }
+    }
+
+    #[test]
+    fn trees_may_nest_up_to_the_limit_and_no_deeper() {
+        assert_eq!(validate(&chain(MAX_DEPTH)), Ok(()));
+        let error = validate(&chain(100_000)).unwrap_err();
+        assert_eq!(
+            error,
+            BatchError::TooDeep {
+                index: MAX_DEPTH - 1,
+                id: format!("d{}", MAX_DEPTH - 1),
+                depth: MAX_DEPTH + 1
+            }
+        );
+        assert!(error.to_string().contains("at most 96"), "{error}");
+    }
+
+    #[test]
+    fn tensors_must_fill_their_shape_with_few_dimensions() {
+        let tensor = |shape: Vec<u32>, bytes: usize| Tensor {
+            dtype: Dtype::Float32,
+            shape,
+            data: vec![0; bytes],
+        };
+        let mut batch = tree();
+        batch.nodes[2].embedding = Some(tensor(vec![2, 3], 24));
+        batch.nodes[3].tensor = Some(tensor(vec![], 4));
+        assert_eq!(validate(&batch), Ok(()));
+
+        batch.nodes[3].tensor = Some(tensor(vec![2, 3], 23));
+        let error = validate(&batch).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "document `grandchunk` (node 3): `tensor` has 23 bytes, but shape [2, 3] of float32 needs 24"
+        );
+        batch.nodes[3].tensor = None;
+        batch.nodes[2].embedding = Some(tensor(vec![1; 10_000], 4));
+        let error = validate(&batch).unwrap_err().to_string();
+        assert!(
+            error.contains("`embedding` has 10000 dimensions; at most 32"),
+            "{error}"
+        );
+        batch.nodes[2].embedding = Some(tensor(vec![u32::MAX; 4], 4));
+        let error = validate(&batch).unwrap_err().to_string();
+        assert!(error.contains("overflows"), "{error}");
     }
 
     #[test]

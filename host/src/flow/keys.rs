@@ -34,6 +34,11 @@ pub const WITH_KEYS: &[&str] = &[
     "timeout_ms",
     "memory_limit",
     "fuel",
+    "max_request_size",
+    "max_connections",
+    "request_memory_budget",
+    "read_timeout_ms",
+    "idle_timeout_ms",
 ];
 
 /// Keys Jina accepts for a Flow or its gateway that flowhost keeps without interpreting.

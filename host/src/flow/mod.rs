@@ -42,6 +42,7 @@ pub use limits::{
 pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
 pub use spec::{
     Compression, Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, Protocol,
+    ServerSettings,
 };
 pub use yaml::LoadOptions;
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::flow::keys::EXECUTOR_JINA_KEYS;
 use crate::flow::limits::ResolvedLimits;
-use crate::flow::spec::{Compression, ExposedEndpoint, Flow, Protocol};
+use crate::flow::spec::{Compression, ExposedEndpoint, Flow, Protocol, ServerSettings};
 
 /// Flow arguments never passed to executors (Jina's list).
 pub const NOT_FOR_EXECUTORS: &[&str] = &["port", "port_monitoring", "uses", "uses_with"];
@@ -68,6 +68,7 @@ pub struct GatewayArgs {
     pub name: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
+    pub server: ServerSettings,
     pub extra: BTreeMap<String, Value>,
 }
 
@@ -149,6 +150,7 @@ impl Flow {
             name: w.name.clone(),
             title: w.title.clone(),
             description: w.description.clone(),
+            server: w.server,
             extra: w
                 .extra
                 .iter()

@@ -10,7 +10,7 @@ use serde_norway::{Mapping, Value};
 
 use crate::flow::error::{FlowError, Pos};
 use crate::flow::limits::format_bytes;
-use crate::flow::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec};
+use crate::flow::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
 
 impl Flow {
     /// The flow as YAML text.
@@ -169,8 +169,22 @@ fn flow_args(a: &FlowArgs) -> Mapping {
     put_opt(&mut m, "title", &a.title);
     put_opt(&mut m, "description", &a.description);
     put_limits(&mut m, &a.limits);
+    put_server(&mut m, &a.server);
     put_extra(&mut m, &a.extra);
     m
+}
+
+fn put_server(m: &mut Mapping, server: &ServerSettings) {
+    let size = |bytes: u64| format_bytes(bytes).map_or(Value::from(bytes), Value::from);
+    if let Some(bytes) = server.max_request_size {
+        put(m, "max_request_size", size(bytes));
+    }
+    put_opt(m, "max_connections", &server.max_connections);
+    if let Some(bytes) = server.request_memory_budget {
+        put(m, "request_memory_budget", size(bytes));
+    }
+    put_opt(m, "read_timeout_ms", &server.read_timeout_ms);
+    put_opt(m, "idle_timeout_ms", &server.idle_timeout_ms);
 }
 
 fn executor(e: &Executor) -> Mapping {

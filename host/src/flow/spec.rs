@@ -60,9 +60,30 @@ pub struct FlowArgs {
     pub description: Option<String>,
     /// Flow-wide defaults for the per-executor limits.
     pub limits: Limits,
+    /// What one peer may make the gateway hold (flowhost's keys; the gRPC ones also come from
+    /// Jina's `grpc_server_options`).
+    pub server: ServerSettings,
     /// Other keys Jina knows for a Flow or gateway that flowhost does not interpret. They are
     /// validated as known, kept, propagated by the Jina rules and saved back.
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The gateway's resource limits as the flow file sets them; unset ones take the gateway's
+/// documented defaults (`gateway::ServerLimits`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// `max_request_size`: the largest request taken, in bytes, after decompression.
+    pub max_request_size: Option<u64>,
+    /// `max_connections`: connections open at once, all ports together.
+    pub max_connections: Option<u64>,
+    /// `request_memory_budget`: bytes of requests received and not yet answered, in all.
+    pub request_memory_budget: Option<u64>,
+    /// `read_timeout_ms`: how long a request's headers, and its body (or a gRPC message)
+    /// once started, may take to arrive.
+    pub read_timeout_ms: Option<u64>,
+    /// `idle_timeout_ms`: a connection with nothing in flight and no traffic for this long
+    /// is closed.
+    pub idle_timeout_ms: Option<u64>,
 }
 
 /// One executor (a Jina "Deployment") in a Flow.

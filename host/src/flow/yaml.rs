@@ -519,6 +519,31 @@ impl<'a> Reader<'a> {
                 "timeout_ms" | "memory_limit" | "fuel" => {
                     self.limit(&at, &key, v, &mut args.limits)?
                 }
+                "max_request_size" | "request_memory_budget" => {
+                    let bytes = match v {
+                        Value::String(text) => parse_bytes(text).map_err(|message| {
+                            self.bad(&at, &key, format!("`{text}` is not a size: {message}"))
+                        })?,
+                        v => self.uint(&at, &key, v, "a size such as 64MiB, or bytes")?,
+                    };
+                    if key == "max_request_size" {
+                        args.server.max_request_size = Some(bytes);
+                    } else {
+                        args.server.request_memory_budget = Some(bytes);
+                    }
+                }
+                "max_connections" => {
+                    args.server.max_connections =
+                        Some(self.uint(&at, &key, v, "a positive integer")?)
+                }
+                "read_timeout_ms" => {
+                    args.server.read_timeout_ms =
+                        Some(self.uint(&at, &key, v, "milliseconds (a positive integer)")?)
+                }
+                "idle_timeout_ms" => {
+                    args.server.idle_timeout_ms =
+                        Some(self.uint(&at, &key, v, "milliseconds (0: never)")?)
+                }
                 k if keys::WITH_JINA_KEYS.contains(&k) => {
                     args.extra.insert(key.clone(), self.json(&at, &key, v)?);
                 }

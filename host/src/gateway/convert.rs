@@ -145,14 +145,20 @@ pub fn response_from_proto(message: DataRequestProto) -> Result<Response, Conver
 /// A reply saying the request itself was unreadable, in Jina's error shape
 /// (exception `BadRequest`).
 pub fn bad_request_reply(request_id: String, message: &str) -> DataRequestProto {
+    refusal_reply(request_id, "BadRequest", message)
+}
+
+/// A reply saying the gateway did not take the request, with exception `name`
+/// (`BadRequest`, `ResourceExhausted`).
+pub fn refusal_reply(request_id: String, name: &str, message: &str) -> DataRequestProto {
     DataRequestProto {
         header: Some(HeaderProto {
             request_id,
             status: Some(StatusProto {
                 code: StatusCode::Error as i32,
-                description: format!("BadRequest('{message}')"),
+                description: format!("{name}('{message}')"),
                 exception: Some(ExceptionProto {
-                    name: "BadRequest".into(),
+                    name: name.into(),
                     args: vec![message.to_owned()],
                     stacks: Vec::new(),
                     executor: String::new(),
@@ -438,15 +444,6 @@ pub fn numpy_dtype(dtype: Dtype) -> &'static str {
     }
 }
 
-fn element_size(dtype: Dtype) -> usize {
-    match dtype {
-        Dtype::Int8 | Dtype::Uint8 | Dtype::Boolean => 1,
-        Dtype::Float16 | Dtype::Int16 | Dtype::Uint16 => 2,
-        Dtype::Float32 | Dtype::Int32 | Dtype::Uint32 => 4,
-        Dtype::Float64 | Dtype::Int64 | Dtype::Uint64 => 8,
-    }
-}
-
 /// Reads a numpy type string: `<f4`, `>i8`, `|u1`, `=f8`, or a name such as `float32`.
 /// Returns the dtype and whether the bytes are big-endian.
 fn parse_numpy_dtype(text: &str) -> Option<(Dtype, bool)> {
@@ -506,21 +503,8 @@ pub fn tensor_from_proto(array: NdArrayProto) -> Result<Tensor, String> {
         parse_numpy_dtype(&dense.dtype)
             .ok_or_else(|| format!("has an unsupported dtype `{}`", dense.dtype))?
     };
-    let size = element_size(dtype);
-    let elements = dense
-        .shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d as usize))
-        .ok_or("has a shape too large to hold")?;
-    if elements.checked_mul(size) != Some(dense.buffer.len()) {
-        return Err(format!(
-            "has {} bytes but shape {:?} of {} needs {}",
-            dense.buffer.len(),
-            dense.shape,
-            dense.dtype,
-            elements.saturating_mul(size)
-        ));
-    }
+    docs::check_tensor_parts(dtype, &dense.shape, dense.buffer.len()).map_err(|e| e.to_string())?;
+    let size = docs::element_size(dtype);
     let mut data = dense.buffer;
     if big_endian && size > 1 {
         data.chunks_exact_mut(size).for_each(<[u8]>::reverse);
@@ -738,7 +722,7 @@ mod tests {
         let error = batch_from_proto(vec![DocumentProto::default(), doc]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "document 1: `embedding` has 7 bytes but shape [2] of <f4 needs 8"
+            "document 1: `embedding` has 7 bytes, but shape [2] of float32 needs 8"
         );
         let doc = DocumentProto {
             content: Some(document_proto::Content::Tensor(NdArrayProto {

@@ -5,6 +5,11 @@
 //! requests of one stream in flight. A request whose documents cannot be read gets an ERROR
 //! reply of its own, so the rest of the stream goes on; a frame that is not protobuf at all
 //! ends the stream with UNKNOWN (as Jina does) once the requests already taken have been answered.
+//!
+//! When shutdown begins, a stream stops taking requests, answers those it took, and then ends
+//! OK only if the client had finished sending; otherwise (the client still sending, or
+//! requests arriving that were not taken) it ends UNAVAILABLE saying the flow is shutting
+//! down, so a client can always tell whether something went unanswered.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,6 +21,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Shared;
+use super::admission::{ArrivedCharges, SHUTTING_DOWN};
 use super::convert;
 use crate::flow::Compression;
 use crate::proto::jina::jina_discover_endpoints_rpc_server::{
@@ -37,13 +43,14 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         Compression::Gzip => CompressionEncoding::Gzip,
         _ => CompressionEncoding::Deflate,
     });
+    let max_message = shared.limits.max_grpc_message_size;
     let grpc = Grpc { shared };
     // Every service accepts gzip and deflate whatever the flow says; it compresses its
     // answers only when the flow asks (and the client accepts that encoding).
     macro_rules! configure {
         ($server:expr) => {{
             let server = $server
-                .max_decoding_message_size(usize::MAX)
+                .max_decoding_message_size(max_message)
                 .max_encoding_message_size(usize::MAX)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .accept_compressed(CompressionEncoding::Deflate);
@@ -80,60 +87,126 @@ impl JinaRpc for Grpc {
         &self,
         request: Request<Streaming<DataRequestProto>>,
     ) -> Result<Response<CallStream>, Status> {
-        let mut inbound = request.into_inner();
+        let arrived = charges(&request);
+        let inbound = request.into_inner();
         let shared = self.shared.clone();
         let prefetch = shared.config.prefetch();
         let (replies, receiver) = mpsc::channel(prefetch.clamp(1, 1024));
-        tokio::spawn(async move {
-            let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
-            let mut tasks = tokio::task::JoinSet::new();
-            let mut shutdown = shared.shutdown.clone();
-            let mut end = None;
-            loop {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    break;
-                };
-                let next = tokio::select! {
-                    next = inbound.message() => next,
-                    _ = super::stopped(&mut shutdown) => break,
-                };
-                let message = match next {
-                    Ok(Some(message)) => message,
-                    Ok(None) => break,
-                    Err(status) => {
-                        if status.code() != tonic::Code::Cancelled {
-                            // Undecodable protobuf keeps the codec's UNKNOWN (Jina's answer);
-                            // anything else unreadable (size, compression) is INVALID_ARGUMENT.
-                            let code = match status.code() {
-                                tonic::Code::Unknown => tonic::Code::Unknown,
-                                _ => tonic::Code::InvalidArgument,
-                            };
-                            end = Some(Status::new(
-                                code,
-                                format!("unreadable request on JinaRPC/Call: {}", status.message()),
-                            ));
-                        }
-                        break;
-                    }
-                };
-                let shared = shared.clone();
-                let replies = replies.clone();
-                tasks.spawn(async move {
-                    let reply = process(&shared, message).await;
-                    let _ = replies.send(Ok(reply)).await;
-                    drop(permit);
-                });
-                // Reap finished tasks so a long stream does not accumulate them.
-                while tasks.try_join_next().is_some() {}
-            }
-            // Everything already taken is answered before the stream ends.
-            while tasks.join_next().await.is_some() {}
-            if let Some(status) = end {
-                let _ = replies.send(Err(status)).await;
-            }
-        });
+        tokio::spawn(serve_stream(shared, inbound, arrived, replies, prefetch));
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
+}
+
+/// The charges admission filed for a request's messages.
+fn charges<T>(request: &Request<T>) -> ArrivedCharges {
+    request
+        .extensions()
+        .get::<ArrivedCharges>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// How a `Call` stream's reading ended.
+enum Ending {
+    /// The client finished sending.
+    ClientDone,
+    /// The stream broke, with this status.
+    Broken(Status),
+    /// Shutdown began; `refused` requests arrived after it and were not taken.
+    ShuttingDown { refused: usize },
+}
+
+/// Reads one `Call` stream, processing up to `prefetch` requests at once, and ends it (see
+/// the module doc).
+async fn serve_stream(
+    shared: Arc<Shared>,
+    mut inbound: Streaming<DataRequestProto>,
+    arrived: ArrivedCharges,
+    replies: mpsc::Sender<Result<DataRequestProto, Status>>,
+    prefetch: usize,
+) {
+    let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut shutdown = shared.shutdown.clone();
+    let ending = loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit,
+            _ = super::stopped(&mut shutdown) => break Ending::ShuttingDown { refused: 0 },
+        };
+        let Ok(permit) = permit else {
+            break Ending::ClientDone;
+        };
+        let next = tokio::select! {
+            next = inbound.message() => next,
+            _ = super::stopped(&mut shutdown) => break Ending::ShuttingDown { refused: 0 },
+        };
+        let message = match next {
+            Ok(Some(message)) => message,
+            Ok(None) => break Ending::ClientDone,
+            Err(status) => break Ending::Broken(status),
+        };
+        let charge = arrived.take();
+        let shared = shared.clone();
+        let replies = replies.clone();
+        tasks.spawn(async move {
+            let reply = process(&shared, message).await;
+            let _ = replies.send(Ok(reply)).await;
+            drop((permit, charge));
+        });
+        // Reap finished tasks so a long stream does not accumulate them.
+        while tasks.try_join_next().is_some() {}
+    };
+    // Everything already taken is answered before the stream ends. While shutting down, keep
+    // reading meanwhile, to learn whether the client finished or sent more that is not taken.
+    let ending = match ending {
+        Ending::ShuttingDown { mut refused } => {
+            let mut client_done = false;
+            loop {
+                tokio::select! {
+                    joined = tasks.join_next() => if joined.is_none() { break },
+                    next = inbound.message(), if !client_done => match next {
+                        Ok(Some(_)) => refused += 1,
+                        _ => client_done = true,
+                    },
+                }
+            }
+            if client_done && refused == 0 {
+                Ending::ClientDone
+            } else {
+                Ending::ShuttingDown { refused }
+            }
+        }
+        other => {
+            while tasks.join_next().await.is_some() {}
+            other
+        }
+    };
+    let status = match ending {
+        Ending::ClientDone => return,
+        Ending::Broken(status) if status.code() == tonic::Code::Cancelled => return,
+        Ending::Broken(status) => {
+            // Undecodable protobuf keeps the codec's UNKNOWN (Jina's answer), and admission's
+            // refusals keep theirs (size, budget, read deadline); anything else unreadable
+            // is INVALID_ARGUMENT.
+            let code = match status.code() {
+                code @ (tonic::Code::Unknown
+                | tonic::Code::ResourceExhausted
+                | tonic::Code::DeadlineExceeded) => code,
+                _ => tonic::Code::InvalidArgument,
+            };
+            Status::new(
+                code,
+                format!("unreadable request on JinaRPC/Call: {}", status.message()),
+            )
+        }
+        Ending::ShuttingDown { refused: 0 } => Status::unavailable(format!(
+            "{SHUTTING_DOWN}: every request taken on this stream was answered; send the rest again later"
+        )),
+        Ending::ShuttingDown { refused } => Status::unavailable(format!(
+            "{SHUTTING_DOWN}: {refused} request(s) sent after it began were not taken; send them again later"
+        )),
+    };
+    let _ = replies.send(Err(status)).await;
 }
 
 /// One request through the flow; unreadable requests get an error reply.
@@ -158,6 +231,8 @@ impl JinaSingleDataRequestRpc for Grpc {
         &self,
         request: Request<DataRequestProto>,
     ) -> Result<Response<DataRequestProto>, Status> {
+        // Held until the answer is built.
+        let _charge = charges(&request).take();
         let request = convert::request_from_proto(request.into_inner())
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
         let response = self.shared.service.process(request).await;

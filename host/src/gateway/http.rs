@@ -24,9 +24,6 @@ use super::openapi;
 use crate::proto::jina::StatusProto;
 use crate::proto::jina::status_proto::StatusCode as JinaCode;
 
-/// The largest request body taken (Jina sets none; this only stops a runaway client).
-pub const MAX_BODY: usize = 1 << 30;
-
 /// What a route does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteKind {
@@ -274,7 +271,8 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             )
         })
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        // Admission has read the body within the flow's limits already.
+        .layer(DefaultBodyLimit::disable());
     if shared.config.args.cors {
         // Jina's CORS: any origin, method and header.
         app = app.layer(tower_http::cors::CorsLayer::permissive());

@@ -3,7 +3,8 @@
 //!
 //! An exchange lasts from the request's arrival until its response body has been handed to
 //! the connection (finished or dropped). The count is a [`TaskTracker`]'s: a token rides in
-//! each response body.
+//! each response body. The gateway keeps one count in all (for draining) and one per
+//! connection (an idle connection is one with nothing in flight).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,7 +12,6 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes, HttpBody};
 use http_body::{Frame, SizeHint};
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 /// `app` with every exchange counted in `exchanges`.
 pub fn track(app: axum::Router, exchanges: TaskTracker) -> axum::Router {
@@ -19,25 +19,66 @@ pub fn track(app: axum::Router, exchanges: TaskTracker) -> axum::Router {
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let token = exchanges.token();
             async move {
-                next.run(request).await.map(|inner| {
-                    Body::new(TrackedBody {
-                        inner,
-                        _token: token,
-                    })
-                })
+                next.run(request)
+                    .await
+                    .map(|inner| Body::new(Holding::new(inner, token)))
             }
         },
     ))
 }
 
-/// A response body that holds its exchange's token; it forwards everything, the size hint
-/// included, so `Content-Length` answers keep their length.
-struct TrackedBody {
-    inner: Body,
-    _token: TaskTrackerToken,
+/// A connection's service with its exchanges counted in `exchanges`.
+#[derive(Clone)]
+pub struct Counted<S> {
+    inner: S,
+    exchanges: TaskTracker,
 }
 
-impl HttpBody for TrackedBody {
+impl<S> Counted<S> {
+    pub fn new(inner: S, exchanges: TaskTracker) -> Self {
+        Self { inner, exchanges }
+    }
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Counted<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = axum::response::Response>,
+    S::Future: Send + 'static,
+{
+    type Response = axum::response::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let token = self.exchanges.token();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            response
+                .await
+                .map(|response| response.map(|inner| Body::new(Holding::new(inner, token))))
+        })
+    }
+}
+
+/// A response body that holds something until it has been handed to the connection (an
+/// exchange's token, a budget charge); it forwards everything, the size hint included, so
+/// `Content-Length` answers keep their length.
+pub struct Holding<T> {
+    inner: Body,
+    _held: T,
+}
+
+impl<T> Holding<T> {
+    pub fn new(inner: Body, held: T) -> Self {
+        Self { inner, _held: held }
+    }
+}
+
+impl<T: Unpin> HttpBody for Holding<T> {
     type Data = Bytes;
     type Error = axum::Error;
 

@@ -2,10 +2,12 @@
 //! (`/post`, CRUD and exposed endpoints, OpenAPI, Swagger UI, Redoc) and WebSocket, each
 //! protocol on its own port.
 //!
-//! Owns the protocols, their message shapes, TLS, compression, CORS and draining on shutdown.
-//! It does not route: every request goes to a [`FlowService`] (the router) and its answer
+//! Owns the protocols, their message shapes, TLS, compression, CORS, the limits on what a
+//! peer may make it hold (`limits.rs`, enforced by `admission.rs` and `server.rs`) and
+//! draining on shutdown. It does not route: every request goes to a [`FlowService`] (the router) and its answer
 //! comes back unchanged in content, only reshaped for the wire.
 
+mod admission;
 pub mod codec;
 pub mod convert;
 mod error;
@@ -13,6 +15,7 @@ mod grpc;
 mod http;
 mod in_flight;
 pub mod json;
+mod limits;
 mod openapi;
 mod server;
 mod tls;
@@ -30,6 +33,10 @@ use crate::router::Router;
 use crate::router::request::{Request, Response};
 
 pub use error::GatewayError;
+pub use limits::{
+    Budget, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_SIZE,
+    DEFAULT_MAX_STREAMS, DEFAULT_READ_TIMEOUT, DEFAULT_REQUEST_MEMORY_BUDGET, ServerLimits,
+};
 pub use openapi::openapi_document;
 
 /// What the gateway serves: a flow's router, or anything that answers requests the same way.
@@ -54,6 +61,8 @@ impl FlowService for Router {
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     pub args: GatewayArgs,
+    /// What one peer may make the gateway hold (from `args`, defaults filled in).
+    pub limits: ServerLimits,
     /// How long shutdown waits for in-flight requests before closing connections.
     pub drain_timeout: Duration,
 }
@@ -61,6 +70,7 @@ pub struct GatewayConfig {
 impl GatewayConfig {
     pub fn new(args: GatewayArgs) -> Self {
         Self {
+            limits: ServerLimits::from_args(&args),
             args,
             drain_timeout: Duration::from_secs(30),
         }
@@ -94,6 +104,9 @@ pub struct Listening {
 struct Shared {
     service: Arc<dyn FlowService>,
     config: GatewayConfig,
+    limits: ServerLimits,
+    /// What requests in flight hold, across every protocol.
+    budget: Budget,
     /// Flips to `true` once shutdown starts: streams stop taking new requests.
     shutdown: watch::Receiver<bool>,
     /// WebSocket sessions: upgraded connections leave the HTTP server's graceful drain, so
@@ -144,9 +157,21 @@ impl Gateway {
         let shared = Arc::new(Shared {
             service,
             config: config.clone(),
+            limits: config.limits.clone(),
+            budget: Budget::new(config.limits.request_memory_budget),
             shutdown: shutdown_rx.clone(),
             sessions: tokio_util::task::TaskTracker::new(),
         });
+        let serve_options = server::ServeOptions {
+            limits: config.limits.clone(),
+            connections: Arc::new(tokio::sync::Semaphore::new(
+                config
+                    .limits
+                    .max_connections
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            )),
+            drain_timeout: config.drain_timeout,
+        };
         let mut listening = Vec::new();
         let mut servers = Vec::new();
         for (protocol, listener, address) in listeners {
@@ -155,6 +180,7 @@ impl Gateway {
                 Protocol::Http => http::router(shared.clone()),
                 Protocol::Websocket => ws::router(shared.clone()),
             };
+            let app = admission::layer(app, shared.clone());
             listening.push(Listening { protocol, address });
             tracing::info!(protocol = protocol.as_str(), %address, "gateway listening");
             servers.push(tokio::spawn(server::serve(
@@ -162,7 +188,7 @@ impl Gateway {
                 tls.clone(),
                 app,
                 shutdown_rx.clone(),
-                config.drain_timeout,
+                serve_options.clone(),
             )));
         }
         Ok(Gateway {

@@ -5,6 +5,11 @@
 //! ends the stream; with `json` (the default) they are `/post`-shaped JSON objects and `{}`
 //! ends the stream. `/dry_run` answers one `StatusProto`. The port also serves `GET /` and
 //! `GET /status` like the HTTP gateway.
+//!
+//! A message larger than `max_request_size` ends the session (the WebSocket library refuses
+//! it); each request holds its size from the memory budget until answered, and one that
+//! finds the budget spent gets an error reply of its own. When shutdown begins the session
+//! stops taking requests, answers those it took, and closes with 1001 ("going away").
 
 use std::sync::Arc;
 
@@ -21,6 +26,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::Shared;
 use super::convert;
 use super::json::{request_from_json, response_to_json};
+use super::limits::Charge;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Subprotocol {
@@ -53,7 +59,8 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                             let protocol = subprotocol(&headers);
                             upgrade
                                 .protocols(["bytes", "json"])
-                                .max_message_size(super::http::MAX_BODY)
+                                .max_message_size(shared.limits.max_request_size)
+                                .max_frame_size(shared.limits.max_request_size)
                                 .on_upgrade(move |socket| {
                                     let sessions = shared.sessions.clone();
                                     sessions.track_future(serve(socket, shared, protocol))
@@ -127,10 +134,21 @@ async fn dry_run(
 /// What one incoming message asks for.
 enum Incoming {
     Request(crate::router::request::Request),
-    /// Unreadable: answer an error carrying this request id and message.
+    /// Unreadable: answer a `BadRequest` error carrying this request id and message.
     Bad(String, String),
+    /// Not taken (the memory budget is spent): a `ResourceExhausted` error likewise.
+    Refused(String, String),
     End,
     Skip,
+}
+
+/// The size a message holds from the budget.
+fn message_size(message: &Message) -> usize {
+    match message {
+        Message::Binary(bytes) => bytes.len(),
+        Message::Text(text) => text.len(),
+        _ => 0,
+    }
 }
 
 fn read(message: Message, protocol: Subprotocol) -> Incoming {
@@ -180,6 +198,7 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
     let (mut sink, mut stream) = socket.split();
     let prefetch = shared.config.prefetch();
     let (replies, mut outbox) = mpsc::channel::<Message>(prefetch.clamp(1, 1024));
+    let (going_away, mut closing) = tokio::sync::oneshot::channel::<()>();
     let writer = tokio::spawn(async move {
         while let Some(message) = outbox.recv().await {
             if sink.send(message).await.is_err() {
@@ -188,18 +207,30 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
                 return;
             }
         }
+        if closing.try_recv().is_ok() {
+            let frame = axum::extract::ws::CloseFrame {
+                code: axum::extract::ws::close_code::AWAY,
+                reason: super::admission::SHUTTING_DOWN.into(),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
         let _ = sink.close().await;
     });
     let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut shutdown = shared.shutdown.clone();
+    let mut stopping = false;
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit,
+            _ = super::stopped(&mut shutdown) => { stopping = true; break }
+        };
+        let Ok(permit) = permit else {
             break;
         };
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = super::stopped(&mut shutdown) => break,
+            _ = super::stopped(&mut shutdown) => { stopping = true; break }
         };
         let message = match next {
             Some(Ok(message)) => message,
@@ -211,34 +242,31 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
         };
         let shared = shared.clone();
         let replies = replies.clone();
-        match read(message, protocol) {
+        let size = message_size(&message);
+        let (incoming, charge) = match read(message, protocol) {
+            Incoming::Request(request) => match shared.budget.charge(size) {
+                Ok(charge) => (Incoming::Request(request), charge),
+                Err(spent) => (
+                    Incoming::Refused(request.request_id, spent.to_string()),
+                    Charge::default(),
+                ),
+            },
+            other => (other, Charge::default()),
+        };
+        match incoming {
             Incoming::End => break,
             Incoming::Skip => continue,
             Incoming::Bad(id, error) => {
                 tracing::debug!(%error, "unreadable WebSocket request");
-                let reply = match protocol {
-                    Subprotocol::Bytes => Message::Binary(
-                        convert::bad_request_reply(id, &error).encode_to_vec().into(),
-                    ),
-                    Subprotocol::Json => Message::Text(
-                        json!({
-                            "header": {
-                                "requestId": id,
-                                "status": {
-                                    "code": 1,
-                                    "description": format!("BadRequest('{error}')"),
-                                    "exception": {"name": "BadRequest", "args": [error], "stacks": [], "executor": ""},
-                                },
-                            },
-                            "parameters": {},
-                            "routes": [],
-                            "data": [],
-                        })
-                        .to_string()
-                        .into(),
-                    ),
-                };
-                let _ = replies.send(reply).await;
+                let _ = replies
+                    .send(error_reply(protocol, id, "BadRequest", &error))
+                    .await;
+            }
+            Incoming::Refused(id, error) => {
+                tracing::debug!(%error, "WebSocket request not taken");
+                let _ = replies
+                    .send(error_reply(protocol, id, "ResourceExhausted", &error))
+                    .await;
             }
             Incoming::Request(request) => {
                 tasks.spawn(async move {
@@ -252,13 +280,44 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
                         }
                     };
                     let _ = replies.send(reply).await;
-                    drop(permit);
+                    drop((permit, charge));
                 });
                 while tasks.try_join_next().is_some() {}
             }
         }
     }
     while tasks.join_next().await.is_some() {}
+    if stopping {
+        let _ = going_away.send(());
+    }
     drop(replies);
     let _ = writer.await;
+}
+
+/// An error reply for a request the gateway did not take, in the session's subprotocol.
+fn error_reply(protocol: Subprotocol, id: String, name: &str, error: &str) -> Message {
+    match protocol {
+        Subprotocol::Bytes => Message::Binary(
+            convert::refusal_reply(id, name, error)
+                .encode_to_vec()
+                .into(),
+        ),
+        Subprotocol::Json => Message::Text(
+            json!({
+                "header": {
+                    "requestId": id,
+                    "status": {
+                        "code": 1,
+                        "description": format!("{name}('{error}')"),
+                        "exception": {"name": name, "args": [error], "stacks": [], "executor": ""},
+                    },
+                },
+                "parameters": {},
+                "routes": [],
+                "data": [],
+            })
+            .to_string()
+            .into(),
+        ),
+    }
 }

@@ -1,0 +1,294 @@
+//! What one peer may make the gateway hold, and for how long: the settings, their documented
+//! defaults, and the memory budget that requests in flight draw from.
+//!
+//! Every limit has a flow setting under `with:`. The gRPC ones keep the names Jina users
+//! already write in `grpc_server_options` (`grpc.max_receive_message_length`,
+//! `grpc.max_concurrent_streams`, `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`);
+//! the rest are flowhost's own keys (`max_request_size`, `max_connections`,
+//! `request_memory_budget`, `read_timeout_ms`, `idle_timeout_ms`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::flow::GatewayArgs;
+
+/// The largest request taken (after decompression) unless the flow says otherwise.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 64 << 20;
+/// Connections open at once, all ports together.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// HTTP/2 streams one connection may have open at once (gRPC calls, in practice).
+pub const DEFAULT_MAX_STREAMS: u32 = 1024;
+/// Bytes of requests received and not yet answered, across the gateway.
+pub const DEFAULT_REQUEST_MEMORY_BUDGET: usize = 1 << 30;
+/// How long headers, and a body or gRPC message once it has started, may take to arrive.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection with nothing in flight and no traffic for this long is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often an HTTP/2 connection is pinged, and how long the answer may take.
+pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The limits in force for one gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// HTTP bodies and WebSocket messages (`max_request_size`).
+    pub max_request_size: usize,
+    /// gRPC messages, decompressed (`grpc.max_receive_message_length`, else
+    /// `max_request_size`).
+    pub max_grpc_message_size: usize,
+    pub max_connections: usize,
+    pub max_streams_per_connection: u32,
+    pub request_memory_budget: usize,
+    pub read_timeout: Duration,
+    /// `None`: idle connections are never closed (`idle_timeout_ms: 0`).
+    pub idle_timeout: Option<Duration>,
+    /// `None`: no pings (`grpc.keepalive_time_ms: -1`).
+    pub keepalive_interval: Option<Duration>,
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            max_grpc_message_size: DEFAULT_MAX_REQUEST_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_streams_per_connection: DEFAULT_MAX_STREAMS,
+            request_memory_budget: DEFAULT_REQUEST_MEMORY_BUDGET,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            keepalive_interval: Some(DEFAULT_KEEPALIVE_INTERVAL),
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+        }
+    }
+}
+
+/// gRPC server options flowhost applies; others are ignored with a warning.
+const GRPC_OPTIONS: &[&str] = &[
+    "grpc.max_receive_message_length",
+    "grpc.max_send_message_length",
+    "grpc.max_concurrent_streams",
+    "grpc.keepalive_time_ms",
+    "grpc.keepalive_timeout_ms",
+];
+
+impl ServerLimits {
+    /// The flow's settings over the defaults. A request can never be larger than the budget
+    /// it must fit in, so "no limit" (`-1`, as gRPC spells it) means the budget.
+    pub fn from_args(args: &GatewayArgs) -> Self {
+        let mut limits = Self::default();
+        let server = &args.server;
+        let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
+        if let Some(budget) = server.request_memory_budget {
+            limits.request_memory_budget = size(budget).max(1);
+        }
+        if let Some(max) = server.max_request_size {
+            limits.max_request_size = size(max);
+        }
+        limits.max_grpc_message_size = limits.max_request_size;
+        if let Some(max) = server.max_connections {
+            limits.max_connections = size(max).max(1);
+        }
+        if let Some(ms) = server.read_timeout_ms {
+            limits.read_timeout = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = server.idle_timeout_ms {
+            limits.idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+        }
+        if let Some(Value::Object(options)) = args.extra.get("grpc_server_options") {
+            for (key, value) in options {
+                let number = value.as_i64();
+                match (key.as_str(), number) {
+                    ("grpc.max_receive_message_length", Some(n)) => {
+                        limits.max_grpc_message_size =
+                            if n < 0 { usize::MAX } else { size(n as u64) };
+                    }
+                    ("grpc.max_concurrent_streams", Some(n)) if n > 0 => {
+                        limits.max_streams_per_connection = u32::try_from(n).unwrap_or(u32::MAX);
+                    }
+                    ("grpc.keepalive_time_ms", Some(n)) => {
+                        limits.keepalive_interval =
+                            (n > 0).then(|| Duration::from_millis(n as u64));
+                    }
+                    ("grpc.keepalive_timeout_ms", Some(n)) if n > 0 => {
+                        limits.keepalive_timeout = Duration::from_millis(n as u64);
+                    }
+                    // Replies are the flow's own; nothing to bound.
+                    ("grpc.max_send_message_length", _) => {}
+                    (known, _) if GRPC_OPTIONS.contains(&known) => tracing::warn!(
+                        option = known,
+                        %value,
+                        "grpc_server_options: not a usable value; the default stays"
+                    ),
+                    (other, _) => tracing::warn!(
+                        option = other,
+                        "grpc_server_options: flowhost does not apply this option"
+                    ),
+                }
+            }
+        }
+        limits.max_request_size = limits.max_request_size.min(limits.request_memory_budget);
+        limits.max_grpc_message_size = limits
+            .max_grpc_message_size
+            .min(limits.request_memory_budget);
+        limits
+    }
+}
+
+/// Bytes as a flow file writes them: `64MiB`, `1GiB`, `1500 bytes`.
+pub fn bytes_text(bytes: usize) -> String {
+    crate::flow::format_bytes(bytes as u64).unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
+/// The memory requests in flight draw from: a request holds its share from its first byte
+/// until its answer has been handed to the connection, so a flood of large requests gets a
+/// clear refusal instead of growing the process.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    units: Arc<Semaphore>,
+    total: usize,
+}
+
+/// The budget is kept in KiB so that a permit count fits the semaphore's `u32`.
+const UNIT: usize = 1024;
+
+/// The budget is spent: the request that asked is refused, nothing else is affected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the gateway's request memory budget ({}) is spent by requests in flight; retry later or raise `request_memory_budget`",
+    bytes_text(*.total)
+)]
+pub struct BudgetSpent {
+    pub total: usize,
+}
+
+/// A share of the budget, given back when dropped. Grows as a request's bytes arrive.
+#[derive(Debug, Default)]
+pub struct Charge {
+    permit: Option<OwnedSemaphorePermit>,
+    /// Bytes covered so far (the permits cover them rounded up to KiB).
+    bytes: usize,
+}
+
+impl Budget {
+    pub fn new(total: usize) -> Self {
+        let units = total.div_ceil(UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            units: Arc::new(Semaphore::new(units)),
+            total,
+        }
+    }
+
+    /// The whole budget, in bytes.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Bytes of the budget held by requests in flight.
+    pub fn in_use(&self) -> usize {
+        let total_units = self.total.div_ceil(UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        (total_units - self.units.available_permits()) * UNIT
+    }
+
+    /// Extends `charge` to cover `bytes` in all, or refuses without waiting.
+    pub fn grow(&self, charge: &mut Charge, bytes: usize) -> Result<(), BudgetSpent> {
+        let have = charge.bytes.div_ceil(UNIT);
+        let need = bytes.div_ceil(UNIT);
+        if need > have {
+            let more = u32::try_from(need - have).map_err(|_| self.spent())?;
+            let permit = self
+                .units
+                .clone()
+                .try_acquire_many_owned(more)
+                .map_err(|_| self.spent())?;
+            match &mut charge.permit {
+                Some(held) => held.merge(permit),
+                None => charge.permit = Some(permit),
+            }
+        }
+        charge.bytes = charge.bytes.max(bytes);
+        Ok(())
+    }
+
+    /// A charge covering `bytes`, or a refusal.
+    pub fn charge(&self, bytes: usize) -> Result<Charge, BudgetSpent> {
+        let mut charge = Charge::default();
+        self.grow(&mut charge, bytes)?;
+        Ok(charge)
+    }
+
+    fn spent(&self) -> BudgetSpent {
+        BudgetSpent { total: self.total }
+    }
+}
+
+impl Charge {
+    /// Bytes this charge covers.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::flow::{Flow, ServerSettings};
+
+    fn args(server: ServerSettings, extra: BTreeMap<String, Value>) -> GatewayArgs {
+        let mut args = Flow::default().gateway_args();
+        args.server = server;
+        args.extra = extra;
+        args
+    }
+
+    #[test]
+    fn defaults_apply_and_flow_settings_win() {
+        assert_eq!(
+            ServerLimits::from_args(&args(ServerSettings::default(), BTreeMap::new())),
+            ServerLimits::default()
+        );
+        let server = ServerSettings {
+            max_request_size: Some(1 << 20),
+            idle_timeout_ms: Some(0),
+            ..ServerSettings::default()
+        };
+        let extra = BTreeMap::from([(
+            "grpc_server_options".to_owned(),
+            json!({"grpc.max_receive_message_length": -1, "grpc.max_concurrent_streams": 8,
+                   "grpc.keepalive_time_ms": 1000, "grpc.so_reuseport": 0}),
+        )]);
+        let limits = ServerLimits::from_args(&args(server, extra));
+        assert_eq!(limits.max_request_size, 1 << 20);
+        // "No limit" is the budget.
+        assert_eq!(limits.max_grpc_message_size, DEFAULT_REQUEST_MEMORY_BUDGET);
+        assert_eq!(limits.max_streams_per_connection, 8);
+        assert_eq!(limits.keepalive_interval, Some(Duration::from_secs(1)));
+        assert_eq!(limits.idle_timeout, None);
+    }
+
+    #[test]
+    fn a_budget_refuses_once_spent_and_refills_when_charges_drop() {
+        let budget = Budget::new(10 * UNIT);
+        let mut first = budget.charge(4 * UNIT).unwrap();
+        budget.grow(&mut first, 6 * UNIT).unwrap();
+        assert_eq!(first.bytes(), 6 * UNIT);
+        assert_eq!(budget.in_use(), 6 * UNIT);
+        let second = budget.charge(4 * UNIT).unwrap();
+        let refused = budget.charge(1).unwrap_err();
+        assert!(
+            refused.to_string().contains("request_memory_budget"),
+            "{refused}"
+        );
+        drop(first);
+        drop(second);
+        assert_eq!(budget.in_use(), 0);
+        assert!(budget.charge(10 * UNIT).is_ok());
+    }
+}
