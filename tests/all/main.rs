@@ -9,6 +9,7 @@ mod gateway;
 mod gateway_support;
 mod hardening;
 mod registry_flows;
+mod reliability;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;
 mod support;
