@@ -310,16 +310,25 @@ fn scores_from_json(value: Option<&Value>) -> Result<Vec<NamedScore>, String> {
     };
     map.iter()
         .map(|(name, score)| {
-            let field = |key: &str| score.get(key).and_then(Value::as_str).map(str::to_owned);
+            // A number stands for its text, as docarray's model reads it; anything else that
+            // is not text is refused rather than dropped.
+            let field = |key: &str| -> Result<Option<String>, String> {
+                match score.get(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.clone())),
+                    Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                    Some(_) => Err(format!("`{name}` `{key}` must be a string")),
+                }
+            };
             Ok(NamedScore {
                 name: name.clone(),
                 value: score
                     .get("value")
                     .and_then(Value::as_f64)
                     .ok_or_else(|| format!("`{name}` needs a numeric `value`"))?,
-                op_name: field("op_name"),
-                description: field("description"),
-                ref_id: field("ref_id"),
+                op_name: field("op_name")?,
+                description: field("description")?,
+                ref_id: field("ref_id")?,
             })
         })
         .collect()
@@ -443,6 +452,24 @@ mod tests {
         let batch = batch_from_json(&[json!({"id": 5, "parent_id": 4, "colour": "red"})]).unwrap();
         assert_eq!(batch.nodes[0].id, "5");
         assert_eq!(batch.nodes[0].parent_id.as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn score_texts_keep_numbers_and_refuse_other_values() {
+        let batch =
+            batch_from_json(&[json!({"scores": {"s": {"value": 1, "op_name": 0, "ref_id": "r"}}})])
+                .unwrap();
+        let score = &batch.nodes[0].scores[0];
+        assert_eq!(score.op_name.as_deref(), Some("0"));
+        assert_eq!(score.ref_id.as_deref(), Some("r"));
+        let error = batch_from_json(&[json!({"scores": {"s": {"value": 1, "description": [1]}}})])
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`s` `description` must be a string"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -295,6 +295,33 @@ fn env_substitution_before_parsing() {
     assert_eq!(flow.executors[0].shards, 2);
 }
 
+/// A `${{` substitution did not replace (split over lines, escaped) is refused: it would be
+/// substituted when the saved flow is loaded again. Found by the `flow_yaml` fuzz target.
+#[test]
+fn unsubstituted_references_are_refused() {
+    assert_eq!(
+        err("jtype: Flow\nwith:\n env: {k: \"${{\n}}\"}\n"),
+        "flow.yml:3:11: `${{ }}` is not substituted: write a `${{ }}` reference on one line, \
+         without escapes (a literal `${{` cannot be written)"
+    );
+    let msg =
+        err("jtype: Flow\nexecutors:\n  - name: a\n    uses_with: {\"$\\x7b{ ENV.PORT }}\": 1}\n");
+    assert!(
+        msg.starts_with("flow.yml:4:17: `${{ ENV.PORT }}` is not substituted"),
+        "{msg}"
+    );
+    let msg = err(
+        "jtype: Flow\nexecutors:\n  - name: a\n    uses_with: {x: [1, \"${{ ENV.PORT\n }}\"]}\n",
+    );
+    assert!(
+        msg.contains("`${{ ENV.PORT }}` is not substituted"),
+        "{msg}"
+    );
+    // On one line it is substituted, and a comment is not a value.
+    let flow = load("jtype: Flow\nexecutors:\n  - name: a # ${{ ENV.NOPE\n    uses_with: {k: \"${{ ENV.PORT }}\"}\n").unwrap();
+    assert_eq!(flow.executors[0].uses_with["k"], json!("4242"));
+}
+
 // ---- propagation --------------------------------------------------------------------------
 
 #[test]
@@ -641,4 +668,26 @@ fn executor_config_errors_name_what_was_searched_and_where() {
         e.uses_with,
         json!({"a": 2, "b": 1}).as_object().cloned().unwrap()
     );
+}
+
+#[test]
+fn server_limits_load_save_and_say_what_is_wrong() {
+    let text = "jtype: Flow\nwith:\n  max_request_size: 8MiB\n  request_memory_budget: 268435456\n  max_connections: 100\n  read_timeout_ms: 5000\n  idle_timeout_ms: 0\n";
+    let flow = load(text).unwrap();
+    let server = flow.with.server;
+    assert_eq!(server.max_request_size, Some(8 << 20));
+    assert_eq!(server.request_memory_budget, Some(256 << 20));
+    assert_eq!(server.max_connections, Some(100));
+    assert_eq!(server.read_timeout_ms, Some(5000));
+    assert_eq!(server.idle_timeout_ms, Some(0));
+    assert_eq!(flow.gateway_args().server, server);
+    // Saved back in the units a person writes, and loaded back equal.
+    let saved = flow.to_yaml().unwrap();
+    assert!(saved.contains("request_memory_budget: 256MiB"), "{saved}");
+    assert_eq!(load(&saved).unwrap().with.server, server);
+    assert_eq!(
+        err("jtype: Flow\nwith:\n  max_request_size: lots\n"),
+        "flow.yml:3:21: `with`: `max_request_size`: `lots` is not a size: unknown unit `lots`; use B, KB, KiB, MB, MiB, GB or GiB"
+    );
+    assert!(err("jtype: Flow\nwith:\n  max_connections: -1\n").contains("a positive integer"));
 }

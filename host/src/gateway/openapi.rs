@@ -52,6 +52,13 @@ fn operation(route: &RouteSpec, index: usize) -> Value {
     if !route.tags.is_empty() {
         op["tags"] = json!(route.tags);
     }
+    // What admission answers before a handler runs (`{"detail": "..."}`, as Jina's errors).
+    let refused = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": schema_ref("HTTPError") } },
+        })
+    };
     let ok = |schema: Value| {
         json!({
             "description": "Successful Response",
@@ -78,6 +85,10 @@ fn operation(route: &RouteSpec, index: usize) -> Value {
                     "description": "Validation Error",
                     "content": { "application/json": { "schema": schema_ref("HTTPValidationError") } },
                 },
+                "400": refused("The request body could not be read (the client broke off)"),
+                "408": refused("The request body did not arrive within `read_timeout_ms`"),
+                "413": refused("The request body is larger than `max_request_size`"),
+                "503": refused("The gateway's `request_memory_budget` is spent, or the flow is shutting down; retry later"),
             });
         }
     }
@@ -235,6 +246,11 @@ fn schemas() -> Value {
             "properties": {
                 "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
             },
+        },
+        "HTTPError": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "string"}},
         },
         "ValidationError": {
             "type": "object",

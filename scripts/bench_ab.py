@@ -1,0 +1,118 @@
+"""Two flowhost binaries side by side in one run: did a change cost gateway throughput?
+
+    python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N]
+
+Serves the benchmarks' one-executor flow (`noop_executor.wasm`, gRPC and HTTP) with each
+binary in turn, alternating BASE, NEW, BASE, NEW, ... for `--rounds` rounds, and drives each
+with the Rust load generator (`cargo bench -p flowhost --bench gateway_load`). Alternating in
+one run keeps the shared machine's drift out of the ratio. Prints a Markdown table (median of
+the rounds, NEW/BASE) and writes bench-out/ab.json.
+
+A base binary of an earlier commit, without disturbing the working tree:
+
+    git worktree add /tmp/flowhost-base REV
+    (cd /tmp/flowhost-base && CARGO_TARGET_DIR=$PWD/target-base cargo build --release -p flowhost)
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUESTS = os.path.join(ROOT, 'target/wasm32-wasip2/release')
+OUT = os.path.join(ROOT, 'bench-out')
+METRIC = {'seq1': 'rps', 'seq1_http': 'rps', 'stream1': 'rps', 'emb': 'docs_per_s'}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def serve(binary, workdir):
+    grpc, http = free_port(), free_port()
+    flow = os.path.join(workdir, 'flow.yml')
+    with open(flow, 'w') as fh:
+        fh.write('jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http]\n'
+                 f'  port: [{grpc}, {http}]\nexecutors:\n'
+                 f'  - name: e0\n    uses: {os.path.join(GUESTS, "noop_executor.wasm")}\n')
+    process = subprocess.Popen([binary, 'run', flow], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, 'FLOWHOST_LOG': 'warn'})
+    seen = 0
+    for line in process.stdout:
+        if 'Local access' in line:
+            seen += 1
+            if seen == 2:
+                break
+    return process, grpc, http
+
+
+def load(grpc, http, scenario, n=None):
+    out = subprocess.run(
+        ['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
+         '--grpc', f'127.0.0.1:{grpc}', '--http', f'127.0.0.1:{http}', '--only', scenario,
+         *(['--n', str(n)] if n else [])],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith('{'):
+            result = json.loads(line)
+            if result.get('scenario') == scenario:
+                return result
+    raise RuntimeError(f'no result for {scenario}: {out}')
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('base')
+    parser.add_argument('new')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--only', default='seq1,stream1,emb')
+    parser.add_argument('--n', type=int, help="requests per scenario (the load generator's default otherwise)")
+    args = parser.parse_args()
+    scenarios = args.only.split(',')
+    os.makedirs(OUT, exist_ok=True)
+    # Build the load generator once, outside the measurements.
+    subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load',
+                    '--no-run'], cwd=ROOT, check=True)
+    results = {side: {s: [] for s in scenarios} for side in ('base', 'new')}
+    for round_ in range(args.rounds):
+        for side, binary in (('base', args.base), ('new', args.new)):
+            with tempfile.TemporaryDirectory() as workdir:
+                process, grpc, http = serve(binary, workdir)
+                try:
+                    for scenario in scenarios:
+                        result = load(grpc, http, scenario, args.n)
+                        results[side][scenario].append(result)
+                        print(f'round {round_ + 1} {side:4} {scenario:8} '
+                              f'{result[METRIC[scenario]]:>12,.0f}', file=sys.stderr)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=60)
+    with open(os.path.join(OUT, 'ab.json'), 'w') as fh:
+        json.dump(results, fh, indent=1)
+    print('| scenario | base | new | new/base | spread of the rounds (base; new) |')
+    print('|---|---|---|---|---|')
+    for scenario in scenarios:
+        metric = METRIC[scenario]
+        base = [r[metric] for r in results['base'][scenario]]
+        new = [r[metric] for r in results['new'][scenario]]
+        spread = lambda xs: f'{min(xs):,.0f}–{max(xs):,.0f}'
+        print(f'| {scenario} ({metric}) | {statistics.median(base):,.0f} | '
+              f'{statistics.median(new):,.0f} | {statistics.median(new) / statistics.median(base):.2f} | '
+              f'{spread(base)}; {spread(new)} |')
+        if scenario == 'seq1':
+            base_p50 = statistics.median(r['p50_ms'] for r in results['base'][scenario])
+            new_p50 = statistics.median(r['p50_ms'] for r in results['new'][scenario])
+            print(f'| seq1 p50 (ms) | {base_p50:.3f} | {new_p50:.3f} | {new_p50 / base_p50:.2f} | |')
+
+
+if __name__ == '__main__':
+    main()
