@@ -8,6 +8,7 @@ mod flows;
 mod gateway;
 mod gateway_support;
 mod hardening;
+mod openapi_fuzz;
 mod registry_flows;
 mod reliability;
 #[path = "../../registry/tests/support/mod.rs"]
