@@ -322,13 +322,13 @@ async fn a_compression_bomb_stops_at_the_size_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_memory_budget_refuses_new_requests_once_spent() {
     let server = FlowServer::start(
-        &noop_flow("  request_memory_budget: 256KiB\n  max_request_size: 200KiB\n"),
+        &noop_flow("  request_memory_budget: 3MiB\n  max_request_size: 2MiB\n"),
         3,
     );
     let http = server.port(Protocol::Http);
     let grpc = server.port(Protocol::Grpc);
     // One large request held in flight by a slow executor leaves too little for a second
-    // one on any protocol. Which of the two is admitted first is a race: while the probe
+    // one on any protocol (a JSON body is charged at 12 times its size: 150 KiB → 1.8 MiB). Which of the two is admitted first is a race: while the probe
     // wins, the held request is the one refused, and the attempt is made again.
     let big = |text: &str, endpoint: &str, sleep_ms: u64| {
         json!({"data": [{"text": text.repeat(150 << 10)}], "execEndpoint": endpoint,
@@ -364,11 +364,11 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
         refused["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("request memory budget (256KiB) is spent"),
+            .contains("request memory budget (3MiB) is spent"),
         "{refused}"
     );
     let mut doc = docs::document("big");
-    doc.text = Some("z".repeat(150 << 10));
+    doc.text = Some("z".repeat(1500 << 10));
     let results = Client::new("127.0.0.1", grpc)
         .post("/", docs::batch_of([doc]), Map::new())
         .await;
@@ -382,6 +382,16 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
     assert_eq!(status, 200);
     let (status, answer) = http_post(http, "/post", &second);
     assert_eq!(status, 200, "{answer}");
+    // A JSON body that could never fit the budget is too large, not a busy gateway.
+    let (status, answer) = http_post(http, "/post", &big("w", "/", 0).repeat(2));
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("request_memory_budget (3MiB)"),
+        "{answer}"
+    );
     assert!(server.stop().success());
 }
 

@@ -1,7 +1,8 @@
 //! Admission: every request passes here before a handler sees its body.
 //!
 //! - An HTTP body is read here against `max_request_size`, the read deadline and the memory
-//!   budget, and refused with 413, 408 or 503 in Jina's `{"detail": ...}` shape.
+//!   budget (at [`JSON_EXPANSION`] times its size: what serving JSON takes), and refused
+//!   with 413, 408 or 503 in Jina's `{"detail": ...}` shape.
 //! - A gRPC body is a stream of length-prefixed messages. Each message is checked against
 //!   the gRPC size limit from its 5-byte prefix, charged to the budget as its bytes arrive,
 //!   must arrive whole within the read deadline once begun, and is handed on only when
@@ -32,7 +33,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::Shared;
 use super::in_flight::Holding;
-use super::limits::{BudgetSpent, Charge, bytes_text};
+use super::limits::{BudgetSpent, Charge, JSON_EXPANSION, bytes_text};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -155,9 +156,20 @@ async fn read_body(mut body: Body, shared: &Shared) -> Result<(Bytes, Charge), R
         if total > limits.max_request_size {
             return Err(too_large());
         }
+        let memory = total.saturating_mul(JSON_EXPANSION);
+        if memory > shared.budget.total() {
+            // Not a busy gateway: this request could never fit.
+            return Err(refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "a JSON body of {total} bytes takes about {JSON_EXPANSION}× that in memory, more than this flow's request_memory_budget ({}); send smaller requests or use gRPC",
+                    bytes_text(shared.budget.total())
+                ),
+            ));
+        }
         shared
             .budget
-            .grow(&mut charge, total)
+            .grow(&mut charge, memory)
             .map_err(|spent| refusal(StatusCode::SERVICE_UNAVAILABLE, spent.to_string()))?;
         chunks.push(data);
     }

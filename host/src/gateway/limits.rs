@@ -31,6 +31,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How many bytes of memory one byte of a JSON request takes while it is served: the parsed
+/// values, the documents and tensors made from them, the answer's values and text. Measured:
+/// a 52 MiB `POST /post` of embeddings (5,500 documents × 1,000 numbers) peaked at 580 MiB
+/// of RSS above the resting process, about 11×. JSON requests are charged to the budget at
+/// this rate, so the budget bounds memory and not only bytes received.
+pub const JSON_EXPANSION: usize = 12;
+
 /// The limits in force for one gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerLimits {

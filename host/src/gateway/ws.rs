@@ -142,11 +142,11 @@ enum Incoming {
     Skip,
 }
 
-/// The size a message holds from the budget.
+/// What a message holds from the budget: its size, and JSON's expansion for text.
 fn message_size(message: &Message) -> usize {
     match message {
         Message::Binary(bytes) => bytes.len(),
-        Message::Text(text) => text.len(),
+        Message::Text(text) => text.len().saturating_mul(super::limits::JSON_EXPANSION),
         _ => 0,
     }
 }
