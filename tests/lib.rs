@@ -1,6 +1,8 @@
 //! Shared fixtures for flowhost's end-to-end tests: where the guest
 //! components are, and a runtime configured for tests.
 
+pub mod fuzzing;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@ mod containment;
 mod examples;
 mod external;
 mod flows;
+mod fuzz_corpus;
 mod gateway;
 mod gateway_support;
 mod hardening;

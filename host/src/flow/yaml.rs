@@ -48,9 +48,51 @@ impl Flow {
         let text = substitute(text, file, &opts.vars)?;
         let src = Source { file, text: &text };
         let root = parse_value(&src)?;
+        unsubstituted(&src, &root, &mut Vec::new())?;
         let flow = Reader { src }.flow(root)?;
         validate(&flow, Some(&src))?;
         Ok(flow)
+    }
+}
+
+/// Refuses a value that still holds `${{` after substitution: a reference split over lines
+/// (`"${{` ... `}}"` folds into one line), written with escapes (`"$\x7b{ X }}"`) or inside what
+/// looked like a comment. Substitution did not replace it, and it would be substituted when
+/// the flow is saved and loaded again; flow files have no way to write a literal `${{`.
+fn unsubstituted(src: &Source<'_>, v: &Value, path: &mut Vec<Seg>) -> Result<(), FlowError> {
+    let check = |s: &str, path: &[Seg], target: Target| match s.find("${{") {
+        None => Ok(()),
+        Some(start) => {
+            let found: String = s[start..].chars().take(40).collect();
+            Err(FlowError::Syntax {
+                at: src.pos(path, target),
+                message: format!(
+                    "`{found}` is not substituted: write a `${{{{ }}}}` reference on one line, \
+                     without escapes (a literal `${{{{` cannot be written)"
+                ),
+            })
+        }
+    };
+    match v {
+        Value::String(s) => check(s, path, Target::Value),
+        Value::Sequence(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            path.push(Seg::Index(i));
+            let result = unsubstituted(src, item, path);
+            path.pop();
+            result
+        }),
+        Value::Mapping(map) => map.iter().try_for_each(|(key, item)| {
+            path.push(Seg::Key(scalar_text(key).unwrap_or_default()));
+            let result = match key {
+                Value::String(k) => check(k, path, Target::Key),
+                _ => unsubstituted(src, key, path),
+            }
+            .and_then(|()| unsubstituted(src, item, path));
+            path.pop();
+            result
+        }),
+        Value::Tagged(tagged) => unsubstituted(src, &tagged.value, path),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
     }
 }
 
