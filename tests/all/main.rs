@@ -11,7 +11,7 @@ mod gateway_support;
 mod hardening;
 mod openapi_fuzz;
 mod registry_flows;
-mod reliability;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;
+mod reliability;
 mod support;

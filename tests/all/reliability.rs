@@ -60,7 +60,11 @@ async fn client_loop(client: Client, tag: &'static str, stop: Arc<AtomicBool>) -
             let got: Vec<&str> = docs::roots(&response.docs)
                 .filter_map(|d| d.text.as_deref())
                 .collect();
-            assert_eq!(got.first(), Some(&sent.as_str()), "{tag}: matched to its request");
+            assert_eq!(
+                got.first(),
+                Some(&sent.as_str()),
+                "{tag}: matched to its request"
+            );
             assert!(seen.insert(sent.clone()), "{tag}: {sent} answered twice");
         }
         answered += results.len();
@@ -126,7 +130,10 @@ async fn a_soak_at_mixed_load_loses_nothing_and_stays_flat() {
         max_rss <= base_rss + base_rss / 4 + 8 * 1024,
         "RSS grew from {base_rss} to {max_rss} KiB"
     );
-    assert!(max_fds <= base_fds + 16, "fds grew from {base_fds} to {max_fds}");
+    assert!(
+        max_fds <= base_fds + 16,
+        "fds grew from {base_fds} to {max_fds}"
+    );
     assert!(server.stop().success());
 }
 
@@ -176,7 +183,11 @@ async fn a_remote_executor_that_dies_fails_cleanly_and_recovers_on_restart() {
     let error = call().await.expect_err("the remote is gone");
     let text = format!("{error}");
     assert!(text.contains("far"), "{text}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Back on the same port: the flow recovers without a restart.
     let remote = serve_executor(remote_port);
@@ -188,7 +199,12 @@ async fn a_remote_executor_that_dies_fails_cleanly_and_recovers_on_restart() {
         ["foo was here and got 0 document"]
     );
     let parameters = json!({}).as_object().cloned().unwrap_or_default();
-    assert!(client.post("/", docs::empty_batch(), parameters).await.is_ok());
+    assert!(
+        client
+            .post("/", docs::empty_batch(), parameters)
+            .await
+            .is_ok()
+    );
     assert!(server.stop().success());
     assert!(remote.stop().success());
 }
