@@ -41,27 +41,46 @@ fn node_to_json(batch: &DocumentBatch, index: usize) -> Value {
                 .collect(),
         )
     };
-    json!({
+    let mut value = json!({
         "id": doc.id,
         "parent_id": doc.parent_id,
         "granularity": doc.granularity,
         "adjacency": doc.adjacency,
         "blob": doc.blob.as_ref().map(|b| base64_encode(b)),
-        "tensor": doc.tensor.as_ref().map(tensor_to_json),
         "mime_type": doc.mime_type,
         "text": doc.text,
         "weight": doc.weight,
         "uri": doc.uri,
-        "tags": doc.tags.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
         "offset": doc.offset,
         "location": if doc.location.is_empty() { Value::Null } else { json!(doc.location) },
-        "embedding": doc.embedding.as_ref().map(tensor_to_json),
         "modality": doc.modality,
         "evaluations": scores_to_json(&doc.evaluations),
         "scores": scores_to_json(&doc.scores),
-        "chunks": children(&doc.chunks),
-        "matches": children(&doc.matches),
-    })
+    });
+    // Values already built are moved in: `json!` would copy them (deeply), which made
+    // rendering a tree cost its size times its depth.
+    if let Value::Object(map) = &mut value {
+        let optional = |v: Option<Value>| v.unwrap_or(Value::Null);
+        map.insert(
+            "tensor".into(),
+            optional(doc.tensor.as_ref().map(tensor_to_json)),
+        );
+        map.insert(
+            "embedding".into(),
+            optional(doc.embedding.as_ref().map(tensor_to_json)),
+        );
+        map.insert(
+            "tags".into(),
+            optional(
+                doc.tags
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<Value>(t).ok()),
+            ),
+        );
+        map.insert("chunks".into(), children(&doc.chunks));
+        map.insert("matches".into(), children(&doc.matches));
+    }
+    value
 }
 
 fn scores_to_json(scores: &[NamedScore]) -> Value {

@@ -8,12 +8,22 @@
 
 use super::{Document, DocumentBatch, Dtype, Tensor};
 
+/// The most messages protobuf decoders nest (prost's and Python protobuf's limit): what a
+/// client can send, and what any Jina peer can decode from the host.
+const PROTO_NESTING: usize = 100;
+/// The messages around a top-level document in a request (`DataRequestProto`,
+/// `DataContentProto`, `DocumentArrayProto`).
+const ENVELOPE: usize = 3;
+/// Protobuf messages one level of tags takes: a `Struct` (or `ListValue`), its map entry,
+/// and the `Value`.
+const PROTO_PER_TAG_LEVEL: usize = 3;
+
 /// The deepest a document tree may nest: a root is level 1, its chunks and matches level 2,
-/// and so on. It is what the protobuf decoder lets a client send (prost allows 100 nested
-/// messages; a request wraps its documents in three), so whatever a client may send, an
-/// executor may return, and every batch the host holds can be encoded for, and decoded by,
-/// any Jina peer.
-pub const MAX_DEPTH: usize = 96;
+/// and so on. With the envelope it stays under the protobuf decoders' nesting limit with room
+/// for the deepest document's own fields (a tensor is two messages deep, a score two, tags
+/// three a level), so every batch the host passes on can be decoded by any Jina peer; a
+/// document's tags may nest only as deep as the room its level leaves (checked per document).
+pub const MAX_DEPTH: usize = 80;
 
 /// The most dimensions a tensor may have: numpy's limit (`NPY_MAXDIMS` before numpy 2),
 /// so every tensor the host passes on can be reshaped by a Jina client.
@@ -46,6 +56,16 @@ pub enum BatchError {
         index: usize,
         id: String,
         depth: usize,
+    },
+    #[error(
+        "document `{id}` (node {index}) at level {depth} has `tags` nested {nesting} levels; a protobuf reply holds at most {allowed} at that level"
+    )]
+    TagsTooDeep {
+        index: usize,
+        id: String,
+        depth: usize,
+        nesting: usize,
+        allowed: usize,
     },
     #[error("document `{id}` (node {index}): `{field}` {problem}")]
     BadTensor {
@@ -152,7 +172,7 @@ pub fn validate(batch: &DocumentBatch) -> Result<(), BatchError> {
     }
     while let Some((parent, depth)) = stack.pop() {
         let doc = &batch.nodes[parent];
-        check_document(parent, doc)?;
+        check_document(parent, doc, depth)?;
         if depth >= MAX_DEPTH && !(doc.chunks.is_empty() && doc.matches.is_empty()) {
             return Err(BatchError::TooDeep {
                 index: parent,
@@ -186,7 +206,46 @@ pub fn validate(batch: &DocumentBatch) -> Result<(), BatchError> {
     }
 }
 
-fn check_document(index: usize, doc: &Document) -> Result<(), BatchError> {
+/// How deep brackets nest in a JSON text (strings skipped), in one pass.
+fn json_nesting(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn check_document(index: usize, doc: &Document, depth: usize) -> Result<(), BatchError> {
+    if let Some(tags) = &doc.tags {
+        let allowed = PROTO_NESTING.saturating_sub(ENVELOPE + depth) / PROTO_PER_TAG_LEVEL;
+        let nesting = json_nesting(tags);
+        if nesting > allowed {
+            return Err(BatchError::TagsTooDeep {
+                index,
+                id: doc.id.clone(),
+                depth,
+                nesting,
+                allowed,
+            });
+        }
+    }
     let fields = [("tensor", &doc.tensor), ("embedding", &doc.embedding)];
     for (field, tensor) in fields {
         if let Some(tensor) = tensor {
@@ -279,7 +338,40 @@ mod tests {
                 depth: MAX_DEPTH + 1
             }
         );
-        assert!(error.to_string().contains("at most 96"), "{error}");
+        assert!(error.to_string().contains("at most 80"), "{error}");
+    }
+
+    #[test]
+    fn tags_may_nest_as_deep_as_a_protobuf_reply_holds_at_their_level() {
+        let nested = |levels: usize| "{\"a\":".repeat(levels) + "1" + &"}".repeat(levels);
+        assert_eq!(json_nesting(&nested(3)), 3);
+        assert_eq!(
+            json_nesting(r#"{"a": "{[{[not brackets]}]}", "b": [1, [2]]}"#),
+            3
+        );
+        let mut batch = chain(MAX_DEPTH);
+        // At the root: (100 - 3 - 1) / 3 = 32 levels.
+        batch.nodes[0].tags = Some(nested(32));
+        assert_eq!(validate(&batch), Ok(()));
+        batch.nodes[0].tags = Some(nested(33));
+        assert!(matches!(
+            validate(&batch),
+            Err(BatchError::TagsTooDeep {
+                nesting: 33,
+                allowed: 32,
+                ..
+            })
+        ));
+        // At the deepest level: (100 - 3 - 80) / 3 = 5.
+        batch.nodes[0].tags = None;
+        batch.nodes[MAX_DEPTH - 1].tags = Some(nested(5));
+        assert_eq!(validate(&batch), Ok(()));
+        batch.nodes[MAX_DEPTH - 1].tags = Some(nested(6));
+        let error = validate(&batch).unwrap_err().to_string();
+        assert!(
+            error.contains("at level 80 has `tags` nested 6 levels"),
+            "{error}"
+        );
     }
 
     #[test]
