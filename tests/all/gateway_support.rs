@@ -237,19 +237,29 @@ pub fn http_post(port: u16, path: &str, body: &str) -> (u16, serde_json::Value) 
     )
 }
 
+/// A program from one of the project's virtualenvs (`relative` to the workspace root), or
+/// the path in `$override_var`; panics saying which script installs it when it is missing.
+pub fn venv_tool(override_var: &str, relative: &str, installed_by: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(override_var) {
+        return path.into();
+    }
+    let path = flowhost_tests::workspace_root().join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash {installed_by}` (scripts/setup.sh does)",
+        path.display()
+    );
+    path
+}
+
 /// The Jina client's Python (`.venv-jina`, made by `scripts/jina-venv.sh`), or
 /// `$FLOWHOST_JINA_PYTHON`.
 pub fn jina_python() -> PathBuf {
-    if let Some(python) = std::env::var_os("FLOWHOST_JINA_PYTHON") {
-        return python.into();
-    }
-    let python = flowhost_tests::workspace_root().join(".venv-jina/bin/python");
-    assert!(
-        python.is_file(),
-        "{} is missing: run `bash scripts/jina-venv.sh` (scripts/setup.sh does)",
-        python.display()
-    );
-    python
+    venv_tool(
+        "FLOWHOST_JINA_PYTHON",
+        ".venv-jina/bin/python",
+        "scripts/jina-venv.sh",
+    )
 }
 
 /// Runs `tests/python/jina_client.py` with `args`; panics with its output when it fails.

@@ -36,16 +36,11 @@ const TIMEOUT: Duration = Duration::from_secs(80);
 
 /// The schemathesis CLI from `.venv-tools`, or `$FLOWHOST_SCHEMATHESIS`.
 fn schemathesis() -> PathBuf {
-    if let Some(path) = std::env::var_os("FLOWHOST_SCHEMATHESIS") {
-        return path.into();
-    }
-    let path = flowhost_tests::workspace_root().join(".venv-tools/bin/schemathesis");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash scripts/install-test-deps.sh` (scripts/setup.sh does)",
-        path.display()
-    );
-    path
+    crate::gateway_support::venv_tool(
+        "FLOWHOST_SCHEMATHESIS",
+        ".venv-tools/bin/schemathesis",
+        "scripts/install-test-deps.sh",
+    )
 }
 
 /// foo_executor then noop_executor on HTTP, with an exposed endpoint that adds the two
