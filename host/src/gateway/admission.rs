@@ -105,7 +105,7 @@ fn refusal(status: StatusCode, detail: String) -> Response {
 
 /// Reads a whole HTTP body within the limits, charging the budget as it arrives.
 async fn read_body(mut body: Body, shared: &Shared) -> Result<(Bytes, Charge), Response> {
-    let limits = &shared.limits;
+    let limits = &shared.config.limits;
     let too_large = || {
         refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -280,7 +280,7 @@ impl GrpcMessages {
     }
 
     fn limit(&self) -> usize {
-        self.shared.limits.max_grpc_message_size
+        self.shared.config.limits.max_grpc_message_size
     }
 
     fn too_large(&self, what: &str, bytes: usize) -> tonic::Status {
@@ -431,7 +431,7 @@ impl GrpcMessages {
     fn read_timed_out(&self) -> tonic::Status {
         tonic::Status::deadline_exceeded(format!(
             "a request message did not arrive whole within this flow's read_timeout_ms ({} ms)",
-            self.shared.limits.read_timeout.as_millis()
+            self.shared.config.limits.read_timeout.as_millis()
         ))
     }
 }
@@ -461,7 +461,7 @@ impl HttpBody for GrpcMessages {
                     let Some(began) = this.began else {
                         return Poll::Pending;
                     };
-                    let limit = this.shared.limits.read_timeout;
+                    let limit = this.shared.config.limits.read_timeout;
                     let deadline = this
                         .deadline
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(began + limit)));

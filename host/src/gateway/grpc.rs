@@ -43,7 +43,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         Compression::Gzip => CompressionEncoding::Gzip,
         _ => CompressionEncoding::Deflate,
     });
-    let max_message = shared.limits.max_grpc_message_size;
+    let max_message = shared.config.limits.max_grpc_message_size;
     let grpc = Grpc { shared };
     // Every service accepts gzip and deflate whatever the flow says; it compresses its
     // answers only when the flow asks (and the client accepts that encoding).

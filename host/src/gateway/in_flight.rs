@@ -13,30 +13,22 @@ use axum::body::{Body, Bytes, HttpBody};
 use http_body::{Frame, SizeHint};
 use tokio_util::task::TaskTracker;
 
-/// `app` with every exchange counted in `exchanges`.
-pub fn track(app: axum::Router, exchanges: TaskTracker) -> axum::Router {
-    app.layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let token = exchanges.token();
-            async move {
-                next.run(request)
-                    .await
-                    .map(|inner| Body::new(Holding::new(inner, token)))
-            }
-        },
-    ))
-}
-
-/// A connection's service with its exchanges counted in `exchanges`.
+/// A connection's service with each exchange counted twice: in the gateway's count (for
+/// draining) and in the connection's own (for its idle timeout).
 #[derive(Clone)]
 pub struct Counted<S> {
     inner: S,
-    exchanges: TaskTracker,
+    gateway: TaskTracker,
+    connection: TaskTracker,
 }
 
 impl<S> Counted<S> {
-    pub fn new(inner: S, exchanges: TaskTracker) -> Self {
-        Self { inner, exchanges }
+    pub fn new(inner: S, gateway: TaskTracker, connection: TaskTracker) -> Self {
+        Self {
+            inner,
+            gateway,
+            connection,
+        }
     }
 }
 
@@ -54,12 +46,12 @@ where
     }
 
     fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
-        let token = self.exchanges.token();
+        let tokens = (self.gateway.token(), self.connection.token());
         let response = self.inner.call(request);
         Box::pin(async move {
             response
                 .await
-                .map(|response| response.map(|inner| Body::new(Holding::new(inner, token))))
+                .map(|response| response.map(|inner| Body::new(Holding::new(inner, tokens))))
         })
     }
 }
@@ -106,17 +98,19 @@ mod tests {
 
     #[tokio::test]
     async fn an_exchange_counts_until_its_body_is_done_and_keeps_its_length() {
-        let exchanges = TaskTracker::new();
-        let app = track(
+        let (gateway, connection) = (TaskTracker::new(), TaskTracker::new());
+        let app = Counted::new(
             axum::Router::new().route("/", axum::routing::get(|| async { "hello" })),
-            exchanges.clone(),
+            gateway.clone(),
+            connection.clone(),
         );
         let request = axum::http::Request::get("/").body(Body::empty()).unwrap();
         let response = app.oneshot(request).await.unwrap();
-        assert_eq!(exchanges.len(), 1, "the body is not sent yet");
+        assert_eq!(gateway.len(), 1, "the body is not sent yet");
+        assert_eq!(connection.len(), 1);
         assert_eq!(response.body().size_hint().exact(), Some(5));
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"hello");
-        assert_eq!(exchanges.len(), 0);
+        assert_eq!((gateway.len(), connection.len()), (0, 0));
     }
 }

@@ -104,7 +104,6 @@ pub struct Listening {
 struct Shared {
     service: Arc<dyn FlowService>,
     config: GatewayConfig,
-    limits: ServerLimits,
     /// What requests in flight hold, across every protocol.
     budget: Budget,
     /// Flips to `true` once shutdown starts: streams stop taking new requests.
@@ -157,7 +156,6 @@ impl Gateway {
         let shared = Arc::new(Shared {
             service,
             config: config.clone(),
-            limits: config.limits.clone(),
             budget: Budget::new(config.limits.request_memory_budget),
             shutdown: shutdown_rx.clone(),
             sessions: tokio_util::task::TaskTracker::new(),

@@ -62,7 +62,6 @@ pub async fn serve(
     options: ServeOptions,
 ) {
     let exchanges = TaskTracker::new();
-    let app = super::in_flight::track(app, exchanges.clone());
     // Connections close (gracefully) when this flips: after the drain.
     let (close, closing) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -116,6 +115,7 @@ pub async fn serve(
                 let connection = Connection {
                     builder: builder.clone(),
                     app: app.clone(),
+                    exchanges: exchanges.clone(),
                     closing: closing.clone(),
                     idle_timeout: limits.idle_timeout,
                     peer,
@@ -162,6 +162,8 @@ pub async fn serve(
 struct Connection {
     builder: auto::Builder<TokioExecutor>,
     app: axum::Router,
+    /// The gateway's count of exchanges in flight, which draining waits on.
+    exchanges: TaskTracker,
     closing: watch::Receiver<bool>,
     idle_timeout: Option<Duration>,
     peer: std::net::SocketAddr,
@@ -174,9 +176,13 @@ impl Connection {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + HasClock + 'static,
     {
-        let exchanges = TaskTracker::new();
+        let own_exchanges = TaskTracker::new();
         let clock = io.clock();
-        let service = TowerToHyperService::new(Counted::new(self.app, exchanges.clone()));
+        let service = TowerToHyperService::new(Counted::new(
+            self.app,
+            self.exchanges.clone(),
+            own_exchanges.clone(),
+        ));
         let mut conn = pin!(
             self.builder
                 .serve_connection_with_upgrades(TokioIo::new(io), service)
@@ -202,7 +208,7 @@ impl Connection {
                 }
                 _ = ticks.tick(), if goodbye.is_none() && self.idle_timeout.is_some() => {
                     let idle = self.idle_timeout.unwrap_or(Duration::MAX);
-                    if exchanges.is_empty() && clock.idle_for() >= idle {
+                    if own_exchanges.is_empty() && clock.idle_for() >= idle {
                         tracing::debug!(peer = %self.peer, ?idle, "closing an idle connection");
                         conn.as_mut().graceful_shutdown();
                         goodbye = Some(Box::pin(tokio::time::sleep(CLOSE_GRACE)));

@@ -59,8 +59,8 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                             let protocol = subprotocol(&headers);
                             upgrade
                                 .protocols(["bytes", "json"])
-                                .max_message_size(shared.limits.max_request_size)
-                                .max_frame_size(shared.limits.max_request_size)
+                                .max_message_size(shared.config.limits.max_request_size)
+                                .max_frame_size(shared.config.limits.max_request_size)
                                 .on_upgrade(move |socket| {
                                     let sessions = shared.sessions.clone();
                                     sessions.track_future(serve(socket, shared, protocol))
