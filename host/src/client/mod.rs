@@ -66,6 +66,9 @@ pub struct Client {
 /// a reply is a request's documents after the flow.
 pub const DEFAULT_MAX_REPLY_SIZE: usize = crate::gateway::DEFAULT_MAX_REQUEST_SIZE;
 
+/// How long connecting (TCP and TLS) may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Client {
     /// A gRPC client of the gateway at `host:port`, 100 documents a request, 100 requests
     /// in flight.
@@ -79,12 +82,12 @@ impl Client {
             compression: None,
             request_size: 100,
             prefetch: 100,
-            connect_timeout: std::time::Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_reply_size: DEFAULT_MAX_REPLY_SIZE,
         }
     }
 
-    /// How long connecting (TCP and TLS) may take (10 s by default).
+    /// How long connecting (TCP and TLS) may take ([`DEFAULT_CONNECT_TIMEOUT`] by default).
     pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.connect_timeout = timeout;
         self

@@ -11,17 +11,13 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::client::{Client, RequestError};
+use crate::client::{Client, DEFAULT_CONNECT_TIMEOUT, RequestError};
 use crate::docs::DocumentBatch;
 use crate::router::{ExternalExecutor, Request};
 use crate::runtime::{CallError, CallFailure, Fault};
 
 /// The system's CA bundle, trusted for `tls: true` unless `SSL_CERT_FILE` names another.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-
-/// How long connecting to a remote executor may take, at most (less when `timeout_send` is
-/// shorter).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct RemoteExecutor {
@@ -38,7 +34,9 @@ impl RemoteExecutor {
     /// variable OpenSSL reads) or the system bundle. Each call must finish within
     /// `deadline`.
     pub fn new(name: &str, host: &str, port: u16, tls: bool, deadline: Option<Duration>) -> Self {
-        let connect_timeout = deadline.map_or(CONNECT_TIMEOUT, |d| d.min(CONNECT_TIMEOUT));
+        // The client's connect timeout, or less when `timeout_send` is shorter.
+        let connect_timeout =
+            deadline.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.min(DEFAULT_CONNECT_TIMEOUT));
         let mut client = Client::new(host, port)
             .request_size(usize::MAX)
             .connect_timeout(connect_timeout);
