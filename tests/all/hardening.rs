@@ -334,8 +334,9 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
     let http = server.port(Protocol::Http);
     let grpc = server.port(Protocol::Grpc);
     // One large request held in flight by a slow executor leaves too little for a second
-    // one on any protocol (a JSON body is charged at 12 times its size: 150 KiB → 1.8 MiB). Which of the two is admitted first is a race: while the probe
-    // wins, the held request is the one refused, and the attempt is made again.
+    // one on any protocol (a JSON body is charged at 12 times its size: 150 KiB → 1.8 MiB).
+    // Which of the two is admitted first is a race: while the probe wins, the held request
+    // is the one refused, and the attempt is made again.
     let big = |text: &str, endpoint: &str, sleep_ms: u64| {
         json!({"data": [{"text": text.repeat(150 << 10)}], "execEndpoint": endpoint,
                "parameters": {"sleep_ms": sleep_ms}})
@@ -346,7 +347,9 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
     let (held, refused) = loop {
         attempts += 1;
         assert!(attempts <= 20, "the budget was never seen spent");
-        let body = big("x", "/slow", 3000);
+        // Held long enough that the checks below finish while it is in flight, even when the
+        // whole suite shares the two cores.
+        let body = big("x", "/slow", 8000);
         let held = std::thread::spawn(move || http_post(http, "/post", &body));
         let refused = loop {
             let (status, answer) = http_post(http, "/post", &second);
