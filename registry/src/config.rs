@@ -59,7 +59,7 @@ impl FromStr for HubConfig {
 impl HubConfig {
     /// A validated hub.
     pub fn new(registry: &str, namespace: &str) -> std::result::Result<Self, String> {
-        validate_registry(registry)?;
+        validate_registry(registry).map_err(|e| e.to_string())?;
         let namespace = namespace.trim_matches('/');
         if !namespace.is_empty() {
             validate_repository(namespace).map_err(|e| format!("hub namespace: {e}"))?;

@@ -1,67 +1,59 @@
 //! Docker's image naming rules, for `docker://IMAGE[:TAG][@DIGEST]`.
 //!
-//! The rules are those of `distribution/reference`'s `ParseNormalizedNamed`:
-//! the first path component is a registry only if it holds a `.` or a `:`, or is
-//! `localhost` (or is not lowercase); otherwise the registry is Docker Hub. On Docker Hub a
-//! one-component name lives under `library/`. `index.docker.io` is Docker Hub's old name.
-//! Docker Hub's API answers at `registry-1.docker.io`, so that is the registry we record.
+//! The normalisation (`alpine` is `docker.io/library/alpine:latest`, a first component is a
+//! registry only if it holds a `.` or a `:` or is `localhost`, `index.docker.io` is Docker
+//! Hub's old name) is `oci_client::Reference`'s, a port of `distribution/reference`'s
+//! `ParseNormalizedNamed`. What it leaves out of Docker's rules is here: IPv6 registries, and
+//! a first component with capitals taken for a registry. Docker Hub's API answers at
+//! `registry-1.docker.io`, so that is the registry we record.
 
-use crate::reference::{ImageRef, split_name_tag_digest, validate_registry, validate_repository};
+use crate::reference::{
+    DEFAULT_TAG, ImageRef, ReferenceError, parse_reference, tag_and_digest, validate_registry,
+};
 
 /// Docker Hub's name in image references.
 pub const DOCKER_HUB_DOMAIN: &str = "docker.io";
-/// Docker Hub's old name, still accepted.
-pub const LEGACY_DOCKER_HUB_DOMAIN: &str = "index.docker.io";
 /// Where Docker Hub's registry API answers.
 pub const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
 
 /// Normalise a Docker image name: `alpine` becomes `registry-1.docker.io/library/alpine:latest`.
-pub fn normalize(name: &str) -> Result<ImageRef, String> {
-    let (name, tag, digest) = split_name_tag_digest(name)?;
-    let (domain, remainder) = split_docker_domain(&name);
-    if remainder.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!("repository name `{remainder}` must be lowercase"));
+pub fn normalize(name: &str) -> Result<ImageRef, ReferenceError> {
+    if name.is_empty() {
+        return Err(ReferenceError::EmptyName);
     }
-    validate_repository(&remainder)?;
-    let registry = if domain == DOCKER_HUB_DOMAIN {
-        DOCKER_HUB_REGISTRY.to_string()
+    let mut image = if name.starts_with('[') {
+        // `[v6]:port/…`: in Docker's grammar, not in the library's.
+        let (registry, path) = name.split_once('/').ok_or(ReferenceError::NoRegistry)?;
+        ImageRef::in_registry(registry, path)?
     } else {
-        validate_registry(&domain)?;
-        domain
+        let parsed = parse_reference(name)?;
+        let (tag, digest) = tag_and_digest(&parsed, name)?;
+        let (mut registry, mut repository) = (parsed.registry(), parsed.repository());
+        // Docker also takes a first component with capitals for a registry; the library files
+        // it under Docker Hub, as a repository name no registry would accept.
+        if registry == DOCKER_HUB_DOMAIN
+            && let Some((first, rest)) = repository.split_once('/')
+            && first.bytes().any(|b| b.is_ascii_uppercase())
+        {
+            (registry, repository) = (first, rest);
+        }
+        if registry == DOCKER_HUB_DOMAIN {
+            registry = DOCKER_HUB_REGISTRY;
+        } else {
+            validate_registry(registry)?;
+        }
+        ImageRef {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            tag,
+            digest,
+        }
     };
     // Without a tag or digest Docker pulls `latest`; record it so the reference prints as Docker's.
-    let tag = if tag.is_none() && digest.is_none() {
-        Some(crate::reference::DEFAULT_TAG.to_string())
-    } else {
-        tag
-    };
-    Ok(ImageRef {
-        registry,
-        repository: remainder,
-        tag,
-        digest,
-    })
-}
-
-/// `distribution/reference`'s `splitDockerDomain`.
-fn split_docker_domain(name: &str) -> (String, String) {
-    let (mut domain, mut remainder) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.to_lowercase() != first =>
-        {
-            (first.to_string(), rest.to_string())
-        }
-        _ => (DOCKER_HUB_DOMAIN.to_string(), name.to_string()),
-    };
-    if domain == LEGACY_DOCKER_HUB_DOMAIN {
-        domain = DOCKER_HUB_DOMAIN.to_string();
+    if image.tag.is_none() && image.digest.is_none() {
+        image.tag = Some(DEFAULT_TAG.to_string());
     }
-    if domain == DOCKER_HUB_DOMAIN && !remainder.contains('/') {
-        remainder = format!("library/{remainder}");
-    }
-    (domain, remainder)
+    Ok(image)
 }
 
 #[cfg(test)]
@@ -108,6 +100,11 @@ mod tests {
             n("localhostx/app"),
             "registry-1.docker.io/localhostx/app:latest"
         );
+        // Docker's rules beyond the library's: capitals make a registry, and IPv6 hosts.
+        assert_eq!(n("Reg/app"), "Reg/app:latest");
+        assert_eq!(n("Localhost/a/b"), "Localhost/a/b:latest");
+        assert_eq!(n("[::1]:5000/ns/img"), "[::1]:5000/ns/img:latest");
+        assert_eq!(n("[fe80::1]/img:2"), "[fe80::1]/img:2");
     }
 
     #[test]
@@ -117,13 +114,31 @@ mod tests {
         assert_eq!(r.tag, None);
         assert_eq!(r.digest.as_deref(), Some(d));
         assert_eq!(r.repository, "library/alpine");
+        let r = normalize(&format!("alpine:3@{d}")).unwrap();
+        assert_eq!(
+            (r.tag.as_deref(), r.digest.as_deref()),
+            (Some("3"), Some(d))
+        );
     }
 
     #[test]
     fn rejects_bad_names() {
-        assert!(normalize("Alpine").unwrap_err().contains("lowercase"));
+        assert!(
+            normalize("Alpine")
+                .unwrap_err()
+                .to_string()
+                .contains("lowercase")
+        );
+        assert!(
+            normalize("Reg/App")
+                .unwrap_err()
+                .to_string()
+                .contains("lowercase")
+        );
         assert!(normalize("").is_err());
         assert!(normalize("alpine:").is_err());
         assert!(normalize("a//b").is_err());
+        assert!(normalize("[::1]:5000").is_err());
+        assert!(normalize("[::ffff:1.2.3.4]/img").is_err());
     }
 }

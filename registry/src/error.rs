@@ -6,12 +6,18 @@
 
 use std::path::PathBuf;
 
+use crate::reference::ReferenceError;
+
 /// Everything that can go wrong while resolving, pulling, pushing or inspecting.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The reference does not follow the `uses` grammar.
     #[error("{reference}: invalid reference: {reason}")]
-    InvalidReference { reference: String, reason: String },
+    InvalidReference {
+        reference: String,
+        #[source]
+        reason: ReferenceError,
+    },
 
     /// A `scheme://` this crate does not know.
     #[error(

@@ -12,7 +12,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, one job each: [`reference`] (grammar), [`docker_name`] (Docker naming rules),
+//! Modules, one job each: [`reference`] (the `uses` schemes; image reference grammar by
+//! oci-client), [`docker_name`] (Docker naming rules),
 //! [`config`] (settings), [`auth`] (credentials), [`cache`] (content-addressed store),
 //! `transport` (one registry's client and errors), `pull` (fetch into the cache),
 //! [`image`] (Wasm in container image layers), [`artifact`] (CNCF Wasm layout),
@@ -42,5 +43,5 @@ pub use config::{HubConfig, Settings};
 pub use error::{Error, Result};
 pub use inspect::{ComponentInfo, WasmKind, inspect, inspect_bytes, inspect_file};
 pub use push::{PushResult, push};
-pub use reference::{ImageRef, Uses};
+pub use reference::{ImageRef, ReferenceError, Uses};
 pub use resolve::{PullPolicy, ResolveContext, ResolvedComponent, Source, pull, resolve};

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::inspect::{ComponentInfo, inspect_bytes};
 use crate::manifest::OCI_MANIFEST;
 use crate::progress::Progress;
-use crate::reference::{ImageRef, Uses};
+use crate::reference::{ImageRef, ReferenceError, Uses};
 use crate::resolve::ResolveContext;
 use crate::transport::{Ctx, map_err};
 
@@ -41,15 +41,14 @@ pub async fn push(
         _ => {
             return Err(Error::InvalidReference {
                 reference: reference.to_string(),
-                reason: "push needs an oci://, hub:// or docker:// reference".into(),
+                reason: ReferenceError::NotRemote { operation: "push" },
             });
         }
     };
     if image.digest.is_some() {
         return Err(Error::InvalidReference {
             reference: reference.to_string(),
-            reason: "push to a tag, not a digest (the digest is computed from what is pushed)"
-                .into(),
+            reason: ReferenceError::PushToDigest,
         });
     }
     let wasm = tokio::fs::read(file)

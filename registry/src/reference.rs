@@ -9,17 +9,70 @@
 //! docker    := docker://IMAGE[:TAG][@sha256:DIGEST]     (Docker's naming rules)
 //! ```
 //!
+//! This module is flowhost's part only: the schemes, local paths, which component is the
+//! registry, and what the cache can pin (sha256). The image reference grammar itself (names,
+//! tags, digests, registry hosts and ports) is Docker's, as [`oci_client::Reference`] parses it;
+//! Docker Hub's defaults for `docker://` are in [`crate::docker_name`].
+//!
 //! Parsing is pure: no file system, no network. Resolution lives in `resolve.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use oci_client::{ParseError, Reference};
+
 use crate::docker_name;
 use crate::error::{Error, Result};
 
 /// The default tag when a reference names none.
 pub const DEFAULT_TAG: &str = "latest";
+
+/// Stands in for a registry given apart (`oci://`'s first component, the hub's) while the
+/// library parses the rest: a name it always takes for a registry and never rewrites.
+const STAND_IN_REGISTRY: &str = "localhost";
+
+/// Why a reference is not one flowhost can use. [`Error::InvalidReference`] prints it after
+/// the reference as written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("empty reference")]
+    Empty,
+    #[error("empty file path")]
+    EmptyPath,
+    #[error("empty image name")]
+    EmptyName,
+    #[error("expected REGISTRY/REPOSITORY (e.g. oci://localhost:5000/acme/encoder:1.0)")]
+    NoRegistry,
+    /// Outside Docker's reference grammar (the library's verdict).
+    #[error("{source}{}", grammar_hint(.source))]
+    Grammar {
+        #[source]
+        source: ParseError,
+    },
+    #[error(
+        "invalid registry `{registry}` (expected HOST[:PORT] or [IPv6]:PORT, PORT from 1 to 65535)"
+    )]
+    Registry { registry: String },
+    #[error("invalid tag `{tag}` (ASCII letters, digits, `_`, `.`, `-`)")]
+    Tag { tag: String },
+    #[error("unsupported digest `{digest}` (expected sha256:<64 lowercase hex digits>)")]
+    Digest { digest: String },
+    #[error("{operation} needs an oci://, hub:// or docker:// reference")]
+    NotRemote { operation: &'static str },
+    #[error("push to a tag, not a digest (the digest is computed from what is pushed)")]
+    PushToDigest,
+}
+
+/// The library's "invalid reference format" says nothing of the format: say it.
+fn grammar_hint(source: &ParseError) -> &'static str {
+    match source {
+        ParseError::ReferenceInvalidFormat => {
+            " (expected [REGISTRY[:PORT]/]NAME[:TAG][@sha256:DIGEST], NAME in lowercase)"
+        }
+        _ => "",
+    }
+}
 
 /// A parsed `uses` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +94,7 @@ impl Uses {
     pub fn parse(uses: &str) -> Result<Uses> {
         let trimmed = uses.trim();
         if trimmed.is_empty() {
-            return Err(invalid(uses, "empty reference"));
+            return Err(invalid(uses, ReferenceError::Empty));
         }
         if let Some((scheme, rest)) = trimmed.split_once("://") {
             return match scheme {
@@ -56,7 +109,7 @@ impl Uses {
                     .map_err(|reason| invalid(uses, reason)),
                 "file" => {
                     if rest.is_empty() {
-                        Err(invalid(uses, "empty file path"))
+                        Err(invalid(uses, ReferenceError::EmptyPath))
                     } else {
                         Ok(Uses::local(PathBuf::from(rest)))
                     }
@@ -122,18 +175,25 @@ pub struct ImageRef {
 impl ImageRef {
     /// Parse `REGISTRY/REPO[:TAG][@sha256:DIGEST]` where the first component is always the
     /// registry (no Docker defaults: that is what `docker://` is for).
-    pub fn parse_oci(s: &str) -> std::result::Result<ImageRef, String> {
-        let (name, tag, digest) = split_name_tag_digest(s)?;
-        let Some((registry, repository)) = name.split_once('/') else {
-            return Err(
-                "expected REGISTRY/REPOSITORY (e.g. oci://localhost:5000/acme/encoder:1.0)".into(),
-            );
-        };
+    pub fn parse_oci(s: &str) -> std::result::Result<ImageRef, ReferenceError> {
+        if s.is_empty() {
+            return Err(ReferenceError::EmptyName);
+        }
+        let (registry, path) = s.split_once('/').ok_or(ReferenceError::NoRegistry)?;
+        ImageRef::in_registry(registry, path)
+    }
+
+    /// `REPO[:TAG][@DIGEST]` in `registry`, taken as written.
+    pub(crate) fn in_registry(
+        registry: &str,
+        path: &str,
+    ) -> std::result::Result<ImageRef, ReferenceError> {
         validate_registry(registry)?;
-        validate_repository(repository)?;
+        let parsed = parse_path(path)?;
+        let (tag, digest) = tag_and_digest(&parsed, path)?;
         Ok(ImageRef {
             registry: registry.to_string(),
-            repository: repository.to_string(),
+            repository: parsed.repository().to_string(),
             tag,
             digest,
         })
@@ -145,14 +205,12 @@ impl ImageRef {
     }
 
     /// The reference oci-client wants. A digest wins over a tag.
-    pub(crate) fn to_client_ref(&self) -> oci_client::Reference {
+    pub(crate) fn to_client_ref(&self) -> Reference {
         match &self.digest {
-            Some(d) => oci_client::Reference::with_digest(
-                self.registry.clone(),
-                self.repository.clone(),
-                d.clone(),
-            ),
-            None => oci_client::Reference::with_tag(
+            Some(d) => {
+                Reference::with_digest(self.registry.clone(), self.repository.clone(), d.clone())
+            }
+            None => Reference::with_tag(
                 self.registry.clone(),
                 self.repository.clone(),
                 self.tag_or_default().to_string(),
@@ -197,10 +255,14 @@ pub struct HubRef {
 }
 
 impl HubRef {
-    fn parse(s: &str) -> std::result::Result<HubRef, String> {
-        let (name, tag, digest) = split_name_tag_digest(s)?;
-        validate_repository(&name)?;
-        Ok(HubRef { name, tag, digest })
+    fn parse(s: &str) -> std::result::Result<HubRef, ReferenceError> {
+        let parsed = parse_path(s)?;
+        let (tag, digest) = tag_and_digest(&parsed, s)?;
+        Ok(HubRef {
+            name: parsed.repository().to_string(),
+            tag,
+            digest,
+        })
     }
 
     /// Place the name in a hub: `REGISTRY/NAMESPACE/NAME`.
@@ -233,167 +295,122 @@ impl fmt::Display for HubRef {
     }
 }
 
-fn invalid(reference: &str, reason: impl Into<String>) -> Error {
+fn invalid(reference: &str, reason: ReferenceError) -> Error {
     Error::InvalidReference {
         reference: reference.to_string(),
-        reason: reason.into(),
+        reason,
     }
 }
 
-/// Split `NAME[:TAG][@DIGEST]`. The tag's colon is the last one after the last slash, so a
-/// registry port (`host:5000/repo`) is never taken for a tag.
-pub(crate) fn split_name_tag_digest(
-    s: &str,
-) -> std::result::Result<(String, Option<String>, Option<String>), String> {
-    if s.is_empty() {
-        return Err("empty image name".into());
+/// An image reference in Docker's grammar, by the library. A name wrong only by its capitals
+/// is reported as such (the library calls that a bad format, as it does any other fault).
+pub(crate) fn parse_reference(text: &str) -> std::result::Result<Reference, ReferenceError> {
+    Reference::try_from(text).map_err(|source| {
+        // Capitals are fine in a registry, a tag or a digest; so if lowercasing mends the
+        // reference, the fault was capitals in the repository name.
+        let source = if source == ParseError::ReferenceInvalidFormat
+            && Reference::try_from(text.to_ascii_lowercase().as_str()).is_ok()
+        {
+            ParseError::NameContainsUppercase
+        } else {
+            source
+        };
+        ReferenceError::Grammar { source }
+    })
+}
+
+/// `REPO[:TAG][@DIGEST]` whose registry is given apart.
+fn parse_path(path: &str) -> std::result::Result<Reference, ReferenceError> {
+    if path.is_empty() {
+        return Err(ReferenceError::EmptyName);
     }
-    let (rest, digest) = match s.split_once('@') {
-        Some((rest, digest)) => {
-            validate_digest(digest)?;
-            (rest, Some(digest.to_string()))
+    parse_reference(&format!("{STAND_IN_REGISTRY}/{path}"))
+}
+
+/// The tag as written (the library writes in `latest` when a reference names neither tag nor
+/// digest) and the digest, both checked for what flowhost can use.
+pub(crate) fn tag_and_digest(
+    parsed: &Reference,
+    text: &str,
+) -> std::result::Result<(Option<String>, Option<String>), ReferenceError> {
+    let digest = match parsed.digest() {
+        Some(d) => {
+            validate_digest(d)?;
+            Some(d.to_string())
         }
-        None => (s, None),
+        None => None,
     };
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => {
-            let at = last_slash + i;
-            let tag = &rest[at + 1..];
-            validate_tag(tag)?;
-            (&rest[..at], Some(tag.to_string()))
+    let tag = match parsed.tag() {
+        Some(DEFAULT_TAG) if digest.is_none() && !text.ends_with(":latest") => None,
+        // The library's `\w` is Unicode; Docker's (Go's) is ASCII.
+        Some(tag) if !tag.is_ascii() => {
+            return Err(ReferenceError::Tag {
+                tag: tag.to_string(),
+            });
         }
-        None => (rest, None),
+        tag => tag.map(str::to_string),
     };
-    if name.is_empty() {
-        return Err("empty image name".into());
-    }
-    Ok((name.to_string(), tag, digest))
+    Ok((tag, digest))
 }
 
 /// `sha256:` and 64 lowercase hex digits: the only algorithm the cache stores.
-pub(crate) fn validate_digest(d: &str) -> std::result::Result<(), String> {
-    let Some(hex) = d.strip_prefix("sha256:") else {
-        return Err(format!(
-            "unsupported digest `{d}` (expected sha256:<64 hex digits>)"
-        ));
-    };
-    if hex.len() != 64
-        || !hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(format!(
-            "malformed digest `{d}` (expected sha256:<64 lowercase hex digits>)"
-        ));
-    }
-    Ok(())
-}
-
-/// Distribution's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-pub(crate) fn validate_tag(tag: &str) -> std::result::Result<(), String> {
-    let mut bytes = tag.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !first_ok
-        || tag.len() > 128
-        || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    {
-        return Err(format!(
-            "invalid tag `{tag}` (letters, digits, `_`, `.`, `-`; at most 128; not starting with `.` or `-`)"
-        ));
-    }
-    Ok(())
-}
-
-/// Distribution's repository grammar: lowercase components `[a-z0-9]+([._-][a-z0-9]+)*`
-/// (with `__` and runs of `-` allowed as separators) joined by `/`.
-pub(crate) fn validate_repository(repo: &str) -> std::result::Result<(), String> {
-    if repo.is_empty() {
-        return Err("empty repository".into());
-    }
-    if repo.len() > 255 {
-        return Err(format!("repository `{repo}` is longer than 255 characters"));
-    }
-    for component in repo.split('/') {
-        if !valid_path_component(component) {
-            return Err(format!(
-                "invalid repository `{repo}`: component `{component}` must be lowercase letters and \
-                 digits, separated by `.`, `_`, `__` or `-`"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn valid_path_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    if b.is_empty() || !is_alnum_lower(b[0]) || !is_alnum_lower(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if is_alnum_lower(b[i]) {
-            i += 1;
-            continue;
-        }
-        // A separator run: `.`, `_`, `__` or one or more `-`.
-        let start = i;
-        match b[i] {
-            b'.' => i += 1,
-            b'_' => {
-                i += 1;
-                if i < b.len() && b[i] == b'_' {
-                    i += 1;
-                }
-            }
-            b'-' => {
-                while i < b.len() && b[i] == b'-' {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if i == start || i >= b.len() || !is_alnum_lower(b[i]) {
-            return false;
-        }
-    }
-    true
-}
-
-fn is_alnum_lower(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
-}
-
-/// A host name or IP, optional `:port`; `[v6]:port` for IPv6.
-pub(crate) fn validate_registry(registry: &str) -> std::result::Result<(), String> {
-    let bad = || format!("invalid registry `{registry}` (expected HOST[:PORT])");
-    if registry.is_empty() {
-        return Err(bad());
-    }
-    let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']').ok_or_else(bad)?;
-        if v6.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(bad());
-        }
-        match after {
-            "" => ("v6", None),
-            p => ("v6", Some(p.strip_prefix(':').ok_or_else(bad)?)),
-        }
+pub(crate) fn validate_digest(d: &str) -> std::result::Result<(), ReferenceError> {
+    let hex_ok = d.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    if hex_ok {
+        Ok(())
     } else {
-        match registry.split_once(':') {
+        Err(ReferenceError::Digest {
+            digest: d.to_string(),
+        })
+    }
+}
+
+/// A repository path alone (no tag, no digest), in Docker's grammar.
+pub(crate) fn validate_repository(repo: &str) -> std::result::Result<(), ReferenceError> {
+    let parsed = parse_path(repo)?;
+    if parsed.repository() == repo {
+        Ok(())
+    } else {
+        Err(ReferenceError::Grammar {
+            source: ParseError::ReferenceInvalidFormat,
+        })
+    }
+}
+
+/// `HOST[:PORT]` or `[IPv6][:PORT]`: a host in Docker's grammar and a TCP port.
+pub(crate) fn validate_registry(registry: &str) -> std::result::Result<(), ReferenceError> {
+    let bad = || ReferenceError::Registry {
+        registry: registry.to_string(),
+    };
+    let (host_ok, port) = if let Some(rest) = registry.strip_prefix('[') {
+        // Docker's grammar has IPv6 registries; the library's does not. Docker takes hex digits
+        // and colons only (no zone, no IPv4-mapped form).
+        let (v6, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(bad)?),
+        };
+        let v6_ok = v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':')
+            && v6.parse::<std::net::Ipv6Addr>().is_ok();
+        (v6_ok, port)
+    } else {
+        let (host, port) = match registry.split_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (registry, None),
-        }
+        };
+        // The library takes a first component for a registry only if it holds a `.` or a `:`
+        // (or is `localhost`): a port, a stand-in one if none, makes sure it does.
+        let probe = format!("{host}:{}", port.unwrap_or("1"));
+        let host_ok =
+            Reference::try_from(format!("{probe}/x").as_str()).is_ok_and(|r| r.registry() == probe);
+        (host_ok, port)
     };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        && !host.starts_with(['-', '.'])
-        && !host.ends_with('-');
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    // Docker's grammar takes any digits; a TCP port is 1 to 65535.
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
     if host_ok && port_ok {
         Ok(())
     } else {
@@ -464,6 +481,32 @@ mod tests {
     }
 
     #[test]
+    fn oci_takes_the_first_component_as_written() {
+        // No Docker defaults: a dotless host is the registry, docker.io is not rewritten.
+        for (text, registry, repository) in [
+            ("reg/foo", "reg", "foo"),
+            ("docker.io/alpine", "docker.io", "alpine"),
+            ("index.docker.io/a/b", "index.docker.io", "a/b"),
+            ("[::1]:5000/acme/foo", "[::1]:5000", "acme/foo"),
+        ] {
+            let r = ImageRef::parse_oci(text).unwrap();
+            assert_eq!(
+                (r.registry.as_str(), r.repository.as_str()),
+                (registry, repository)
+            );
+        }
+        // The tag as written: none, or `latest` spelt out.
+        assert_eq!(ImageRef::parse_oci("reg/foo").unwrap().tag, None);
+        assert_eq!(
+            ImageRef::parse_oci("reg/foo:latest")
+                .unwrap()
+                .tag
+                .as_deref(),
+            Some("latest")
+        );
+    }
+
+    #[test]
     fn oci_errors_name_the_reference() {
         for bad in [
             "oci://foo",
@@ -491,13 +534,69 @@ mod tests {
     }
 
     #[test]
+    fn what_the_library_lets_through_and_flowhost_does_not() {
+        let sha512 = format!("sha512:{}", "0".repeat(128));
+        for (bad, says) in [
+            // Go's `\w` (Docker's) is ASCII; the library's regex is Unicode.
+            ("oci://reg/foo:é", "invalid tag `é`"),
+            ("hub://foo:v\u{0663}", "invalid tag"),
+            ("docker://alpine:ñ", "invalid tag"),
+            // The cache pins sha256 only, lowercase as go-digest requires.
+            (&format!("oci://reg/foo@{sha512}"), "unsupported digest"),
+            (
+                &format!("docker://alpine@{}", D.to_uppercase().replace("SHA", "sha")),
+                "unsupported digest",
+            ),
+            // Any digits make a port in Docker's grammar; TCP stops at 65535 and starts at 1.
+            (
+                "docker://localhost:65536/foo",
+                "invalid registry `localhost:65536`",
+            ),
+            ("oci://reg:0/foo", "invalid registry `reg:0`"),
+        ] {
+            let err = Uses::parse(bad).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidReference { .. }),
+                "{bad}: {err}"
+            );
+            let msg = err.to_string();
+            assert!(msg.starts_with(bad) && msg.contains(says), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
+    fn grammar_errors_keep_the_library_error_as_their_source() {
+        let err = Uses::parse("oci://reg/foo:-x").unwrap_err();
+        let reason = std::error::Error::source(&err).unwrap();
+        let cause = reason.source().unwrap();
+        assert_eq!(
+            cause.downcast_ref::<ParseError>(),
+            Some(&ParseError::ReferenceInvalidFormat)
+        );
+        assert!(
+            err.to_string().contains("expected [REGISTRY[:PORT]/]NAME"),
+            "{err}"
+        );
+        // Capitals in the name say so rather than "invalid format".
+        let err = Uses::parse("oci://reg/Upper:TAG").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("repository name must be lowercase"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn repository_components() {
         for ok in ["a", "a/b", "a.b", "a_b", "a__b", "a---b", "a0/b-1.c_d"] {
             assert!(validate_repository(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "A", "a/", "/a", "a..b", "a___b", "_a", "a.", "a b"] {
+        for bad in [
+            "", "A", "a/", "/a", "a..b", "a___b", "_a", "a.", "a b", "a:1", "a@b",
+        ] {
             assert!(validate_repository(bad).is_err(), "{bad}");
         }
+        assert!(validate_repository(&"a".repeat(256)).is_err());
     }
 
     #[test]
@@ -508,10 +607,27 @@ mod tests {
             "127.0.0.1:5000",
             "my-reg.example.com",
             "[::1]:5000",
+            "reg",
+            "Reg.Example.COM:443",
         ] {
             assert!(validate_registry(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ":5000", "a:b", "a:0", "[::1", "-a", "a b"] {
+        for bad in [
+            "",
+            ":5000",
+            "a:b",
+            "a:0",
+            "[::1",
+            "-a",
+            "a b",
+            "a:+5",
+            "a..b",
+            "a-.b",
+            "a_b",
+            "a/b",
+            "[::ffff:1.2.3.4]:5000",
+            "[::1]5000",
+        ] {
             assert!(validate_registry(bad).is_err(), "{bad}");
         }
     }
@@ -529,6 +645,11 @@ mod tests {
         };
         assert_eq!(h.in_hub("reg", "").to_string(), "reg/enc/clip:latest");
         assert!(Uses::parse("hub://").is_err());
+        assert!(Uses::parse("hub://host:5000/enc").is_err());
+        let Uses::Hub(h) = Uses::parse(&format!("hub://enc@{D}")).unwrap() else {
+            panic!()
+        };
+        assert_eq!((h.tag, h.digest.as_deref()), (None, Some(D)));
     }
 
     #[test]
@@ -537,6 +658,8 @@ mod tests {
             "oci://127.0.0.1:5000/acme/foo:1.0",
             "hub://encoder:1.2",
             "docker://registry-1.docker.io/library/alpine:latest",
+            "docker://[::1]:5000/acme/foo:1.0",
+            "oci://[::1]:5000/acme/foo:1.0",
         ] {
             assert_eq!(Uses::parse(s).unwrap().to_string(), s);
         }

@@ -17,7 +17,7 @@ use crate::cache::{Cache, file_digest};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::inspect::{WasmKind, wasm_kind};
-use crate::reference::{ImageRef, Uses};
+use crate::reference::{ImageRef, ReferenceError, Uses};
 use crate::transport::{Transport, TransportConfig};
 
 /// When to contact the registry (`--pull`).
@@ -199,7 +199,7 @@ pub async fn pull(reference: &str, ctx: &ResolveContext) -> Result<ResolvedCompo
     if !parsed.is_remote() {
         return Err(Error::InvalidReference {
             reference: reference.to_string(),
-            reason: "pull needs an oci://, hub:// or docker:// reference".into(),
+            reason: ReferenceError::NotRemote { operation: "pull" },
         });
     }
     resolve_with_policy(reference, ctx, PullPolicy::Always).await
