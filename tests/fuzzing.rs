@@ -9,13 +9,13 @@
 //!
 //! Run them with `bash scripts/fuzz.sh` (see there).
 
-use flowhost::docs::{self, Document, DocumentBatch, Dtype, NamedScore, Tensor};
-use flowhost::flow::{Flow, LoadOptions, Vars};
-use flowhost::gateway::{convert, json};
-use flowhost::proto::jina::DataRequestProto;
-use flowhost::router::request::{ExceptionInfo, Response, RouteEntry, Status};
-use flowhost::router::when::Filter;
+use flowhost_docs::when::Filter;
+use flowhost_docs::{self as docs, Document, DocumentBatch, Dtype, NamedScore, Tensor};
+use flowhost_flow::{Flow, LoadOptions, Vars};
 use flowhost_registry::reference::{ImageRef, Uses};
+use flowhost_wire::proto::jina::DataRequestProto;
+use flowhost_wire::{ExceptionInfo, Response, RouteEntry, Status};
+use flowhost_wire::{json, protobuf as convert};
 use prost::Message as _;
 
 /// A fuzz target's body.
@@ -46,7 +46,7 @@ pub fn proto_request(data: &[u8]) {
     };
     // The conversion builds trees, but may nest deeper than a batch may; either answer is fine.
     let _ = docs::validate(&request.docs);
-    let _ = docs::json::batch_to_json(&request.docs);
+    let _ = flowhost_wire::json::documents::batch_to_json(&request.docs);
     let _ = convert::request_to_proto(&request).encode_to_vec();
     let _ = convert::batch_into_proto(request.docs).len();
 }
@@ -251,7 +251,7 @@ pub fn guest_output(data: &[u8]) {
     if docs::validate(&batch).is_err() {
         return;
     }
-    let _ = docs::json::batch_to_json(&batch).to_string();
+    let _ = flowhost_wire::json::documents::batch_to_json(&batch).to_string();
     let response = response_for("fuzz".into(), "/".into(), batch.clone());
     let _ = json::response_to_json(&response).to_string();
     let _ = convert::response_to_proto(response).encode_to_vec();
@@ -264,7 +264,7 @@ pub fn guest_output(data: &[u8]) {
         flip
     });
     assert_eq!(docs::validate(&kept), Ok(()), "retain_roots broke a batch");
-    let merged = flowhost::router::merge::reduce([batch.clone(), kept]);
+    let merged = flowhost_docs::merge::reduce([batch.clone(), kept]);
     assert_eq!(docs::validate(&merged), Ok(()), "reduce broke a batch");
     let _ = convert::batch_into_proto(batch).len();
 }

@@ -6,7 +6,7 @@ pub mod fuzzing;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use flowhost::runtime::{Runtime, RuntimeConfig};
+use flowhost_runtime::{Runtime, RuntimeConfig};
 
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {

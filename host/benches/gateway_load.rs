@@ -16,11 +16,11 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use flowhost::docs::{self, Dtype, Tensor};
-use flowhost::gateway::convert;
-use flowhost::proto::jina::DataRequestProto;
-use flowhost::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
-use flowhost::router::Request;
+use flowhost_docs::{self as docs, Dtype, Tensor};
+use flowhost_wire::Request;
+use flowhost_wire::proto::jina::DataRequestProto;
+use flowhost_wire::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
+use flowhost_wire::protobuf as convert;
 use http_body_util::{BodyExt as _, Full};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -32,7 +32,7 @@ fn request(docs: docs::DocumentBatch) -> DataRequestProto {
 }
 
 fn one_doc() -> DataRequestProto {
-    let mut doc = docs::document(docs::json::random_id());
+    let mut doc = docs::document(docs::new_id());
     doc.text = Some("hello".into());
     request(docs::batch_of([doc]))
 }
@@ -62,8 +62,7 @@ async fn seq1(channel: Channel, n: usize) -> serde_json::Value {
 
 /// One `Call` stream with `window` requests in flight; returns the wall time.
 async fn stream(channel: Channel, requests: Vec<DataRequestProto>, window: usize) -> f64 {
-    let codec =
-        flowhost::gateway::codec::JinaCodec::<DataRequestProto, DataRequestProto>::default();
+    let codec = flowhost_wire::codec::JinaCodec::<DataRequestProto, DataRequestProto>::default();
     pipelined(channel, requests, window, codec, |_| ()).await
 }
 
@@ -116,7 +115,7 @@ where
 /// load generator sharing the machine spends its CPU on the transport, not on protobuf.
 mod raw {
     use bytes::{Buf as _, BufMut as _, Bytes};
-    use flowhost::proto::jina::HeaderProto;
+    use flowhost_wire::proto::jina::HeaderProto;
     use tonic::Status;
     use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -228,7 +227,7 @@ fn embeddings(n: usize, dim: usize, per_request: usize) -> Vec<DataRequestProto>
         .map(|r| {
             let count = per_request.min(n - r * per_request);
             let batch = docs::batch_of((0..count).map(|_| {
-                let mut doc = docs::document(docs::json::random_id());
+                let mut doc = docs::document(docs::new_id());
                 doc.embedding = Some(Tensor {
                     dtype: Dtype::Float32,
                     shape: vec![dim as u32],

@@ -11,10 +11,11 @@ mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RunningFlow};
-use flowhost::docs::{self, DocumentBatch};
-use flowhost::flow::{Executor, Flow};
-use flowhost::router::{Request, Router};
-use flowhost::runtime::{Runtime, RuntimeConfig};
+use flowhost_docs::{self as docs, DocumentBatch};
+use flowhost_flow::{Executor, Flow};
+use flowhost_router::Router;
+use flowhost_runtime::{Runtime, RuntimeConfig};
+use flowhost_wire::Request;
 
 fn guest(name: &str) -> String {
     support::guest(name).display().to_string()

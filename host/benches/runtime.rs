@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 mod support;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use flowhost::docs::{self, Dtype, Tensor};
-use flowhost::runtime::bench_support::DirectInstance;
-use flowhost::runtime::{Executor, InstanceConfig, Runtime, RuntimeConfig};
+use flowhost_docs::{self as docs, Dtype, Tensor};
+use flowhost_runtime::bench_support::DirectInstance;
+use flowhost_runtime::{Executor, InstanceConfig, Runtime, RuntimeConfig};
 use support::guest;
 
 fn tokio() -> tokio::runtime::Runtime {

@@ -1,16 +1,12 @@
-//! flowhost: run document pipelines whose executors are sandboxed
-//! WebAssembly components.
+//! The `flowhost` command and what it alone knows: how a flow file becomes running
+//! executors, a router and a gateway ([`deploy`]), and the command line ([`cli`]).
 //!
-//! - [`runtime`]: the component runtime (engine, compile cache, instances).
-//! - [`docs`]: documents in the shape the executor contract moves them.
+//! This is the only crate that sees every layer, so it is where the flow's settings are
+//! mapped onto each layer's own types (the gateway's config, the runtime's limits, remote
+//! executors reached through the client). The layers themselves live in `host/*`:
+//! `flowhost-docs`, `-flow`, `-wire`, `-runtime`, `-router`, `-gateway`, `-client`.
+
+#![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod client;
 pub mod deploy;
-pub mod docs;
-pub mod flow;
-pub mod gateway;
-pub mod proto;
-pub mod router;
-pub mod runtime;
-pub mod topology;

@@ -1,11 +1,14 @@
-//! Generates the gateway's protobuf and gRPC code from `proto/` (Jina's wire protocol).
+//! Generates the wire crate's protobuf and gRPC code from `proto/` (Jina's wire protocol).
 //!
 //! protox compiles the .proto files in Rust, so a fresh machine needs no system `protoc`.
 
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    if std::env::var_os("CARGO_FEATURE_GRPC").is_none() {
+        return Ok(());
+    }
+    let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = [
         proto_dir.join("jina.proto"),
         proto_dir.join("docarray.proto"),
@@ -17,8 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Callers bring their own `Channel`: no `connect` helper, so this crate needs no transport.
+        .build_transport(false)
         // prost's codec, but an undecodable message is UNKNOWN (as Jina answers), not INTERNAL.
-        .codec_path("crate::gateway::codec::JinaCodec")
+        .codec_path("crate::codec::JinaCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use flowhost::docs;
-use flowhost::runtime::{CallError, Fault, InstanceConfig, Limits};
+use flowhost_docs as docs;
+use flowhost_runtime::{CallError, Fault, InstanceConfig, Limits};
 use serde_json::json;
 
 use crate::support::{start, tags};
@@ -177,7 +177,7 @@ async fn a_memory_limit_above_the_pool_is_refused_at_start() {
         .unwrap();
     let mut config = InstanceConfig::new("greedy");
     config.limits.memory = 1 << 40;
-    let error = flowhost::runtime::Executor::start(component, config)
+    let error = flowhost_runtime::Executor::start(component, config)
         .await
         .unwrap_err()
         .to_string();
@@ -189,7 +189,7 @@ async fn a_memory_limit_above_the_pool_is_refused_at_start() {
 
 #[tokio::test]
 async fn fuel_limits_a_metered_call() {
-    let runtime = flowhost_tests::runtime_with(flowhost::runtime::RuntimeConfig {
+    let runtime = flowhost_tests::runtime_with(flowhost_runtime::RuntimeConfig {
         consume_fuel: true,
         ..Default::default()
     });

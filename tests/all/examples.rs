@@ -1,7 +1,7 @@
 //! Every example executor, loaded and called through the runtime API.
 
-use flowhost::docs;
-use flowhost::runtime::{CacheOutcome, InstanceConfig};
+use flowhost_docs as docs;
+use flowhost_runtime::{CacheOutcome, InstanceConfig};
 use serde_json::json;
 
 use crate::support::{embedded, post, start, tags, text_doc, texts};
@@ -165,7 +165,7 @@ async fn noop_returns_the_same_batch_and_echo_copies_it_back() {
 
 #[tokio::test]
 async fn pass_through_needs_no_component() {
-    let executor = flowhost::runtime::Executor::pass_through("gateway-join");
+    let executor = flowhost_runtime::Executor::pass_through("gateway-join");
     let batch = docs::batch_of([text_doc("a", "x")]);
     let out = executor
         .call("any", "/x", batch.clone(), "{}")
@@ -178,11 +178,11 @@ async fn pass_through_needs_no_component() {
 #[test]
 fn second_load_is_a_cache_hit() {
     let dir = tempfile::tempdir().unwrap();
-    let config = flowhost::runtime::RuntimeConfig {
+    let config = flowhost_runtime::RuntimeConfig {
         cache_dir: Some(dir.path().to_owned()),
         ..Default::default()
     };
-    let runtime = flowhost::runtime::Runtime::new(config).unwrap();
+    let runtime = flowhost_runtime::Runtime::new(config).unwrap();
     let path = flowhost_tests::guest("foo_executor");
     assert_eq!(
         runtime.load(&path).unwrap().cache_outcome(),

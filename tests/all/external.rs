@@ -4,9 +4,10 @@
 use std::process::Command;
 
 use flowhost::deploy::{DeployOptions, RunningFlow};
-use flowhost::docs;
-use flowhost::flow::{Executor, Flow, Protocol};
-use flowhost::router::{Request, Status};
+use flowhost_docs as docs;
+use flowhost_flow::{Executor, Flow};
+use flowhost_wire::Protocol;
+use flowhost_wire::{Request, Status};
 
 use crate::gateway_support::{FlowServer, flowhost_bin, http_post, json_texts, uses};
 use crate::support::texts;

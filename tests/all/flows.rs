@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use flowhost::deploy::{DeployOptions, RunningFlow};
-use flowhost::docs::{self, Document, DocumentBatch};
-use flowhost::flow::{Executor, Flow, Polling, PollingSpec};
-use flowhost::router::{Request, Response, Status};
+use flowhost_docs::{self as docs, Document, DocumentBatch};
+use flowhost_flow::{Executor, Flow, Polling, PollingSpec};
+use flowhost_wire::{Request, Response, Status};
 use serde_json::{Map, Value, json};
 
 use crate::support::{deploy_error, embedded, tags, text_doc, texts};

@@ -6,9 +6,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use flowhost::client::{Client, RequestError};
-use flowhost::docs::{self, Dtype, Tensor};
-use flowhost::flow::{Compression, Protocol};
+use flowhost_client::{Client, RequestError};
+use flowhost_docs::{self as docs, Dtype, Tensor};
+use flowhost_wire::{Compression, Protocol};
 use serde_json::{Map, Value, json};
 
 use crate::gateway_support::{
@@ -135,7 +135,7 @@ async fn the_rust_client_speaks_every_protocol() {
             if protocol != Protocol::Http {
                 assert_eq!(embedding.dtype, Dtype::Float32, "{protocol:?}");
             }
-            let values = docs::json::tensor_values(embedding);
+            let values = docs::tensor_values(embedding);
             assert_eq!(values, [(i * 2) as f64, 1.0, 2.0], "{protocol:?}");
             assert_eq!(response.parameters["k"].as_f64(), Some(1.0));
         }
@@ -255,7 +255,7 @@ async fn tls_with_a_certificate_made_for_the_test() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn grpc_compression_when_the_flow_asks() {
-    use flowhost::proto::jina::jina_rpc_client::JinaRpcClient;
+    use flowhost_wire::proto::jina::jina_rpc_client::JinaRpcClient;
     use tonic::codec::CompressionEncoding;
 
     for (name, compression, encoding) in [
@@ -269,14 +269,13 @@ async fn grpc_compression_when_the_flow_asks() {
         let server = FlowServer::start(&example_flow(&format!("  compression: {name}\n")), 3);
         let port = server.port(Protocol::Grpc);
         // The gateway compresses its answers: the reply says which encoding it used.
-        let mut rpc = JinaRpcClient::connect(format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap()
+        let mut rpc = JinaRpcClient::new(grpc_channel(port).await)
             .send_compressed(encoding)
             .accept_compressed(encoding);
-        let request = flowhost::gateway::convert::request_to_proto(
-            &flowhost::router::request::Request::new("/index", text_batch(3)),
-        );
+        let request = flowhost_wire::protobuf::request_to_proto(&flowhost_wire::Request::new(
+            "/index",
+            text_batch(3),
+        ));
         let reply = rpc
             .call(futures::stream::iter(vec![request]))
             .await
@@ -289,9 +288,9 @@ async fn grpc_compression_when_the_flow_asks() {
         let mut stream = reply.into_inner();
         let answer = stream.message().await.unwrap().unwrap();
         let docs = match answer.data.unwrap().documents.unwrap() {
-            flowhost::proto::jina::data_request_proto::data_content_proto::Documents::Docs(d) => {
-                d.docs
-            }
+            flowhost_wire::proto::jina::data_request_proto::data_content_proto::Documents::Docs(
+                d,
+            ) => d.docs,
             other => panic!("{other:?}"),
         };
         assert_eq!(docs.len(), 4);
@@ -464,12 +463,12 @@ async fn malformed_requests_are_refused_with_the_reason() {
         json!({"detail": "Method Not Allowed"})
     );
     // gRPC: a request whose tensor does not match its shape.
-    use flowhost::proto::docarray::{
+    use flowhost_wire::proto::docarray::{
         DenseNdArrayProto, DocumentArrayProto, DocumentProto, NdArrayProto, nd_array_proto,
     };
-    use flowhost::proto::jina::data_request_proto::{DataContentProto, data_content_proto};
-    use flowhost::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
-    let bad = flowhost::proto::jina::DataRequestProto {
+    use flowhost_wire::proto::jina::data_request_proto::{DataContentProto, data_content_proto};
+    use flowhost_wire::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
+    let bad = flowhost_wire::proto::jina::DataRequestProto {
         data: Some(DataContentProto {
             documents: Some(data_content_proto::Documents::Docs(DocumentArrayProto {
                 docs: vec![DocumentProto {
@@ -487,12 +486,8 @@ async fn malformed_requests_are_refused_with_the_reason() {
         }),
         ..Default::default()
     };
-    let mut rpc = JinaSingleDataRequestRpcClient::connect(format!(
-        "http://127.0.0.1:{}",
-        server.port(Protocol::Grpc)
-    ))
-    .await
-    .unwrap();
+    let mut rpc =
+        JinaSingleDataRequestRpcClient::new(grpc_channel(server.port(Protocol::Grpc)).await);
     let status = rpc.process_single_data(bad).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(
@@ -522,9 +517,9 @@ async fn malformed_requests_are_refused_with_the_reason() {
             tonic::codegen::http::uri::PathAndQuery::from_static(
                 "/jina.JinaSingleDataRequestRPC/process_single_data",
             ),
-            flowhost::gateway::codec::JinaCodec::<
+            flowhost_wire::codec::JinaCodec::<
                 prost_types::Duration,
-                flowhost::proto::jina::DataRequestProto,
+                flowhost_wire::proto::jina::DataRequestProto,
             >::default(),
         )
         .await
@@ -729,4 +724,13 @@ async fn websocket_json_subprotocol_answers_jina_json_and_survives_bad_messages(
     let (status, _, body) = http_get(port, "/");
     assert_eq!((status, body.as_slice()), (200, &b"{}"[..]));
     assert!(server.stop().success());
+}
+
+/// A plain-text gRPC channel to a gateway on loopback.
+async fn grpc_channel(port: u16) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("a loopback address is a valid URI")
+        .connect()
+        .await
+        .expect("the gateway accepts connections")
 }

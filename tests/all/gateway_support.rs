@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use flowhost::flow::Protocol;
+use flowhost_wire::Protocol;
 
 pub fn flowhost_bin() -> &'static str {
     env!("CARGO_BIN_EXE_flowhost-e2e")

@@ -7,10 +7,10 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use flowhost::client::{Client, RequestError};
-use flowhost::docs;
-use flowhost::flow::Protocol;
-use flowhost::proto::jina::DataRequestProto;
+use flowhost_client::{Client, RequestError};
+use flowhost_docs as docs;
+use flowhost_wire::Protocol;
+use flowhost_wire::proto::jina::DataRequestProto;
 use futures::{SinkExt as _, StreamExt as _};
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
@@ -45,7 +45,7 @@ async fn post_one(
     protocol: Protocol,
     endpoint: &str,
     parameters: serde_json::Value,
-) -> Result<flowhost::router::Response, RequestError> {
+) -> Result<flowhost_wire::Response, RequestError> {
     let parameters = parameters.as_object().cloned().unwrap_or_default();
     let mut results = Client::new("127.0.0.1", port)
         .protocol(protocol)
@@ -270,9 +270,9 @@ async fn a_compression_bomb_stops_at_the_size_limit() {
     // 200 MiB of zeros inside one text field, gzipped to a few hundred KiB.
     let request = DataRequestProto {
         data: Some(
-            flowhost::proto::jina::data_request_proto::DataContentProto {
+            flowhost_wire::proto::jina::data_request_proto::DataContentProto {
                 documents: Some(
-                    flowhost::proto::jina::data_request_proto::data_content_proto::Documents::DocsBytes(
+                    flowhost_wire::proto::jina::data_request_proto::data_content_proto::Documents::DocsBytes(
                         vec![0u8; 200 << 20],
                     ),
                 ),
@@ -317,7 +317,7 @@ async fn a_compression_bomb_stops_at_the_size_limit() {
     let mut doc = docs::document("small");
     doc.text = Some("a".repeat(100 << 10));
     let results = Client::new("127.0.0.1", port)
-        .compression(flowhost::flow::Compression::Gzip)
+        .compression(flowhost_wire::Compression::Gzip)
         .post("/", docs::batch_of([doc]), Map::new())
         .await
         .expect("answered");
@@ -552,8 +552,8 @@ async fn shutdown_tells_stream_clients_what_was_not_taken() {
     // gRPC: a Call stream that stays open, one request in flight when SIGTERM comes.
     let mut sender = h2(grpc).await;
     let (request, mut body) = grpc_call(None);
-    let slow = flowhost::gateway::convert::request_to_proto(
-        &flowhost::router::Request::new("/slow", docs::empty_batch())
+    let slow = flowhost_wire::protobuf::request_to_proto(
+        &flowhost_wire::Request::new("/slow", docs::empty_batch())
             .with_parameters(json!({"sleep_ms": 800}).as_object().cloned().unwrap()),
     );
     body.send(Ok(Frame::data(frame(false, &slow.encode_to_vec()))))

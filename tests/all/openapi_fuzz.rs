@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flowhost::flow::Protocol;
+use flowhost_wire::Protocol;
 
 use crate::gateway_support::{FlowServer, http_get, uses};
 

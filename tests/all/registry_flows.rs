@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use flowhost::deploy::{DeployOptions, RegistryResolver, RunningFlow};
-use flowhost::docs;
-use flowhost::flow::{Executor, Flow};
-use flowhost::router::Request;
+use flowhost_docs as docs;
+use flowhost_flow::{Executor, Flow};
 use flowhost_registry::HubConfig;
+use flowhost_wire::Request;
 
 use crate::gateway_support::{FlowServer, flowhost_bin, json_texts};
 use crate::registry_support::{RegistryOptions, TestRegistry, oci_layout_with_wasm, skopeo};
@@ -156,7 +156,7 @@ fn flowhost_run_serves_a_flow_pulled_from_the_registry() {
         registry.addr
     );
     let server = FlowServer::start(&yaml, 1);
-    let port = server.port(flowhost::flow::Protocol::Http);
+    let port = server.port(flowhost_wire::Protocol::Http);
     let output = Command::new("curl")
         .args(["--silent", "--show-error", "--request", "POST"])
         .arg(format!("http://127.0.0.1:{port}/post"))

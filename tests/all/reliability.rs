@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use flowhost::client::Client;
-use flowhost::docs;
-use flowhost::flow::Protocol;
+use flowhost_client::Client;
+use flowhost_docs as docs;
+use flowhost_wire::Protocol;
 use serde_json::{Map, json};
 
 use crate::gateway_support::{FlowServer, flowhost_bin, uses};

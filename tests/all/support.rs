@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use flowhost::docs::{self, Document, DocumentBatch, Dtype, Tensor};
-use flowhost::runtime::{Executor, InstanceConfig, Runtime};
+use flowhost_docs::{self as docs, Document, DocumentBatch, Dtype, Tensor};
+use flowhost_runtime::{Executor, InstanceConfig, Runtime};
 
 pub fn text_doc(id: &str, text: &str) -> Document {
     let mut doc = docs::document(id);
@@ -72,7 +72,7 @@ pub fn embedded(id: &str, values: &[f32]) -> Document {
 
 /// The error a flow fails to deploy with.
 pub async fn deploy_error(
-    flow: flowhost::flow::Flow,
+    flow: flowhost_flow::Flow,
     options: flowhost::deploy::DeployOptions,
 ) -> String {
     match flowhost::deploy::RunningFlow::start(flow, options).await {

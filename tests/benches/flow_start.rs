@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RegistryResolver, RunningFlow};
-use flowhost::flow::{Executor, Flow};
-use flowhost::runtime::{Runtime, RuntimeConfig};
+use flowhost_flow::{Executor, Flow};
 use flowhost_registry::{ArtifactOptions, ResolveContext};
+use flowhost_runtime::{Runtime, RuntimeConfig};
 use registry_support::{RegistryOptions, TestRegistry};
 
 fn bench(c: &mut Criterion) {

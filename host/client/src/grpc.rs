@@ -6,12 +6,12 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use super::{Client, ClientError, ReplyBook, RequestResult};
-use crate::flow::Compression;
-use crate::gateway::convert;
-use crate::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
-use crate::proto::jina::jina_rpc_client::JinaRpcClient;
-use crate::proto::jina::status_proto::StatusCode;
-use crate::router::request::Request;
+use flowhost_wire::Compression;
+use flowhost_wire::envelope::Request;
+use flowhost_wire::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
+use flowhost_wire::proto::jina::jina_rpc_client::JinaRpcClient;
+use flowhost_wire::proto::jina::status_proto::StatusCode;
+use flowhost_wire::protobuf as convert;
 
 async fn channel(client: &Client) -> Result<Channel, ClientError> {
     let scheme = if client.tls { "https" } else { "http" };

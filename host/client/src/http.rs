@@ -11,8 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::{Client, ClientError, RequestError, RequestResult, judge, tls};
-use crate::docs;
-use crate::router::request::{ExceptionInfo, Request, Response, Status};
+use flowhost_wire::envelope::{ExceptionInfo, Request, Response, Status};
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
@@ -131,7 +130,7 @@ pub async fn send(
 
 async fn one(sender: &mut Sender, client: &Client, request: Request) -> RequestResult {
     let body = json!({
-        "data": docs::json::batch_to_json(&request.docs),
+        "data": flowhost_wire::json::documents::batch_to_json(&request.docs),
         "execEndpoint": request.endpoint,
         "parameters": request.parameters,
         "targetExecutor": request.target_executor.clone().unwrap_or_default(),
@@ -176,7 +175,7 @@ fn rejection_detail(detail: &Value) -> String {
 pub fn response_from_json(value: &Value) -> RequestResult {
     let header = &value["header"];
     let data = value["data"].as_array().cloned().unwrap_or_default();
-    let docs = docs::json::batch_from_json(&data)
+    let docs = flowhost_wire::json::documents::batch_from_json(&data)
         .map_err(|e| RequestError::Lost(format!("unreadable reply: {e}")))?;
     let status = match &header["status"] {
         Value::Object(status) if status.get("code") == Some(&json!(1)) => {

@@ -5,6 +5,11 @@
 //! `post` splits documents into requests of `request_size` documents and keeps up to
 //! `prefetch` of them in flight; every request gets its own result, so one failing request
 //! does not hide the others.
+//!
+//! Must not know the server side: it shares only the wire (`flowhost_wire`) with the gateway,
+//! so a client-side change cannot reach into how requests are served or routed.
+
+#![forbid(unsafe_code)]
 
 mod grpc;
 mod http;
@@ -15,10 +20,10 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use crate::docs::DocumentBatch;
-use crate::flow::{Compression, Protocol};
-use crate::gateway::convert;
-use crate::router::request::{ExceptionInfo, Request, Response, Status};
+use flowhost_docs::DocumentBatch;
+use flowhost_wire::envelope::{ExceptionInfo, Request, Response, Status};
+use flowhost_wire::protobuf as convert;
+use flowhost_wire::{Compression, Protocol};
 
 /// Why a whole call failed (nothing was answered).
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +69,7 @@ pub struct Client {
 
 /// The largest reply the client takes by default: the gateway's default request limit, since
 /// a reply is a request's documents after the flow.
-pub const DEFAULT_MAX_REPLY_SIZE: usize = crate::gateway::DEFAULT_MAX_REQUEST_SIZE;
+pub const DEFAULT_MAX_REPLY_SIZE: usize = 64 << 20;
 
 /// How long connecting (TCP and TLS) may take by default.
 pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -196,7 +201,7 @@ impl ReplyBook {
 
     /// Files `reply` under the request it answers; a reply to an unknown or already
     /// answered request is dropped.
-    fn file(&mut self, reply: crate::proto::jina::DataRequestProto) {
+    fn file(&mut self, reply: flowhost_wire::proto::jina::DataRequestProto) {
         let id = reply
             .header
             .as_ref()
@@ -255,7 +260,8 @@ pub fn split(
         if part.is_empty() && !requests.is_empty() {
             break;
         }
-        let batch = convert::batch_from_proto(part).unwrap_or_else(|_| crate::docs::empty_batch());
+        let batch =
+            convert::batch_from_proto(part).unwrap_or_else(|_| flowhost_docs::empty_batch());
         requests.push(Request::new(endpoint, batch).with_parameters(parameters.clone()));
         if trees.peek().is_none() {
             break;

@@ -10,9 +10,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::{Client, ClientError, ReplyBook, RequestResult, tls};
-use crate::gateway::convert;
-use crate::proto::jina::{DataRequestProto, StatusProto};
-use crate::router::request::Request;
+use flowhost_wire::envelope::Request;
+use flowhost_wire::proto::jina::{DataRequestProto, StatusProto};
+use flowhost_wire::protobuf as convert;
 
 async fn open(
     client: &Client,

@@ -1,21 +1,39 @@
-//! Documents as the host holds them.
+//! Documents as the host holds them, and everything done to a batch of them.
 //!
 //! The host keeps documents in exactly the shape the WIT contract moves them
 //! (a flat [`DocumentBatch`] whose documents refer to chunks and matches by
 //! index), so handing a batch to an executor is one lowering pass and an
-//! `unchanged` reply costs nothing. This module owns that shape's invariants:
-//! constructing batches and checking one an executor returned.
+//! `unchanged` reply costs nothing. This crate owns that shape and its
+//! invariants: constructing batches, checking one an executor returned
+//! ([`validate`]), moving subtrees, merging a join's branches ([`merge`]) and
+//! the `when` query language ([`when`]).
+//!
+//! It must not know wasmtime, the network or flows: the runtime, the wire and
+//! the router all build on it. The `component` feature (enabled by the runtime
+//! alone) derives the canonical-ABI traits that let wasmtime lower these types
+//! into a guest directly.
 
-pub mod json;
+#![forbid(unsafe_code)]
+
+pub mod merge;
 mod subtree;
+mod tensor;
+mod types;
 mod validate;
+pub mod when;
 
-pub use crate::runtime::bindings::{Document, DocumentBatch, Dtype, NamedScore, Tensor};
 pub use subtree::{adopt_subtree, retain_roots};
+pub use tensor::tensor_values;
+pub use types::{Document, DocumentBatch, Dtype, ExecutorError, NamedScore, Tensor};
 pub use validate::{
     BatchError, MAX_DEPTH, MAX_DIMS, TensorError, check_tensor, check_tensor_parts, dtype_name,
     element_size, validate,
 };
+
+/// A fresh document id: 32 hex digits, like docarray's `uuid.uuid1().hex`.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
 
 /// A document with only its id set.
 pub fn document(id: impl Into<String>) -> Document {
@@ -78,6 +96,14 @@ pub fn roots(batch: &DocumentBatch) -> impl Iterator<Item = &Document> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_ids_are_distinct_hex() {
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn batch_of_drops_dangling_children_and_roots_everything() {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::docs::{Document, DocumentBatch, adopt_subtree, empty_batch};
+use crate::{Document, DocumentBatch, adopt_subtree, empty_batch};
 
 /// Merges `batches` left to right into one.
 pub fn reduce(batches: impl IntoIterator<Item = DocumentBatch>) -> DocumentBatch {
@@ -144,7 +144,7 @@ fn merge_fields(left: &mut Document, right: Document) -> (Vec<u32>, Vec<u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docs::{batch_of, document, validate};
+    use crate::{batch_of, document, validate};
 
     fn text(id: &str, text: &str) -> Document {
         let mut doc = document(id);
@@ -153,7 +153,7 @@ mod tests {
     }
 
     fn root_texts(batch: &DocumentBatch) -> Vec<(String, Option<String>)> {
-        crate::docs::roots(batch)
+        crate::roots(batch)
             .map(|d| (d.id.clone(), d.text.clone()))
             .collect()
     }

@@ -82,7 +82,7 @@ pub fn retain_roots(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docs::{document, validate};
+    use crate::{document, validate};
 
     #[test]
     fn retain_keeps_subtrees_compactly() {

@@ -263,7 +263,7 @@ fn check_document(index: usize, doc: &Document, depth: usize) -> Result<(), Batc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docs::{document, empty_batch};
+    use crate::{document, empty_batch};
 
     fn tree() -> DocumentBatch {
         let mut root = document("root");

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::docs::{Document, DocumentBatch};
+use crate::{Document, DocumentBatch};
 
 /// A parsed filter.
 #[derive(Debug, Clone)]
@@ -299,7 +299,7 @@ fn attribute(doc: &Document, batch: &DocumentBatch, path: &[String]) -> Value {
             };
             tensor
                 .as_ref()
-                .map(|t| Value::from(crate::docs::json::tensor_values(t)))
+                .map(|t| Value::from(crate::tensor_values(t)))
                 .unwrap_or(Value::Null)
         }
         "blob" => doc
@@ -409,7 +409,7 @@ fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docs::{batch_of, document};
+    use crate::{batch_of, document};
     use serde_json::json;
 
     fn tagged(tags: Value) -> DocumentBatch {

@@ -13,7 +13,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::flow::spec::{Compression, Executor, Flow, PollingSpec, Protocol};
+use crate::spec::{Executor, Flow, PollingSpec};
+use flowhost_wire::Compression;
+use flowhost_wire::Protocol;
 
 impl Flow {
     /// The empty flow: only the gateway.

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::flow::error::{FlowError, Pos};
+use crate::error::{FlowError, Pos};
 
 /// Where `${{ ENV.X }}` and `${{ X }}` take their values from.
 #[derive(Debug, Clone, Default)]

@@ -20,13 +20,13 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json};
 use serde_norway::Value;
 
-use crate::flow::env::substitute;
-use crate::flow::error::{Ctx, FlowError, Pos};
-use crate::flow::keys::EXECUTOR_CONFIG_KEYS;
-use crate::flow::locate::Target;
-use crate::flow::source::{Source, yaml_path};
-use crate::flow::spec::Flow;
-use crate::flow::yaml::{At, LoadOptions, Reader, describe, parse_value};
+use crate::env::substitute;
+use crate::error::{Ctx, FlowError, Pos};
+use crate::keys::EXECUTOR_CONFIG_KEYS;
+use crate::locate::Target;
+use crate::source::{Source, yaml_path};
+use crate::spec::Flow;
+use crate::yaml::{At, LoadOptions, Reader, describe, parse_value};
 
 /// An executor with its config file (if any) folded in: what the runtime should start.
 #[derive(Debug, Clone, PartialEq)]

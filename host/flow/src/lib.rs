@@ -1,8 +1,11 @@
-//! The Flow model: a Jina-style Flow read from YAML or built in Rust, checked, and saved back.
+//! The Flow model: a Jina-style Flow read from YAML or built in Rust, checked, saved back, and
+//! wired into its DAG ([`topology`]).
 //!
-//! Owns parsing, validation, `${{ }}` substitution, argument propagation and executor config
-//! files. Does not resolve `uses` to components (the registry does), does not wire the graph
-//! (`crate::topology` does) and runs nothing.
+//! Owns parsing (a YAML reader that keeps positions, so every error names file:line:column),
+//! validation, `${{ }}` substitution, argument propagation, executor config files and the graph.
+//! Must not know how anything runs: no wasmtime, no network, no documents. `uses` stays a
+//! string here (the registry resolves it), and the gateway's settings are plain values that
+//! the binary hands to the gateway crate. So this crate builds and tests in seconds.
 //!
 //! ```ignore
 //! let flow = Flow::load("flow.yml")?;                 // parse + validate, with positions
@@ -11,6 +14,8 @@
 //! let exec = flow.expand_executors(dir, &LoadOptions::default())?; // `uses: x.yml` folded in
 //! flow.save("out.yml")?;                              // loads back equal
 //! ```
+
+#![forbid(unsafe_code)]
 
 mod builder;
 mod env;
@@ -23,6 +28,7 @@ mod propagate;
 mod save;
 mod source;
 mod spec;
+pub mod topology;
 mod validate;
 mod yaml;
 
@@ -41,14 +47,13 @@ pub use limits::{
 };
 pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
 pub use spec::{
-    Compression, Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, Protocol,
-    ServerSettings,
+    Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, ServerSettings,
 };
 pub use yaml::LoadOptions;
 
 impl Flow {
-    /// The flow's DAG (see `crate::topology`).
-    pub fn topology(&self) -> Result<crate::topology::Topology, crate::topology::TopologyError> {
-        crate::topology::Topology::build(self)
+    /// The flow's DAG (see [`topology`]).
+    pub fn topology(&self) -> Result<topology::Topology, topology::TopologyError> {
+        topology::Topology::build(self)
     }
 }

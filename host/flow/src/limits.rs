@@ -3,7 +3,7 @@
 //! `memory_limit` takes bytes or a size such as `64MiB`, `512MB`, `1.5GiB` (binary units are
 //! powers of 1024, decimal ones of 1000, as everywhere else).
 
-use crate::flow::spec::Limits;
+use crate::spec::Limits;
 
 /// Call deadline used when neither the executor nor the flow sets `timeout_ms`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;

@@ -14,9 +14,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::flow::keys::EXECUTOR_JINA_KEYS;
-use crate::flow::limits::ResolvedLimits;
-use crate::flow::spec::{Compression, ExposedEndpoint, Flow, Protocol, ServerSettings};
+use crate::keys::EXECUTOR_JINA_KEYS;
+use crate::limits::ResolvedLimits;
+use crate::spec::{ExposedEndpoint, Flow, ServerSettings};
+use flowhost_wire::Compression;
+use flowhost_wire::Protocol;
 
 /// Flow arguments never passed to executors (Jina's list).
 pub const NOT_FOR_EXECUTORS: &[&str] = &["port", "port_monitoring", "uses", "uses_with"];

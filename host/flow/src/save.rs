@@ -8,9 +8,9 @@ use std::path::Path;
 
 use serde_norway::{Mapping, Value};
 
-use crate::flow::error::{FlowError, Pos};
-use crate::flow::limits::format_bytes;
-use crate::flow::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
+use crate::error::{FlowError, Pos};
+use crate::limits::format_bytes;
+use crate::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
 
 impl Flow {
     /// The flow as YAML text.

@@ -1,7 +1,7 @@
 //! The text a Flow was read from, kept to turn paths into `file:line:col` for errors.
 
-use crate::flow::error::Pos;
-use crate::flow::locate::{Seg, Target, locate};
+use crate::error::Pos;
+use crate::locate::{Seg, Target, locate};
 
 /// A flow or executor config text after `${{ }}` substitution, and its file name.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,7 @@ pub fn pos_in(src: Option<&Source<'_>>, path: &[Seg], target: Target) -> Box<Pos
 /// Builds a path from mixed keys and indices: `yaml_path!["executors", 2, "needs"]`.
 macro_rules! yaml_path {
     ($($seg:expr),* $(,)?) => {
-        [$($crate::flow::locate::Seg::from($seg)),*]
+        [$($crate::locate::Seg::from($seg)),*]
     };
 }
 pub(crate) use yaml_path;

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use flowhost_wire::{Compression, Protocol};
+
 use serde_json::{Map, Value};
 
 /// A Jina-style Flow: flow/gateway arguments plus an ordered list of executors.
@@ -155,7 +157,7 @@ impl Default for Executor {
 }
 
 /// flowhost's per-executor sandbox limits. Each is optional at every level; see
-/// [`crate::flow::ResolvedLimits`] for the values actually applied.
+/// [`crate::ResolvedLimits`] for the values actually applied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Limits {
     /// Deadline of one call into the executor, in milliseconds.
@@ -164,65 +166,6 @@ pub struct Limits {
     pub memory_limit: Option<u64>,
     /// Wasmtime fuel per call; unset means no fuel metering.
     pub fuel: Option<u64>,
-}
-
-/// A gateway protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    Grpc,
-    Http,
-    Websocket,
-}
-
-impl Protocol {
-    pub const ALL: [Protocol; 3] = [Protocol::Grpc, Protocol::Http, Protocol::Websocket];
-
-    /// The lower-case spelling written back to YAML.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::Http => "http",
-            Protocol::Websocket => "websocket",
-        }
-    }
-
-    /// Case-insensitive, as Jina accepts `GRPC` and `grpc` alike.
-    pub fn parse(s: &str) -> Option<Protocol> {
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-/// gRPC compression, with Jina's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    NoCompression,
-    Gzip,
-    Deflate,
-}
-
-impl Compression {
-    pub const ALL: [Compression; 3] = [
-        Compression::NoCompression,
-        Compression::Gzip,
-        Compression::Deflate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::NoCompression => "NoCompression",
-            Compression::Gzip => "Gzip",
-            Compression::Deflate => "Deflate",
-        }
-    }
-
-    /// Case-insensitive (Jina itself is case-sensitive; accepting `gzip` costs nothing).
-    pub fn parse(s: &str) -> Option<Compression> {
-        Compression::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-    }
 }
 
 /// How a request reaches the shards of an executor.

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::flow::*;
+use crate::*;
+use flowhost_wire::{Compression, Protocol};
 
 fn opts() -> LoadOptions {
     LoadOptions {

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::flow::error::{Ctx, FlowError, Hint};
-use crate::flow::keys::did_you_mean;
-use crate::flow::locate::{Seg, Target};
-use crate::flow::source::{Source, pos_in, yaml_path};
-use crate::flow::spec::{Flow, Limits};
+use crate::error::{Ctx, FlowError, Hint};
+use crate::keys::did_you_mean;
+use crate::locate::{Seg, Target};
+use crate::source::{Source, pos_in, yaml_path};
+use crate::spec::{Flow, Limits};
 use crate::topology::{GATEWAY, Topology, TopologyError};
 
 impl Flow {

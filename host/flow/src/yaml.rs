@@ -10,16 +10,16 @@ use std::path::Path;
 use serde_json::{Map, Value as Json};
 use serde_norway::Value;
 
-use crate::flow::env::{Vars, substitute};
-use crate::flow::error::{Ctx, FlowError, Hint, Pos};
-use crate::flow::keys;
-use crate::flow::limits::parse_bytes;
-use crate::flow::locate::{Seg, Target};
-use crate::flow::source::{Source, yaml_path};
-use crate::flow::spec::{
-    Compression, Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, Protocol,
-};
-use crate::flow::validate::validate;
+use crate::env::{Vars, substitute};
+use crate::error::{Ctx, FlowError, Hint, Pos};
+use crate::keys;
+use crate::limits::parse_bytes;
+use crate::locate::{Seg, Target};
+use crate::source::{Source, yaml_path};
+use crate::spec::{Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec};
+use crate::validate::validate;
+use flowhost_wire::Compression;
+use flowhost_wire::Protocol;
 
 /// Options for loading: where `${{ }}` values come from.
 #[derive(Debug, Clone, Default)]

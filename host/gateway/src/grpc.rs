@@ -22,20 +22,20 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
-use super::convert;
-use crate::flow::Compression;
-use crate::proto::jina::jina_discover_endpoints_rpc_server::{
+use flowhost_wire::Compression;
+use flowhost_wire::proto::jina::jina_discover_endpoints_rpc_server::{
     JinaDiscoverEndpointsRpc, JinaDiscoverEndpointsRpcServer,
 };
-use crate::proto::jina::jina_gateway_dry_run_rpc_server::{
+use flowhost_wire::proto::jina::jina_gateway_dry_run_rpc_server::{
     JinaGatewayDryRunRpc, JinaGatewayDryRunRpcServer,
 };
-use crate::proto::jina::jina_info_rpc_server::{JinaInfoRpc, JinaInfoRpcServer};
-use crate::proto::jina::jina_rpc_server::{JinaRpc, JinaRpcServer};
-use crate::proto::jina::jina_single_data_request_rpc_server::{
+use flowhost_wire::proto::jina::jina_info_rpc_server::{JinaInfoRpc, JinaInfoRpcServer};
+use flowhost_wire::proto::jina::jina_rpc_server::{JinaRpc, JinaRpcServer};
+use flowhost_wire::proto::jina::jina_single_data_request_rpc_server::{
     JinaSingleDataRequestRpc, JinaSingleDataRequestRpcServer,
 };
-use crate::proto::jina::{DataRequestProto, EndpointsProto, JinaInfoProto, StatusProto};
+use flowhost_wire::proto::jina::{DataRequestProto, EndpointsProto, JinaInfoProto, StatusProto};
+use flowhost_wire::protobuf as convert;
 
 /// The gRPC services as one axum router.
 pub fn router(shared: Arc<Shared>) -> axum::Router {

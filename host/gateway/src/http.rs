@@ -19,10 +19,11 @@ use axum::routing::{MethodFilter, MethodRouter, get, on};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::json::{request_from_json, response_to_json};
 use super::openapi;
-use crate::proto::jina::StatusProto;
-use crate::proto::jina::status_proto::StatusCode as JinaCode;
+use crate::GatewayConfig;
+use flowhost_wire::json::{request_from_json, response_to_json};
+use flowhost_wire::proto::jina::StatusProto;
+use flowhost_wire::proto::jina::status_proto::StatusCode as JinaCode;
 
 /// What a route does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +50,7 @@ pub struct RouteSpec {
 }
 
 /// Every route of a flow's HTTP gateway, in Jina's order.
-pub fn routes(args: &crate::flow::GatewayArgs) -> Vec<RouteSpec> {
+pub fn routes(config: &GatewayConfig) -> Vec<RouteSpec> {
     let mut out = vec![
         RouteSpec {
             path: "/".into(),
@@ -76,7 +77,7 @@ pub fn routes(args: &crate::flow::GatewayArgs) -> Vec<RouteSpec> {
             tags: vec![],
         },
     ];
-    if !args.no_debug_endpoints {
+    if !config.no_debug_endpoints {
         out.push(RouteSpec {
             path: "/post".into(),
             method: "post",
@@ -88,7 +89,7 @@ pub fn routes(args: &crate::flow::GatewayArgs) -> Vec<RouteSpec> {
             tags: vec![],
         });
     }
-    if !args.no_crud_endpoints {
+    if !config.no_crud_endpoints {
         for (path, method) in [
             ("/index", "post"),
             ("/search", "post"),
@@ -107,7 +108,7 @@ pub fn routes(args: &crate::flow::GatewayArgs) -> Vec<RouteSpec> {
             });
         }
     }
-    for (endpoint, exposed) in &args.expose_endpoints {
+    for (endpoint, exposed) in &config.expose_endpoints {
         let methods: Vec<String> = if exposed.methods.is_empty() {
             vec!["POST".into()]
         } else {
@@ -197,8 +198,8 @@ fn method_filter(method: &str) -> MethodFilter {
 
 /// The HTTP gateway.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
-    let specs = routes(&shared.config.args);
-    let document = Arc::new(openapi::openapi_document(&shared.config.args, &specs));
+    let specs = routes(&shared.config);
+    let document = Arc::new(openapi::openapi_document(&shared.config, &specs));
     let mut by_path: BTreeMap<String, MethodRouter> = BTreeMap::new();
     for spec in specs {
         let shared = shared.clone();
@@ -234,7 +235,6 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
     }
     let title = shared
         .config
-        .args
         .title
         .clone()
         .unwrap_or_else(|| openapi::DEFAULT_TITLE.to_owned());
@@ -273,7 +273,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
         // Admission has read the body within the flow's limits already.
         .layer(DefaultBodyLimit::disable());
-    if shared.config.args.cors {
+    if shared.config.cors {
         // Jina's CORS: any origin, method and header.
         app = app.layer(tower_http::cors::CorsLayer::permissive());
     }

@@ -7,14 +7,14 @@
 //! draining on shutdown. It does not route: every request goes to a [`FlowService`] (the router) and its answer
 //! comes back unchanged in content, only reshaped for the wire.
 
+#![forbid(unsafe_code)]
+
 mod admission;
-pub mod codec;
-pub mod convert;
+mod config;
 mod error;
 mod grpc;
 mod http;
 mod in_flight;
-pub mod json;
 mod limits;
 mod openapi;
 mod server;
@@ -28,10 +28,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use crate::flow::{Compression, GatewayArgs, Protocol};
-use crate::router::Router;
-use crate::router::request::{Request, Response};
+use flowhost_router::Router;
+use flowhost_wire::{Protocol, Request, Response};
 
+pub use config::{Binding, ExposedEndpoint, GatewayConfig};
 pub use error::GatewayError;
 pub use limits::{
     Budget, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_SIZE,
@@ -54,42 +54,6 @@ impl FlowService for Router {
 
     fn endpoints(&self) -> Vec<String> {
         Router::endpoints(self)
-    }
-}
-
-/// The gateway's settings, from the flow's `with:` block.
-#[derive(Debug, Clone)]
-pub struct GatewayConfig {
-    pub args: GatewayArgs,
-    /// What one peer may make the gateway hold (from `args`, defaults filled in).
-    pub limits: ServerLimits,
-    /// How long shutdown waits for in-flight requests before closing connections.
-    pub drain_timeout: Duration,
-}
-
-impl GatewayConfig {
-    pub fn new(args: GatewayArgs) -> Self {
-        Self {
-            limits: ServerLimits::from_args(&args),
-            args,
-            drain_timeout: Duration::from_secs(30),
-        }
-    }
-
-    /// Requests one gRPC stream or WebSocket may have in flight (Jina's gateway `prefetch`,
-    /// 1000 by default; 0 means no limit).
-    fn prefetch(&self) -> usize {
-        match self.args.prefetch {
-            None => 1000,
-            Some(0) => usize::MAX >> 4,
-            Some(n) => usize::try_from(n).unwrap_or(usize::MAX >> 4),
-        }
-    }
-
-    fn compression(&self) -> Option<Compression> {
-        self.args
-            .compression
-            .filter(|c| *c != Compression::NoCompression)
     }
 }
 
@@ -129,14 +93,10 @@ impl Gateway {
         config: GatewayConfig,
         service: Arc<dyn FlowService>,
     ) -> Result<Gateway, GatewayError> {
-        let tls = tls::acceptor(&config.args)?;
-        let host = config
-            .args
-            .host
-            .clone()
-            .unwrap_or_else(|| "0.0.0.0".to_owned());
+        let tls = tls::acceptor(&config)?;
+        let host = config.host.clone().unwrap_or_else(|| "0.0.0.0".to_owned());
         let mut listeners = Vec::new();
-        for binding in &config.args.bindings {
+        for binding in &config.bindings {
             let port = binding.port.unwrap_or(0);
             let listener = tokio::net::TcpListener::bind((host.as_str(), port))
                 .await

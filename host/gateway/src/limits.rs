@@ -10,10 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::flow::GatewayArgs;
 
 /// The largest request taken (after decompression) unless the flow says otherwise.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 64 << 20;
@@ -73,81 +70,16 @@ impl Default for ServerLimits {
     }
 }
 
-/// gRPC server options flowhost applies; others are ignored with a warning.
-const GRPC_OPTIONS: &[&str] = &[
-    "grpc.max_receive_message_length",
-    "grpc.max_send_message_length",
-    "grpc.max_concurrent_streams",
-    "grpc.keepalive_time_ms",
-    "grpc.keepalive_timeout_ms",
-];
-
-impl ServerLimits {
-    /// The flow's settings over the defaults. A request can never be larger than the budget
-    /// it must fit in, so "no limit" (`-1`, as gRPC spells it) means the budget.
-    pub fn from_args(args: &GatewayArgs) -> Self {
-        let mut limits = Self::default();
-        let server = &args.server;
-        let size = |bytes: u64| usize::try_from(bytes).unwrap_or(usize::MAX);
-        if let Some(budget) = server.request_memory_budget {
-            limits.request_memory_budget = size(budget).max(1);
-        }
-        if let Some(max) = server.max_request_size {
-            limits.max_request_size = size(max);
-        }
-        limits.max_grpc_message_size = limits.max_request_size;
-        if let Some(max) = server.max_connections {
-            limits.max_connections = size(max).max(1);
-        }
-        if let Some(ms) = server.read_timeout_ms {
-            limits.read_timeout = Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = server.idle_timeout_ms {
-            limits.idle_timeout = (ms > 0).then(|| Duration::from_millis(ms));
-        }
-        if let Some(Value::Object(options)) = args.extra.get("grpc_server_options") {
-            for (key, value) in options {
-                let number = value.as_i64();
-                match (key.as_str(), number) {
-                    ("grpc.max_receive_message_length", Some(n)) => {
-                        limits.max_grpc_message_size =
-                            if n < 0 { usize::MAX } else { size(n as u64) };
-                    }
-                    ("grpc.max_concurrent_streams", Some(n)) if n > 0 => {
-                        limits.max_streams_per_connection = u32::try_from(n).unwrap_or(u32::MAX);
-                    }
-                    ("grpc.keepalive_time_ms", Some(n)) => {
-                        limits.keepalive_interval =
-                            (n > 0).then(|| Duration::from_millis(n as u64));
-                    }
-                    ("grpc.keepalive_timeout_ms", Some(n)) if n > 0 => {
-                        limits.keepalive_timeout = Duration::from_millis(n as u64);
-                    }
-                    // Replies are the flow's own; nothing to bound.
-                    ("grpc.max_send_message_length", _) => {}
-                    (known, _) if GRPC_OPTIONS.contains(&known) => tracing::warn!(
-                        option = known,
-                        %value,
-                        "grpc_server_options: not a usable value; the default stays"
-                    ),
-                    (other, _) => tracing::warn!(
-                        option = other,
-                        "grpc_server_options: flowhost does not apply this option"
-                    ),
-                }
-            }
-        }
-        limits.max_request_size = limits.max_request_size.min(limits.request_memory_budget);
-        limits.max_grpc_message_size = limits
-            .max_grpc_message_size
-            .min(limits.request_memory_budget);
-        limits
-    }
-}
-
 /// Bytes as a flow file writes them: `64MiB`, `1GiB`, `1500 bytes`.
 pub fn bytes_text(bytes: usize) -> String {
-    crate::flow::format_bytes(bytes as u64).unwrap_or_else(|| format!("{bytes} bytes"))
+    let bytes = bytes as u64;
+    [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        .into_iter()
+        .find(|(_, unit)| bytes >= *unit && bytes.is_multiple_of(*unit))
+        .map_or_else(
+            || format!("{bytes} bytes"),
+            |(name, unit)| format!("{}{name}", bytes / unit),
+        )
 }
 
 /// The memory requests in flight draw from: a request holds its share from its first byte
@@ -241,44 +173,7 @@ impl Charge {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use serde_json::json;
-
     use super::*;
-    use crate::flow::{Flow, ServerSettings};
-
-    fn args(server: ServerSettings, extra: BTreeMap<String, Value>) -> GatewayArgs {
-        let mut args = Flow::default().gateway_args();
-        args.server = server;
-        args.extra = extra;
-        args
-    }
-
-    #[test]
-    fn defaults_apply_and_flow_settings_win() {
-        assert_eq!(
-            ServerLimits::from_args(&args(ServerSettings::default(), BTreeMap::new())),
-            ServerLimits::default()
-        );
-        let server = ServerSettings {
-            max_request_size: Some(1 << 20),
-            idle_timeout_ms: Some(0),
-            ..ServerSettings::default()
-        };
-        let extra = BTreeMap::from([(
-            "grpc_server_options".to_owned(),
-            json!({"grpc.max_receive_message_length": -1, "grpc.max_concurrent_streams": 8,
-                   "grpc.keepalive_time_ms": 1000, "grpc.so_reuseport": 0}),
-        )]);
-        let limits = ServerLimits::from_args(&args(server, extra));
-        assert_eq!(limits.max_request_size, 1 << 20);
-        // "No limit" is the budget.
-        assert_eq!(limits.max_grpc_message_size, DEFAULT_REQUEST_MEMORY_BUDGET);
-        assert_eq!(limits.max_streams_per_connection, 8);
-        assert_eq!(limits.keepalive_interval, Some(Duration::from_secs(1)));
-        assert_eq!(limits.idle_timeout, None);
-    }
 
     #[test]
     fn a_budget_refuses_once_spent_and_refills_when_charges_drop() {

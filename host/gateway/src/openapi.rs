@@ -6,16 +6,16 @@
 use serde_json::{Map, Value, json};
 
 use super::http::{RouteKind, RouteSpec};
-use crate::flow::GatewayArgs;
+use crate::GatewayConfig;
 
 pub const DEFAULT_TITLE: &str = "flowhost Flow";
 
-pub static SWAGGER_JS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js");
-pub static SWAGGER_CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.css");
-pub static REDOC_JS: &[u8] = include_bytes!("../../assets/redoc/redoc.standalone.js");
+pub static SWAGGER_JS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js");
+pub static SWAGGER_CSS: &[u8] = include_bytes!("../assets/swagger-ui/swagger-ui.css");
+pub static REDOC_JS: &[u8] = include_bytes!("../assets/redoc/redoc.standalone.js");
 
 /// The OpenAPI 3.0 document of a flow's HTTP gateway.
-pub fn openapi_document(args: &GatewayArgs, routes: &[RouteSpec]) -> Value {
+pub fn openapi_document(config: &GatewayConfig, routes: &[RouteSpec]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for (index, route) in routes.iter().enumerate() {
         let operation = operation(route, index);
@@ -29,8 +29,8 @@ pub fn openapi_document(args: &GatewayArgs, routes: &[RouteSpec]) -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {
-            "title": args.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
-            "description": args.description.clone().unwrap_or_else(|| {
+            "title": config.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
+            "description": config.description.clone().unwrap_or_else(|| {
                 "A Flow served by flowhost. Set `title` and `description` under the flow's \
                  `with:` to change this text."
                     .to_owned()

@@ -8,11 +8,11 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
 use super::GatewayError;
-use crate::flow::GatewayArgs;
+use crate::GatewayConfig;
 
 /// `None` when the flow sets neither file; an error when it sets only one or they do not load.
-pub fn acceptor(args: &GatewayArgs) -> Result<Option<TlsAcceptor>, GatewayError> {
-    let (cert_file, key_file) = match (&args.ssl_certfile, &args.ssl_keyfile) {
+pub fn acceptor(config: &GatewayConfig) -> Result<Option<TlsAcceptor>, GatewayError> {
+    let (cert_file, key_file) = match (&config.ssl_certfile, &config.ssl_keyfile) {
         (None, None) => return Ok(None),
         (Some(cert), Some(key)) => (cert, key),
         _ => {

@@ -24,9 +24,9 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::Shared;
-use super::convert;
-use super::json::{request_from_json, response_to_json};
 use super::limits::Charge;
+use flowhost_wire::json::{request_from_json, response_to_json};
+use flowhost_wire::protobuf as convert;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Subprotocol {
@@ -106,7 +106,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
 
 async fn dry_run(
     mut socket: WebSocket,
-    status: crate::proto::jina::StatusProto,
+    status: flowhost_wire::proto::jina::StatusProto,
     protocol: Subprotocol,
 ) {
     let message = match protocol {
@@ -133,7 +133,7 @@ async fn dry_run(
 
 /// What one incoming message asks for.
 enum Incoming {
-    Request(crate::router::request::Request),
+    Request(flowhost_wire::envelope::Request),
     /// Unreadable: answer a `BadRequest` error carrying this request id and message.
     Bad(String, String),
     /// Not taken (the memory budget is spent): a `ResourceExhausted` error likewise.
@@ -158,7 +158,7 @@ fn read(message: Message, protocol: Subprotocol) -> Incoming {
         (Message::Binary(bytes), _) if bytes.as_ref() == [0u8] => Incoming::End,
         (Message::Binary(bytes), _) if bytes.is_empty() => Incoming::Skip,
         (Message::Binary(bytes), _) => {
-            match crate::proto::jina::DataRequestProto::decode(bytes.as_ref()) {
+            match flowhost_wire::proto::jina::DataRequestProto::decode(bytes.as_ref()) {
                 Ok(message) => {
                     let id = message
                         .header

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::future::BoxFuture;
 
-use crate::docs::DocumentBatch;
-use crate::flow::{Polling, PollingSpec};
-use crate::runtime::{CallFailure, Description, Executor};
+use flowhost_docs::DocumentBatch;
+use flowhost_flow::{Polling, PollingSpec};
+use flowhost_runtime::{CallFailure, Description, Executor};
 
 /// The `uses_requests` key (and Jina's spellings of it) for the catch-all method.
 pub const CATCH_ALL_KEYS: [&str; 3] = ["__default__", "/default", "*"];
@@ -273,6 +273,6 @@ impl Deployment {
                 }
             }
         }
-        Ok(super::merge::reduce(merged))
+        Ok(flowhost_docs::merge::reduce(merged))
     }
 }

@@ -1,7 +1,12 @@
 //! The router: executes one request through a flow's DAG.
 //!
+//! Owns the order executors run in, replicas and shards ([`deployment`]), joins and `when`
+//! filters on the request path. Must not know the network or any wire shape beyond the
+//! protocol-neutral envelope (`flowhost_wire::envelope`): the gateway serves it, the runtime
+//! (or a remote executor behind [`ExternalExecutor`]) does the work.
+//!
 //! Executors run as soon as all their inputs are in, so parallel branches
-//! overlap; a join merges its inputs in `needs` order (see [`merge`]), unless
+//! overlap; a join merges its inputs in `needs` order (see `flowhost_docs::merge`), unless
 //! it disables reduce. `when` filters drop documents for one branch only.
 //! Floating executors get their own copy and run in the background: the reply
 //! does not wait for them, [`Router::close`] does. An executor error ends the
@@ -11,11 +16,10 @@
 //! moved, never copied; a batch shared by branches is copied only for those
 //! that start while another still holds it.
 
+#![forbid(unsafe_code)]
+
 pub mod deployment;
-pub mod merge;
 mod plan;
-pub mod request;
-pub mod when;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,14 +29,14 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio_util::task::TaskTracker;
 
-use crate::docs::{DocumentBatch, retain_roots};
-use crate::runtime::{CallError, CallFailure};
-use crate::topology::Topology;
+use flowhost_docs::when::Filter;
+use flowhost_docs::{DocumentBatch, merge, retain_roots};
+use flowhost_flow::topology::Topology;
+use flowhost_runtime::{CallError, CallFailure};
+use flowhost_wire::{ExceptionInfo, Request, Response, RouteEntry, Status};
 
 pub use deployment::{Deployment, ExternalExecutor, MethodTable, ReplicaSet, UnknownMethod};
 pub use plan::{Plan, Sink, Source};
-pub use request::{ExceptionInfo, Request, Response, RouteEntry, Status};
-pub use when::{Filter, FilterError};
 
 /// One executor node of the flow, ready to route to.
 #[derive(Debug)]
@@ -221,7 +225,7 @@ impl Router {
             1 => outputs
                 .into_iter()
                 .next()
-                .unwrap_or_else(crate::docs::empty_batch),
+                .unwrap_or_else(flowhost_docs::empty_batch),
             _ => merge::reduce(outputs),
         };
         if let Some(gateway) = routes.first_mut() {
@@ -364,7 +368,7 @@ fn prepare(node: &RouteNode, inputs: Vec<Shared>) -> DocumentBatch {
             .into_iter()
             .next()
             .map(own)
-            .unwrap_or_else(crate::docs::empty_batch)
+            .unwrap_or_else(flowhost_docs::empty_batch)
     } else if node.disable_reduce {
         merge::concat(inputs.into_iter().map(own))
     } else {
@@ -420,7 +424,7 @@ fn gateway_route(start: SystemTime, status: Status) -> RouteEntry {
 pub fn exception(error: &CallError) -> ExceptionInfo {
     let (args, stacks) = match error {
         CallError::Failed { fault, .. } => match fault {
-            crate::runtime::Fault::Raised(raised) => (
+            flowhost_runtime::Fault::Raised(raised) => (
                 vec![raised.message.clone()],
                 raised.details.iter().cloned().collect(),
             ),

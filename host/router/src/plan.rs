@@ -1,7 +1,7 @@
 //! The router's compiled view of a topology: for every executor, where its
 //! inputs come from (in `needs` order) and where its output goes.
 
-use crate::topology::{Node, Topology};
+use flowhost_flow::topology::{Node, Topology};
 
 /// Where a node's input comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -79,6 +79,7 @@ impl CompileCache {
             // this same engine configuration compiled; the directory is the
             // user's own cache. A truncated or foreign file fails the
             // header/compatibility checks and is recompiled.
+            #[allow(unsafe_code)]
             match unsafe { Component::deserialize_file(engine, &entry) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(error) => tracing::warn!(

@@ -138,7 +138,7 @@ impl Executor {
         match answer.await {
             Ok(result) => result,
             // The task is gone; it took the documents with it.
-            Err(_) => Err(self.gone(crate::docs::empty_batch())),
+            Err(_) => Err(self.gone(flowhost_docs::empty_batch())),
         }
     }
 

@@ -194,7 +194,7 @@ impl LiveInstance {
         match self.settle(outcome)?.map_err(Fault::Raised)? {
             WitOutput::Unchanged => Ok(None),
             WitOutput::Docs(batch) => {
-                crate::docs::validate(&batch).map_err(|e| Fault::InvalidOutput(e.to_string()))?;
+                flowhost_docs::validate(&batch).map_err(|e| Fault::InvalidOutput(e.to_string()))?;
                 Ok(Some(batch))
             }
         }

@@ -7,8 +7,12 @@
 //! - [`Executor::start`] turns a component plus an [`InstanceConfig`] into a
 //!   running instance owned by one task, reached through a cloneable handle.
 //!
-//! This module knows nothing of flows, routing or the network: it runs one
-//! executor instance safely and quickly, and reports faults precisely.
+//! It must not know flows, routing or the network: it runs one executor
+//! instance safely and quickly, and reports faults precisely. Documents are
+//! `flowhost_docs`'s types, lowered into the guest as they are.
+//!
+//! The one `unsafe` in the host is here: loading a compiled component from the
+//! compile cache (`cache.rs` says what guards it).
 
 #[doc(hidden)]
 pub mod bench_support;

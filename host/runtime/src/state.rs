@@ -46,7 +46,7 @@ pub(crate) fn truncate_line(line: &str) -> &str {
 }
 
 /// The `types` interface declares records only; it has nothing to implement.
-impl super::bindings::flowhost::executor::types::Host for InstanceState {}
+impl super::bindings::types::Host for InstanceState {}
 
 impl logging::Host for InstanceState {
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::docs;
-use crate::runtime::{Executor, InstanceConfig, Limits, Runtime, RuntimeConfig};
+use flowhost_runtime::{Executor, InstanceConfig, Limits, Runtime, RuntimeConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct CallArgs {
@@ -80,7 +79,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
         .await?;
     println!(
         "{}",
-        serde_json::to_string_pretty(&docs::json::batch_to_json(&out))?
+        serde_json::to_string_pretty(&flowhost_wire::json::documents::batch_to_json(&out))?
     );
     Ok(())
 }

@@ -6,12 +6,12 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_json::Value;
 
-use crate::docs;
+use flowhost_docs as docs;
 
 pub fn read_docs(texts: &[String], file: Option<&Path>) -> anyhow::Result<docs::DocumentBatch> {
     let Some(path) = file else {
         let texts = texts.iter().map(|text| {
-            let mut doc = docs::document(docs::json::random_id());
+            let mut doc = docs::document(docs::new_id());
             doc.text = Some(text.clone());
             doc
         });
@@ -31,5 +31,6 @@ pub fn read_docs(texts: &[String], file: Option<&Path>) -> anyhow::Result<docs::
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    docs::json::batch_from_json(&values).with_context(|| format!("in {}", path.display()))
+    flowhost_wire::json::documents::batch_from_json(&values)
+        .with_context(|| format!("in {}", path.display()))
 }

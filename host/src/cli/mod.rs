@@ -54,9 +54,9 @@ enum ExecutorCommand {
     Serve(run::ServeArgs),
 }
 
-fn parse_protocol(text: &str) -> Result<crate::flow::Protocol, String> {
-    crate::flow::Protocol::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a protocol (grpc, http, websocket)"))
+fn parse_protocol(text: &str) -> Result<flowhost_wire::Protocol, String> {
+    text.parse()
+        .map_err(|error: flowhost_wire::UnknownProtocol| error.to_string())
 }
 
 /// `host:port` (the host may be omitted: `:12345` means localhost).

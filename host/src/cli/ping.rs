@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::client::Client;
-use crate::flow::Protocol;
+use flowhost_client::Client;
+use flowhost_wire::Protocol;
 
 #[derive(Debug, clap::Args)]
 pub struct PingArgs {

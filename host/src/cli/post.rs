@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::{Map, Value};
 
-use crate::client::{Client, RequestError};
-use crate::flow::Protocol;
-use crate::gateway::json::response_to_json;
+use flowhost_client::{Client, RequestError};
+use flowhost_wire::Protocol;
+use flowhost_wire::json::response_to_json;
 
 #[derive(Debug, clap::Args)]
 pub struct PostArgs {

@@ -8,10 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::deploy::{DeployOptions, RegistryResolver, RunningFlow, runtime_config_for};
-use crate::flow::{Flow, Protocol};
-use crate::gateway::{Gateway, GatewayConfig, Listening};
-use crate::runtime::Runtime;
+use crate::deploy::{
+    DeployOptions, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
+};
+use flowhost_flow::Flow;
+use flowhost_gateway::{Gateway, Listening};
+use flowhost_runtime::Runtime;
+use flowhost_wire::Protocol;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -74,7 +77,7 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
         flow = flow.with_port(port);
     }
     let flow = flow.add(
-        crate::flow::Executor::new(args.name.clone())
+        flowhost_flow::Executor::new(args.name.clone())
             .uses(args.uses.clone())
             .uses_with(uses_with),
     );
@@ -92,34 +95,20 @@ async fn serve(
     label: &str,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let mut gateway_args = flow.gateway_args();
-    for file in [
-        &mut gateway_args.ssl_certfile,
-        &mut gateway_args.ssl_keyfile,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        // Relative TLS files are found next to the flow file first, then in the working folder.
-        let beside = flow_dir.join(&*file);
-        if Path::new(file).is_relative() && beside.is_file() {
-            *file = beside.display().to_string();
-        }
-    }
+    let gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
     let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
     let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     let running = RunningFlow::start(flow, options)
         .await
         .with_context(|| format!("cannot start {label}"))?;
-    let gateway =
-        match Gateway::start(GatewayConfig::new(gateway_args), running.router().clone()).await {
-            Ok(gateway) => gateway,
-            Err(error) => {
-                running.close().await;
-                return Err(error).with_context(|| format!("cannot start {label}"));
-            }
-        };
+    let gateway = match Gateway::start(gateway_config, running.router().clone()).await {
+        Ok(gateway) => gateway,
+        Err(error) => {
+            running.close().await;
+            return Err(error).with_context(|| format!("cannot start {label}"));
+        }
+    };
     print_banner(gateway.listening(), gateway.tls(), started);
 
     wait_for_signal().await?;

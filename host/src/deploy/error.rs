@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::flow::FlowError;
-use crate::runtime::{RuntimeError, StartError};
-use crate::topology::TopologyError;
+use flowhost_flow::FlowError;
+use flowhost_flow::topology::TopologyError;
+use flowhost_runtime::{RuntimeError, StartError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {

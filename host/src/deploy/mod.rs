@@ -7,9 +7,12 @@
 //! protocols: the gateway serves what this returns.
 
 mod error;
+mod gateway_config;
 mod registry;
 mod remote;
 pub mod resolve;
+
+pub use gateway_config::{gateway_config, server_limits};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,9 +21,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
-use crate::router::{Deployment, Filter, MethodTable, ReplicaSet, RouteNode, Router};
-use crate::runtime::{
+use flowhost_docs::when::Filter;
+use flowhost_flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
+use flowhost_router::{Deployment, MethodTable, ReplicaSet, RouteNode, Router};
+use flowhost_runtime::{
     Executor, ExecutorComponent, InstanceConfig, Limits, Runtime, RuntimeConfig, Sandbox,
 };
 
@@ -131,7 +135,7 @@ struct LocalPlan {
     main: PartPlan,
     before: Option<PartPlan>,
     after: Option<PartPlan>,
-    polling: Option<crate::flow::PollingSpec>,
+    polling: Option<flowhost_flow::PollingSpec>,
     template: InstanceConfig,
 }
 
@@ -139,7 +143,7 @@ enum DeploymentPlan {
     Local(Box<LocalPlan>),
     External {
         name: String,
-        remote: Arc<dyn crate::router::ExternalExecutor>,
+        remote: Arc<dyn flowhost_router::ExternalExecutor>,
     },
 }
 
@@ -182,7 +186,7 @@ impl Loader<'_> {
 
     async fn plan(
         &mut self,
-        spec: &crate::flow::Executor,
+        spec: &flowhost_flow::Executor,
         expanded: &ExpandedExecutor,
         effective: &EffectiveExecutor,
     ) -> Result<DeploymentPlan, DeployError> {
@@ -253,7 +257,7 @@ impl Loader<'_> {
 }
 
 fn instance_template(
-    spec: &crate::flow::Executor,
+    spec: &flowhost_flow::Executor,
     expanded: &ExpandedExecutor,
     effective: &EffectiveExecutor,
     flow_dir: &Path,

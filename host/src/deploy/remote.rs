@@ -11,10 +11,11 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::client::{Client, DEFAULT_CONNECT_TIMEOUT, RequestError};
-use crate::docs::DocumentBatch;
-use crate::router::{ExternalExecutor, Request};
-use crate::runtime::{CallError, CallFailure, Fault};
+use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, RequestError};
+use flowhost_docs::DocumentBatch;
+use flowhost_router::ExternalExecutor;
+use flowhost_runtime::{CallError, CallFailure, Fault};
+use flowhost_wire::Request;
 
 /// The system's CA bundle, trusted for `tls: true` unless `SSL_CERT_FILE` names another.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -70,7 +71,7 @@ impl RemoteExecutor {
                 executor: self.name.clone(),
                 method: format!("{} (at {})", info.executor, self.address),
                 endpoint: endpoint.to_owned(),
-                fault: Fault::Raised(crate::runtime::bindings::ExecutorError {
+                fault: Fault::Raised(flowhost_docs::ExecutorError {
                     name: info.name,
                     message: info.args.join("; "),
                     details: (!info.stacks.is_empty()).then(|| info.stacks.join("\n")),
@@ -122,7 +123,7 @@ impl ExternalExecutor for RemoteExecutor {
                 },
                 Err(error) => return Err(self.unavailable(docs, error.to_string())),
             };
-            match crate::docs::validate(&response.docs) {
+            match flowhost_docs::validate(&response.docs) {
                 Ok(()) => Ok(response.docs),
                 Err(error) => Err(CallFailure {
                     error: CallError::Failed {

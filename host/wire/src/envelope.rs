@@ -1,12 +1,20 @@
-//! What goes into the router and what comes out: the flow-level request and
-//! response, in protocol-neutral form (the gateway maps them to gRPC, HTTP
-//! and WebSocket shapes).
+//! What goes into a flow and what comes out: the request and response in
+//! protocol-neutral form ([`crate::protobuf`] and [`crate::json`] map them to
+//! gRPC, HTTP and WebSocket shapes).
 
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
-use crate::docs::DocumentBatch;
+use flowhost_docs::DocumentBatch;
+
+/// The endpoint used when a request names none (Jina's default).
+pub const DEFAULT_ENDPOINT: &str = "/";
+
+/// A fresh request id: 32 hex digits, like docarray's `uuid.uuid1().hex`.
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
 
 /// One request through the flow.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +33,7 @@ pub struct Request {
 impl Request {
     pub fn new(endpoint: impl Into<String>, docs: DocumentBatch) -> Self {
         Self {
-            request_id: crate::docs::json::random_id(),
+            request_id: new_request_id(),
             endpoint: endpoint.into(),
             docs,
             parameters: Map::new(),

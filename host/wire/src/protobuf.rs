@@ -16,7 +16,7 @@ use prost::Message as _;
 use prost_types::value::Kind;
 use serde_json::{Map, Number, Value};
 
-use crate::docs::{self, Document, DocumentBatch, Dtype, NamedScore, Tensor};
+use crate::envelope::{DEFAULT_ENDPOINT, ExceptionInfo, Request, Response, RouteEntry, Status};
 use crate::proto::docarray::{
     DenseNdArrayProto, DocumentArrayProto, DocumentProto, NamedScoreProto, NdArrayProto,
     document_proto, nd_array_proto,
@@ -24,7 +24,7 @@ use crate::proto::docarray::{
 use crate::proto::jina::data_request_proto::{DataContentProto, data_content_proto};
 use crate::proto::jina::status_proto::{ExceptionProto, StatusCode};
 use crate::proto::jina::{DataRequestProto, HeaderProto, RouteProto, StatusProto};
-use crate::router::request::{ExceptionInfo, Request, Response, RouteEntry, Status};
+use flowhost_docs::{self as docs, Document, DocumentBatch, Dtype, NamedScore, Tensor};
 
 /// Why a protobuf request could not be turned into a flow request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,9 +54,6 @@ fn doc_error(position: &str, field: &'static str, problem: impl Into<String>) ->
 // Requests and responses
 // ---------------------------------------------------------------------------------------------
 
-/// The endpoint used when a request names none (Jina's default).
-pub const DEFAULT_ENDPOINT: &str = "/";
-
 /// A Jina data request as a flow request.
 pub fn request_from_proto(message: DataRequestProto) -> Result<Request, ConvertError> {
     let header = message.header.unwrap_or_default();
@@ -74,7 +71,7 @@ pub fn request_from_proto(message: DataRequestProto) -> Result<Request, ConvertE
         Some(params) => struct_to_map(params),
     };
     Ok(Request {
-        request_id: non_empty(header.request_id).unwrap_or_else(docs::json::random_id),
+        request_id: non_empty(header.request_id).unwrap_or_else(flowhost_docs::new_id),
         endpoint: header
             .exec_endpoint
             .and_then(non_empty)
@@ -268,7 +265,7 @@ fn push_proto(
                 .map_err(|_| doc_error(position, field, "is larger than a 32-bit signed integer")),
         }
     };
-    let mut doc = docs::document(non_empty(proto.id).unwrap_or_else(docs::json::random_id));
+    let mut doc = docs::document(non_empty(proto.id).unwrap_or_else(flowhost_docs::new_id));
     match proto.content {
         None => {}
         Some(document_proto::Content::Text(text)) => doc.text = Some(text),
@@ -536,7 +533,7 @@ pub fn tensor_into_proto(tensor: Tensor) -> NdArrayProto {
 /// A `Struct` as a JSON object. A `Struct` holds every number as a double; integral ones
 /// (within ±2^53) become JSON integers so executors with typed parameters read `800` as a
 /// `u64`. Answers turn them back into doubles (the `Struct` on gRPC,
-/// [`as_struct_numbers`] on HTTP), which is what Jina's clients see.
+/// [`crate::json::as_struct_numbers`] on HTTP), which is what Jina's clients see.
 pub fn struct_to_map(value: prost_types::Struct) -> Map<String, Value> {
     value
         .fields
@@ -583,24 +580,6 @@ fn json_to_value(value: &Value) -> prost_types::Value {
         Value::Object(map) => Kind::StructValue(map_to_struct(map)),
     };
     prost_types::Value { kind: Some(kind) }
-}
-
-/// Rewrites integral numbers as floats, recursively: what a trip through a protobuf `Struct`
-/// does, so HTTP answers the same `3.0` that gRPC and Jina do.
-pub fn as_struct_numbers(value: Value) -> Value {
-    match value {
-        Value::Number(n) if !n.is_f64() => n
-            .as_f64()
-            .and_then(Number::from_f64)
-            .map_or(Value::Null, Value::Number),
-        Value::Array(items) => Value::Array(items.into_iter().map(as_struct_numbers).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, as_struct_numbers(v)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 #[cfg(test)]
@@ -813,7 +792,7 @@ mod tests {
 
     #[test]
     fn struct_numbers_become_floats() {
-        let value = as_struct_numbers(json!({"a": 3, "b": [1, "x"], "c": 1.5}));
+        let value = crate::json::as_struct_numbers(json!({"a": 3, "b": [1, "x"], "c": 1.5}));
         assert_eq!(value.to_string(), r#"{"a":3.0,"b":[1.0,"x"],"c":1.5}"#);
     }
 }

@@ -18,7 +18,7 @@ use std::collections::{HashMap, VecDeque};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::flow::Flow;
+use crate::Flow;
 
 /// The name that means the gateway in `needs`, and that no executor may take.
 pub const GATEWAY: &str = "gateway";

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::flow::{Executor, Flow};
 use crate::topology::{Node, Topology, TopologyError};
+use crate::{Executor, Flow};
 
 use Node::{End, Executor as E, Start};
 

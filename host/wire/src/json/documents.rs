@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DocumentBatch, Dtype, NamedScore, Tensor, document};
+use flowhost_docs::{DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_values};
 
 /// Why a JSON document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,49 +104,6 @@ fn scores_to_json(scores: &[NamedScore]) -> Value {
     Value::Object(map)
 }
 
-/// Element values of a tensor as f64, whatever its dtype.
-pub fn tensor_values(tensor: &Tensor) -> Vec<f64> {
-    macro_rules! decode {
-        ($ty:ty) => {
-            tensor
-                .data
-                .chunks_exact(std::mem::size_of::<$ty>())
-                .map(|c| <$ty>::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
-                .collect()
-        };
-    }
-    match tensor.dtype {
-        Dtype::Float16 => tensor
-            .data
-            .chunks_exact(2)
-            .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        Dtype::Float32 => decode!(f32),
-        Dtype::Float64 => decode!(f64),
-        Dtype::Int8 => decode!(i8),
-        Dtype::Int16 => decode!(i16),
-        Dtype::Int32 => decode!(i32),
-        Dtype::Int64 => decode!(i64),
-        Dtype::Uint8 => decode!(u8),
-        Dtype::Uint16 => decode!(u16),
-        Dtype::Uint32 => decode!(u32),
-        Dtype::Uint64 => decode!(u64),
-        Dtype::Boolean => tensor.data.iter().map(|&b| f64::from(b != 0)).collect(),
-    }
-}
-
-fn f16_to_f64(bits: u16) -> f64 {
-    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exponent = i32::from((bits >> 10) & 0x1f);
-    let fraction = f64::from(bits & 0x3ff);
-    match exponent {
-        0 => sign * fraction * 2f64.powi(-24),
-        31 if fraction == 0.0 => sign * f64::INFINITY,
-        31 => f64::NAN,
-        _ => sign * (1.0 + fraction / 1024.0) * 2f64.powi(exponent - 15),
-    }
-}
-
 fn tensor_to_json(tensor: &Tensor) -> Value {
     let values = tensor_values(tensor);
     let number = |v: f64| match tensor.dtype {
@@ -178,7 +135,7 @@ fn tensor_to_json(tensor: &Tensor) -> Value {
 /// batch. Missing ids get fresh random ones, as docarray does; fields docarray does not
 /// know are ignored, as its model does, and numbers given for ids are taken as their text.
 pub fn batch_from_json(docs: &[Value]) -> Result<DocumentBatch, JsonError> {
-    let mut batch = super::empty_batch();
+    let mut batch = flowhost_docs::empty_batch();
     for (position, value) in docs.iter().enumerate() {
         let root = push_json(&mut batch, value, &position.to_string())?;
         batch.roots.push(root);
@@ -242,7 +199,7 @@ fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result
             _ => text(field),
         }
     };
-    let mut doc = document(identifier("id")?.unwrap_or_else(random_id));
+    let mut doc = document(identifier("id")?.unwrap_or_else(flowhost_docs::new_id));
     doc.parent_id = identifier("parent_id")?;
     doc.granularity = integer("granularity")?;
     doc.adjacency = integer("adjacency")?;
@@ -395,24 +352,6 @@ fn tensor_from_json(value: &Value) -> Result<Tensor, String> {
     })
 }
 
-/// A random 32-hex-digit id like docarray's `uuid.uuid1().hex`.
-pub fn random_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let state = std::collections::hash_map::RandomState::new();
-    let mut high = state.build_hasher();
-    high.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let mut low = state.build_hasher();
-    low.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default(),
-    );
-    format!("{:016x}{:016x}", high.finish(), low.finish())
-}
-
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -440,7 +379,7 @@ mod tests {
             "matches": [{"id": "m1"}],
         }]);
         let batch = batch_from_json(input.as_array().unwrap()).unwrap();
-        assert_eq!(super::super::validate(&batch), Ok(()));
+        assert_eq!(flowhost_docs::validate(&batch), Ok(()));
         assert_eq!(batch.nodes.len(), 4);
         let out = batch_to_json(&batch);
         let doc = &out[0];
@@ -489,20 +428,5 @@ mod tests {
                 .contains("`s` `description` must be a string"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn random_ids_are_distinct_hex() {
-        let a = random_id();
-        let b = random_id();
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-    }
-
-    #[test]
-    fn float16_decodes() {
-        assert_eq!(f16_to_f64(0x3c00), 1.0);
-        assert_eq!(f16_to_f64(0xc000), -2.0);
     }
 }

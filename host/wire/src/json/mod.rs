@@ -6,13 +6,14 @@
 //! `startTime`, `endTime`, `status`) and `data` as a plain list of documents. Numbers in tags
 //! and parameters come back as floats, because Jina moves them through a protobuf `Struct`.
 
+pub mod documents;
+
 use std::time::SystemTime;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Number, Value, json};
 
-use super::convert::{DEFAULT_ENDPOINT, as_struct_numbers};
-use crate::docs::{self, DocumentBatch};
-use crate::router::request::{Request, Response, RouteEntry, Status};
+use crate::envelope::{DEFAULT_ENDPOINT, Request, Response, RouteEntry, Status};
+use flowhost_docs::{self as docs, DocumentBatch};
 
 /// Why a JSON request was refused; the message names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,7 +119,7 @@ fn docs_from_json(data: Option<Value>) -> Result<DocumentBatch, BadRequest> {
             other => other,
         })
         .collect();
-    docs::json::batch_from_json(&items).map_err(|e| BadRequest(format!("`data`: {e}")))
+    documents::batch_from_json(&items).map_err(|e| BadRequest(format!("`data`: {e}")))
 }
 
 /// docarray's camelCase spellings (`mimeType`, `parentId`) as its field names; keys starting
@@ -162,7 +163,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// A flow response in Jina's JSON shape.
 pub fn response_to_json(response: &Response) -> Value {
-    let mut data = docs::json::batch_to_json(&response.docs);
+    let mut data = documents::batch_to_json(&response.docs);
     tags_as_struct(&mut data);
     json!({
         "header": {
@@ -230,12 +231,30 @@ pub fn iso_time(time: SystemTime) -> String {
         .to_string()
 }
 
+/// Rewrites integral numbers as floats, recursively: what a trip through a protobuf `Struct`
+/// does, so HTTP answers the same `3.0` that gRPC and Jina do.
+pub fn as_struct_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if !n.is_f64() => n
+            .as_f64()
+            .and_then(Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Value::Array(items) => Value::Array(items.into_iter().map(as_struct_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, as_struct_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::router::request::ExceptionInfo;
+    use crate::envelope::ExceptionInfo;
 
     #[test]
     fn reads_the_seed_curl_body() {

@@ -1,0 +1,26 @@
+//! Jina's wire: the only place a Jina shape is written.
+//!
+//! Owns the protobuf messages and gRPC stubs generated from `proto/` ([`proto`]), their codec
+//! ([`codec`]), the protocol-neutral request and response every layer passes around
+//! ([`envelope`]), and both encodings of them: protobuf ([`protobuf`]) and JSON ([`json`]),
+//! each in both directions, so the gateway, the client and remote executors read and write
+//! exactly the same bytes. [`Protocol`] and [`Compression`] name what is spoken.
+//!
+//! Must not know how a request is served or routed (no sockets, no router, no runtime): it
+//! turns bytes and messages into values and back, and says precisely what is wrong with a
+//! message that does not fit.
+
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "grpc")]
+pub mod codec;
+pub mod envelope;
+pub mod json;
+#[cfg(feature = "grpc")]
+pub mod proto;
+#[cfg(feature = "grpc")]
+pub mod protobuf;
+mod protocol;
+
+pub use envelope::{ExceptionInfo, Request, Response, RouteEntry, Status};
+pub use protocol::{Compression, Protocol, UnknownProtocol};
