@@ -294,14 +294,20 @@ async fn replicas_share_the_load() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
     let deployment = router.deployments().next().unwrap().clone();
-    let busy: Vec<usize> = deployment.shards[0]
-        .replicas()
-        .iter()
-        .map(|r| r.in_flight())
-        .collect();
-    assert_eq!(busy, [1, 1, 1], "each replica took one request");
+    let busy = || -> Vec<usize> {
+        deployment.shards[0]
+            .replicas()
+            .iter()
+            .map(|r| r.in_flight())
+            .collect()
+    };
+    // All three are taken before the first 400 ms sleep ends; wait until they are.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while busy().iter().sum::<usize>() < 3 && std::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(busy(), [1, 1, 1], "each replica took one request");
     for request in requests {
         assert!(!request.await.unwrap().status.is_error());
     }

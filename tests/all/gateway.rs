@@ -597,7 +597,7 @@ async fn sigterm_drains_requests_in_flight_and_exits_zero() {
             .post("/slow", text_batch(1), parameters)
             .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.wait_for_log("sleeping 800 ms", Duration::from_secs(30));
     crate::gateway_support::signal_term(pid);
     let results = request.await.unwrap().unwrap();
     assert!(
@@ -630,13 +630,21 @@ fn sigterm_does_not_wait_for_idle_or_silent_connections() {
     keep_alive.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
 
-    // The HTTP/2 preface and an empty SETTINGS frame, then silence: this peer never reads.
+    // A socket that never says anything.
+    let mute = std::net::TcpStream::connect(("127.0.0.1", grpc)).unwrap();
+    // The HTTP/2 preface and an empty SETTINGS frame, then silence: once it has the server's
+    // own SETTINGS (so the server holds this connection, and, accepting in order, `mute`
+    // too), this peer never reads or answers again.
     let mut silent_h2 = std::net::TcpStream::connect(("127.0.0.1", grpc)).unwrap();
     silent_h2
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .unwrap();
-    let mute = std::net::TcpStream::connect(("127.0.0.1", grpc)).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let mut frame_header = [0u8; 9];
+    silent_h2.read_exact(&mut frame_header).unwrap();
+    assert_eq!(
+        frame_header[3], 0x4,
+        "the server's first frame is its SETTINGS"
+    );
 
     let started = std::time::Instant::now();
     assert!(server.stop_within(Duration::from_secs(10)).success());
@@ -664,7 +672,12 @@ fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
     };
     let (status, stderr) = run("jtype: Flow\nexecutors:\n  - name: a\n    uses: [oops\n");
     assert!(!status.success());
-    assert!(stderr.contains("error"), "{stderr}");
+    // The YAML error, where the file ended, and where the unclosed list began.
+    assert!(
+        stderr.contains("flow.yml:5:1: did not find expected ',' or ']'")
+            && stderr.contains("line 4 column 11"),
+        "{stderr}"
+    );
     let (status, stderr) = run("jtype: Flow\nexecutors:\n  - name: a\n    uses: missing.wasm\n");
     assert!(!status.success());
     assert!(stderr.contains("missing.wasm"), "{stderr}");

@@ -138,6 +138,24 @@ impl FlowServer {
         self.stop_within(Duration::from_secs(60))
     }
 
+    /// Waits until the server logs a line containing `needle` (e.g. an executor saying it
+    /// started on a request); panics with the log after `timeout`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(line) => seen.push(line),
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "no log line with `{needle}` within {timeout:?}; log:\n{}",
+            seen.join("\n")
+        );
+    }
+
     /// SIGTERM, then wait for the exit; panics if it takes longer than `timeout`.
     pub fn stop_within(mut self, timeout: Duration) -> ExitStatus {
         signal_term(self.child.id());

@@ -545,7 +545,12 @@ async fn a_remote_executor_that_never_answers_fails_at_timeout_send() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_tells_stream_clients_what_was_not_taken() {
-    let server = FlowServer::start(&noop_flow(""), 3);
+    // Two replicas, so both slow requests are running (and say so) when SIGTERM comes.
+    let two_replicas = format!(
+        "  - name: noop\n    uses: {}\n    replicas: 2\n",
+        uses("noop_executor")
+    );
+    let server = FlowServer::start(&flow("", &two_replicas), 3);
     let grpc = server.port(Protocol::Grpc);
     let ws = server.port(Protocol::Websocket);
 
@@ -573,7 +578,9 @@ async fn shutdown_tells_stream_clients_what_was_not_taken() {
         ))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..2 {
+        server.wait_for_log("sleeping 800 ms", Duration::from_secs(30));
+    }
     crate::gateway_support::signal_term(server.pid());
 
     let response = call.await.expect("answered");

@@ -237,7 +237,7 @@ impl ReplyBook {
 fn judge(response: Response) -> RequestResult {
     match &response.status {
         Status::Success => Ok(response),
-        Status::Error(info) if info.name == "BadRequest" => {
+        Status::Error(info) if info.as_refusal().is_some() => {
             Err(RequestError::Rejected(info.args.join("; ")))
         }
         Status::Error(info) => Err(RequestError::Executor(info.clone())),

@@ -23,6 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
 use flowhost_wire::Compression;
+use flowhost_wire::Refusal;
 use flowhost_wire::proto::jina::jina_discover_endpoints_rpc_server::{
     JinaDiscoverEndpointsRpc, JinaDiscoverEndpointsRpcServer,
 };
@@ -220,7 +221,7 @@ async fn process(shared: &Shared, message: DataRequestProto) -> DataRequestProto
         Ok(request) => convert::response_to_proto(shared.service.process(request).await),
         Err(error) => {
             tracing::debug!(%error, "unreadable gRPC request");
-            convert::bad_request_reply(request_id, &error.to_string())
+            convert::refusal_reply(request_id, Refusal::BadRequest, &error.to_string())
         }
     }
 }
@@ -254,7 +255,9 @@ impl JinaDiscoverEndpointsRpc for Grpc {
 #[tonic::async_trait]
 impl JinaGatewayDryRunRpc for Grpc {
     async fn dry_run(&self, _: Request<()>) -> Result<Response<StatusProto>, Status> {
-        Ok(Response::new(super::http::dry_run_status(&self.shared)))
+        Ok(Response::new(convert::readiness_to_proto(
+            &super::http::readiness(&self.shared),
+        )))
     }
 }
 

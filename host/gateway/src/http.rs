@@ -21,9 +21,8 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::openapi;
 use crate::GatewayConfig;
+use flowhost_wire::Readiness;
 use flowhost_wire::json::{request_from_json, response_to_json};
-use flowhost_wire::proto::jina::StatusProto;
-use flowhost_wire::proto::jina::status_proto::StatusCode as JinaCode;
 
 /// What a route does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,12 +209,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                 axum::Json(json!({ "jina": jina, "envs": envs }))
             }),
             RouteKind::DryRun => get(move || async move {
-                let status = dry_run_status(&shared);
-                axum::Json(json!({
-                    "code": status.code,
-                    "description": status.description,
-                    "exception": null,
-                }))
+                axum::Json(flowhost_wire::json::readiness_to_json(&readiness(&shared)))
             }),
             RouteKind::Post => on(method_filter(spec.method), move |body: Bytes| async move {
                 handle(&shared, body, None).await
@@ -348,19 +342,11 @@ async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Respons
 }
 
 /// The gateway's readiness: it only serves once every executor is up, so serving means ready.
-pub fn dry_run_status(shared: &Shared) -> StatusProto {
+pub fn readiness(shared: &Shared) -> Readiness {
     if *shared.shutdown.borrow() {
-        StatusProto {
-            code: JinaCode::Error as i32,
-            description: "the gateway is shutting down".into(),
-            exception: None,
-        }
+        Readiness::NotReady("the gateway is shutting down".into())
     } else {
-        StatusProto {
-            code: JinaCode::Success as i32,
-            description: String::new(),
-            exception: None,
-        }
+        Readiness::Ready
     }
 }
 

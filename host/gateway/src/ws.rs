@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::Shared;
 use super::limits::Charge;
+use flowhost_wire::Refusal;
 use flowhost_wire::json::{request_from_json, response_to_json};
 use flowhost_wire::protobuf as convert;
 
@@ -77,20 +78,16 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             get(
                 move |upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
                       headers: HeaderMap| async move {
-                    let status = super::http::dry_run_status(&dry_shared);
+                    let readiness = super::http::readiness(&dry_shared);
                     match upgrade {
                         Ok(upgrade) => {
                             let protocol = subprotocol(&headers);
                             upgrade
                                 .protocols(["bytes", "json"])
-                                .on_upgrade(move |socket| dry_run(socket, status, protocol))
+                                .on_upgrade(move |socket| dry_run(socket, readiness, protocol))
                         }
-                        Err(_) => axum::Json(json!({
-                            "code": status.code,
-                            "description": status.description,
-                            "exception": null,
-                        }))
-                        .into_response(),
+                        Err(_) => axum::Json(flowhost_wire::json::readiness_to_json(&readiness))
+                            .into_response(),
                     }
                 },
             ),
@@ -106,13 +103,17 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
 
 async fn dry_run(
     mut socket: WebSocket,
-    status: flowhost_wire::proto::jina::StatusProto,
+    readiness: flowhost_wire::Readiness,
     protocol: Subprotocol,
 ) {
     let message = match protocol {
-        Subprotocol::Bytes => Message::Binary(status.encode_to_vec().into()),
+        Subprotocol::Bytes => Message::Binary(
+            convert::readiness_to_proto(&readiness)
+                .encode_to_vec()
+                .into(),
+        ),
         Subprotocol::Json => Message::Text(
-            json!({"code": status.code, "description": status.description, "exception": null})
+            flowhost_wire::json::readiness_to_json(&readiness)
                 .to_string()
                 .into(),
         ),
@@ -259,13 +260,18 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
             Incoming::Bad(id, error) => {
                 tracing::debug!(%error, "unreadable WebSocket request");
                 let _ = replies
-                    .send(error_reply(protocol, id, "BadRequest", &error))
+                    .send(error_reply(protocol, id, Refusal::BadRequest, &error))
                     .await;
             }
             Incoming::Refused(id, error) => {
                 tracing::debug!(%error, "WebSocket request not taken");
                 let _ = replies
-                    .send(error_reply(protocol, id, "ResourceExhausted", &error))
+                    .send(error_reply(
+                        protocol,
+                        id,
+                        Refusal::ResourceExhausted,
+                        &error,
+                    ))
                     .await;
             }
             Incoming::Request(request) => {
@@ -295,29 +301,17 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
 }
 
 /// An error reply for a request the gateway did not take, in the session's subprotocol.
-fn error_reply(protocol: Subprotocol, id: String, name: &str, error: &str) -> Message {
+fn error_reply(protocol: Subprotocol, id: String, refusal: Refusal, error: &str) -> Message {
     match protocol {
         Subprotocol::Bytes => Message::Binary(
-            convert::refusal_reply(id, name, error)
+            convert::refusal_reply(id, refusal, error)
                 .encode_to_vec()
                 .into(),
         ),
         Subprotocol::Json => Message::Text(
-            json!({
-                "header": {
-                    "requestId": id,
-                    "status": {
-                        "code": 1,
-                        "description": format!("{name}('{error}')"),
-                        "exception": {"name": name, "args": [error], "stacks": [], "executor": ""},
-                    },
-                },
-                "parameters": {},
-                "routes": [],
-                "data": [],
-            })
-            .to_string()
-            .into(),
+            flowhost_wire::json::refusal_to_json(&id, refusal, error)
+                .to_string()
+                .into(),
         ),
     }
 }

@@ -33,7 +33,7 @@ use flowhost_docs::when::Filter;
 use flowhost_docs::{DocumentBatch, merge, retain_roots};
 use flowhost_flow::topology::Topology;
 use flowhost_runtime::{CallError, CallFailure};
-use flowhost_wire::{ExceptionInfo, Request, Response, RouteEntry, Status};
+use flowhost_wire::{ExceptionInfo, Refusal, Request, Response, RouteEntry, Status};
 
 pub use deployment::{Deployment, ExternalExecutor, MethodTable, ReplicaSet, UnknownMethod};
 pub use plan::{Plan, Sink, Source};
@@ -128,17 +128,10 @@ impl Router {
         {
             Ok(target) => target,
             Err(error) => {
-                let info = ExceptionInfo {
-                    name: "BadRequest".into(),
-                    args: vec![format!(
-                        "target_executor is not a valid regular expression: {error}"
-                    )],
-                    stacks: Vec::new(),
-                    executor: String::new(),
-                    description: format!(
-                        "target_executor is not a valid regular expression: {error}"
-                    ),
-                };
+                let info = ExceptionInfo::refusal(
+                    Refusal::BadRequest,
+                    format!("target_executor is not a valid regular expression: {error}"),
+                );
                 return Response {
                     request_id,
                     endpoint,

@@ -74,6 +74,57 @@ pub struct ExceptionInfo {
     pub description: String,
 }
 
+/// The answer to Jina's `dry_run`: whether the flow takes requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Every executor is up and the gateway is serving.
+    Ready,
+    /// Not taking requests, and why (e.g. the gateway is shutting down).
+    NotReady(String),
+}
+
+/// Why the gateway did not take a request: the exception names Jina's clients see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request itself is unreadable or invalid.
+    BadRequest,
+    /// The gateway's memory budget for requests in flight is spent.
+    ResourceExhausted,
+}
+
+impl Refusal {
+    /// The exception name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::BadRequest => "BadRequest",
+            Refusal::ResourceExhausted => "ResourceExhausted",
+        }
+    }
+}
+
+impl ExceptionInfo {
+    /// The exception of a request the gateway did not take: `name('message')`, as Jina
+    /// describes it, from no executor.
+    pub fn refusal(refusal: Refusal, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            name: refusal.name().to_owned(),
+            description: format!("{}('{message}')", refusal.name()),
+            args: vec![message],
+            stacks: Vec::new(),
+            executor: String::new(),
+        }
+    }
+
+    /// Which refusal this is, if the gateway refused the request rather than an executor
+    /// failing on it.
+    pub fn as_refusal(&self) -> Option<Refusal> {
+        [Refusal::BadRequest, Refusal::ResourceExhausted]
+            .into_iter()
+            .find(|refusal| self.executor.is_empty() && self.name == refusal.name())
+    }
+}
+
 /// One hop of a request: Jina's `routes[]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteEntry {

@@ -22,5 +22,5 @@ pub mod proto;
 pub mod protobuf;
 mod protocol;
 
-pub use envelope::{ExceptionInfo, Request, Response, RouteEntry, Status};
+pub use envelope::{ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status};
 pub use protocol::{Compression, Protocol, UnknownProtocol};

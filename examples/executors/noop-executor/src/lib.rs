@@ -45,9 +45,11 @@ impl NoopExecutor {
         Ok(())
     }
 
-    /// `/slow`: sleeps, then unchanged.
+    /// `/slow`: sleeps, then unchanged. Says so first, so a test can wait until a request is
+    /// in flight instead of guessing how long that takes.
     fn slow(&mut self, _docs: &DocumentArray, req: &Request) -> Result<()> {
         let ms: u64 = req.param_or("sleep_ms", self.sleep_ms)?;
+        flowhost_guest::info!("sleeping {ms} ms");
         std::thread::sleep(Duration::from_millis(ms));
         Ok(())
     }

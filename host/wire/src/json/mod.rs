@@ -12,7 +12,9 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Number, Value, json};
 
-use crate::envelope::{DEFAULT_ENDPOINT, Request, Response, RouteEntry, Status};
+use crate::envelope::{
+    DEFAULT_ENDPOINT, ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status,
+};
 use flowhost_docs::{self as docs, DocumentBatch};
 
 /// Why a JSON request was refused; the message names the offending field.
@@ -178,6 +180,28 @@ pub fn response_to_json(response: &Response) -> Value {
     })
 }
 
+/// Jina's `dry_run` answer as JSON: `{"code": 0 | 1, "description", "exception": null}`.
+pub fn readiness_to_json(readiness: &Readiness) -> Value {
+    let (code, description) = match readiness {
+        Readiness::Ready => (0, ""),
+        Readiness::NotReady(reason) => (1, reason.as_str()),
+    };
+    json!({"code": code, "description": description, "exception": null})
+}
+
+/// A reply saying the gateway did not take the request (the WebSocket's JSON frames).
+pub fn refusal_to_json(request_id: &str, refusal: Refusal, message: &str) -> Value {
+    json!({
+        "header": {
+            "requestId": request_id,
+            "status": status_to_json(&Status::Error(ExceptionInfo::refusal(refusal, message))),
+        },
+        "parameters": {},
+        "routes": [],
+        "data": [],
+    })
+}
+
 /// Tags travel through a `Struct` in Jina, so their integers come back as floats; and empty
 /// chunk and match lists are `null`, as docarray's `to_dict()` writes them.
 fn tags_as_struct(docs: &mut Value) {
@@ -254,7 +278,6 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::envelope::ExceptionInfo;
 
     #[test]
     fn reads_the_seed_curl_body() {
