@@ -12,7 +12,7 @@ mod support;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs::{self as docs, DocumentBatch};
-use flowhost_flow::{Executor, Flow};
+use flowhost_flow::{ExecutorSpec, Flow};
 use flowhost_router::Router;
 use flowhost_runtime::{Runtime, RuntimeConfig};
 use flowhost_wire::Request;
@@ -23,7 +23,7 @@ fn guest(name: &str) -> String {
 
 fn chain(n: usize, wasm: bool) -> Flow {
     (0..n).fold(Flow::new(), |flow, i| {
-        let executor = Executor::new(format!("e{i}"));
+        let executor = ExecutorSpec::new(format!("e{i}"));
         flow.add(if wasm {
             executor.uses(guest("noop_executor"))
         } else {
@@ -34,7 +34,7 @@ fn chain(n: usize, wasm: bool) -> Flow {
 
 fn diamond(uses: Option<&str>) -> Flow {
     let node = |name: &str| {
-        let executor = Executor::new(name);
+        let executor = ExecutorSpec::new(name);
         match uses {
             Some(u) => executor.uses(u),
             None => executor,
@@ -44,7 +44,7 @@ fn diamond(uses: Option<&str>) -> Flow {
         .add(node("first"))
         .add(node("a").needs("first"))
         .add(node("b").needs("first"))
-        .add(Executor::new("join").needs(["a", "b"]))
+        .add(ExecutorSpec::new("join").needs(["a", "b"]))
 }
 
 /// Runs `iters` requests one after another from a task on a runtime worker,
@@ -117,18 +117,18 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("overlap");
     group.sample_size(20);
     let slow = Flow::new()
-        .add(Executor::new("first"))
+        .add(ExecutorSpec::new("first"))
         .add(
-            Executor::new("a")
+            ExecutorSpec::new("a")
                 .uses(guest("noop_executor"))
                 .needs("first"),
         )
         .add(
-            Executor::new("b")
+            ExecutorSpec::new("b")
                 .uses(guest("noop_executor"))
                 .needs("first"),
         )
-        .add(Executor::new("join").needs(["a", "b"]));
+        .add(ExecutorSpec::new("join").needs(["a", "b"]));
     let flow = deploy(slow);
     let parameters = serde_json::json!({"sleep_ms": 10})
         .as_object()
@@ -143,7 +143,7 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
-    let single = deploy(Flow::new().add(Executor::new("a").uses(guest("noop_executor"))));
+    let single = deploy(Flow::new().add(ExecutorSpec::new("a").uses(guest("noop_executor"))));
     group.bench_function("one 10 ms executor", |b| {
         b.iter(|| {
             rt.block_on(

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use flowhost_docs as docs;
-use flowhost_runtime::{CallError, Fault, InstanceConfig, Limits};
+use flowhost_runtime::{CallError, Fault, InstanceConfig, InstanceLimits};
 use serde_json::json;
 
 use crate::support::{start, tags};
@@ -61,9 +61,9 @@ async fn an_executor_error_keeps_the_instance() {
 async fn an_endless_loop_is_cut_at_its_deadline() {
     let runtime = flowhost_tests::runtime();
     let mut config = InstanceConfig::new("looper");
-    config.limits = Limits {
+    config.limits = InstanceLimits {
         timeout: Duration::from_millis(200),
-        ..Limits::default()
+        ..InstanceLimits::default()
     };
     let executor = start(&runtime, "loop_guest", config).await;
     let method = crate::support::method_for(&executor, "/loop");
@@ -90,9 +90,9 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
 async fn a_memory_bomb_stops_at_its_cap() {
     let runtime = flowhost_tests::runtime();
     let mut config = InstanceConfig::new("bomber");
-    config.limits = Limits {
+    config.limits = InstanceLimits {
         memory: 32 << 20,
-        ..Limits::default()
+        ..InstanceLimits::default()
     };
     let executor = start(&runtime, "memory_bomb", config).await;
     let method = crate::support::method_for(&executor, "/bomb");
@@ -101,7 +101,7 @@ async fn a_memory_bomb_stops_at_its_cap() {
         .await
         .unwrap_err();
     match fault_of(&failure.error) {
-        Fault::Memory(message) => assert!(message.contains("32 MiB"), "{message}"),
+        Fault::Memory(message) => assert!(message.contains("32.0 MiB"), "{message}"),
         other => panic!("expected the memory cap, got {other}"),
     }
     assert_eq!(failure.error.exception_name(), "MemoryLimitExceeded");

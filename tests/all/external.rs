@@ -5,7 +5,7 @@ use std::process::Command;
 
 use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs as docs;
-use flowhost_flow::{Executor, Flow};
+use flowhost_flow::{ExecutorSpec, Flow};
 use flowhost_wire::Protocol;
 use flowhost_wire::{Request, Status};
 
@@ -33,8 +33,8 @@ async fn a_flow_uses_an_executor_served_elsewhere() {
     let port = remote.port(Protocol::Grpc);
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("remote").external("127.0.0.1", port))
-            .add(Executor::new("bar").uses(uses("bar_executor"))),
+            .add(ExecutorSpec::new("remote").external("127.0.0.1", port))
+            .add(ExecutorSpec::new("bar").uses(uses("bar_executor"))),
     )
     .await;
     let response = flow
@@ -56,7 +56,7 @@ async fn a_flow_uses_an_executor_served_elsewhere() {
 async fn remote_errors_and_unreachable_executors_name_the_executor() {
     let remote = serve("trap_guest", "remote_trap");
     let port = remote.port(Protocol::Grpc);
-    let flow = deploy(Flow::new().add(Executor::new("far").external("127.0.0.1", port))).await;
+    let flow = deploy(Flow::new().add(ExecutorSpec::new("far").external("127.0.0.1", port))).await;
     let response = flow
         .router()
         .process(Request::new("/error", docs::empty_batch()))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs::{self as docs, Document, DocumentBatch};
-use flowhost_flow::{Executor, Flow, Polling, PollingSpec};
+use flowhost_flow::{ExecutorSpec, Flow, Polling, PollingSpec};
 use flowhost_wire::{Request, Response, Status};
 use serde_json::{Map, Value, json};
 
@@ -49,8 +49,8 @@ fn ok(response: Response) -> DocumentBatch {
 async fn foo_then_bar_run_in_order() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
-            .add(Executor::new("barExecutor").uses(uses("bar_executor"))),
+            .add(ExecutorSpec::new("fooExecutor").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("barExecutor").uses(uses("bar_executor"))),
     )
     .await;
     let response = post(&flow, "/search", docs::empty_batch(), json!({})).await;
@@ -73,18 +73,18 @@ async fn foo_then_bar_run_in_order() {
 async fn the_diamond_merges_its_branches_in_needs_order() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("fooExecutor").uses(uses("foo_executor")))
             .add(
-                Executor::new("barExecutor")
+                ExecutorSpec::new("barExecutor")
                     .uses(uses("bar_executor"))
                     .needs("fooExecutor"),
             )
             .add(
-                Executor::new("bazExecutor")
+                ExecutorSpec::new("bazExecutor")
                     .uses(uses("baz_executor"))
                     .needs("fooExecutor"),
             )
-            .add(Executor::default().needs(["barExecutor", "bazExecutor"])),
+            .add(ExecutorSpec::default().needs(["barExecutor", "bazExecutor"])),
     )
     .await;
     for _ in 0..5 {
@@ -114,18 +114,18 @@ fn key_tags(batch: &DocumentBatch) -> Vec<Value> {
 async fn when_filters_on_parallel_branches_keep_both_documents() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("first"))
+            .add(ExecutorSpec::new("first"))
             .add(
-                Executor::new("exec1")
+                ExecutorSpec::new("exec1")
                     .needs("first")
                     .when(json!({"tags__key": {"$eq": 5}})),
             )
             .add(
-                Executor::new("exec2")
+                ExecutorSpec::new("exec2")
                     .needs("first")
                     .when(json!({"tags__key": {"$eq": 4}})),
             )
-            .add(Executor::new("join").needs(["exec1", "exec2"])),
+            .add(ExecutorSpec::new("join").needs(["exec1", "exec2"])),
     )
     .await;
     let out = ok(post(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
@@ -136,14 +136,14 @@ async fn when_filters_on_parallel_branches_keep_both_documents() {
 async fn when_filters_in_sequence_keep_none() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("first"))
+            .add(ExecutorSpec::new("first"))
             .add(
-                Executor::new("exec1")
+                ExecutorSpec::new("exec1")
                     .needs("first")
                     .when(json!({"tags__key": {"$eq": 5}})),
             )
             .add(
-                Executor::new("exec2")
+                ExecutorSpec::new("exec2")
                     .needs("exec1")
                     .when(json!({"tags__key": {"$eq": 4}})),
             ),
@@ -154,8 +154,8 @@ async fn when_filters_in_sequence_keep_none() {
 
     let single = deploy(
         Flow::new()
-            .add(Executor::default())
-            .add(Executor::default().when(json!({"tags__key": {"$eq": 5}}))),
+            .add(ExecutorSpec::default())
+            .add(ExecutorSpec::default().when(json!({"tags__key": {"$eq": 5}}))),
     )
     .await;
     let out = ok(post(
@@ -172,9 +172,9 @@ async fn when_filters_in_sequence_keep_none() {
 async fn the_reply_does_not_wait_for_a_floating_executor_but_closing_does() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("executor0").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("executor0").uses(uses("foo_executor")))
             .add(
-                Executor::new("slow")
+                ExecutorSpec::new("slow")
                     .uses(uses("noop_executor"))
                     .floating(true),
             ),
@@ -213,7 +213,7 @@ async fn the_reply_does_not_wait_for_a_floating_executor_but_closing_does() {
 async fn uses_with_overrides_defaults() {
     let flow = deploy(
         Flow::new().add(
-            Executor::new("printer")
+            ExecutorSpec::new("printer")
                 .uses(uses("param_printer"))
                 .uses_with(json!({"param1": 10, "param3": 30})),
         ),
@@ -228,7 +228,7 @@ async fn uses_with_overrides_defaults() {
 async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
     let flow = deploy(
         Flow::new().add(
-            Executor::new("router")
+            ExecutorSpec::new("router")
                 .uses(uses("request_router"))
                 .uses_requests([("/bar", "bar"), ("/non_foo", "foo"), ("/alias_foo", "foo")]),
         ),
@@ -258,7 +258,7 @@ async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
 async fn uses_requests_naming_a_missing_method_is_refused() {
     let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
     let flow = Flow::new().add(
-        Executor::new("router")
+        ExecutorSpec::new("router")
             .uses(uses("request_router"))
             .uses_requests([("/x", "nope")]),
     );
@@ -273,7 +273,7 @@ async fn uses_requests_naming_a_missing_method_is_refused() {
 async fn replicas_share_the_load() {
     let flow = deploy(
         Flow::new().add(
-            Executor::new("slow")
+            ExecutorSpec::new("slow")
                 .uses(uses("noop_executor"))
                 .replicas(3),
         ),
@@ -316,7 +316,7 @@ async fn replicas_share_the_load() {
 #[tokio::test]
 async fn three_shards_index_with_any_and_search_with_all() {
     let flow =
-        deploy(Flow::new().add(Executor::new("indexer").uses(uses("indexer")).shards(3))).await;
+        deploy(Flow::new().add(ExecutorSpec::new("indexer").uses(uses("indexer")).shards(3))).await;
     // Nine documents, one request each: ANY spreads them over the shards.
     let angles: Vec<f32> = (0..9).map(|i| i as f32 * 10.0).collect();
     for (i, angle) in angles.iter().enumerate() {
@@ -372,8 +372,8 @@ async fn three_shards_index_with_any_and_search_with_all() {
 async fn an_executor_error_ends_that_request_with_error_and_others_carry_on() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("first").uses(uses("foo_executor")))
-            .add(Executor::new("bad").uses(uses("trap_guest"))),
+            .add(ExecutorSpec::new("first").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("bad").uses(uses("trap_guest"))),
     )
     .await;
     let response = post(
@@ -410,8 +410,8 @@ async fn an_executor_error_ends_that_request_with_error_and_others_carry_on() {
 async fn target_executor_and_executor_specific_parameters() {
     let flow = deploy(
         Flow::new()
-            .add(Executor::new("fooExecutor").uses(uses("foo_executor")))
-            .add(Executor::new("router").uses(uses("request_router"))),
+            .add(ExecutorSpec::new("fooExecutor").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("router").uses(uses("request_router"))),
     )
     .await;
     let mut request = Request::new("/x", docs::empty_batch()).with_parameters(
@@ -474,7 +474,7 @@ async fn every_example_flow_deploys_and_answers() {
 async fn uses_before_runs_ahead_of_the_shards_and_uses_after_gets_their_merge() {
     let flow = deploy(
         Flow::new().add(
-            Executor::new("sharded")
+            ExecutorSpec::new("sharded")
                 .uses(uses("noop_executor"))
                 .shards(2)
                 .uses_before(uses("bar_executor"))

@@ -247,8 +247,9 @@ async fn length_prefixes_declaring_gigabytes_reserve_nothing() {
     for (status, message) in &outcomes {
         assert_eq!(status, "8", "RESOURCE_EXHAUSTED: {message}");
         assert!(
-            message
-                .contains("4294967295 bytes is larger than this flow's gRPC message limit (64MiB"),
+            message.contains(
+                "4294967295 bytes is larger than this flow's gRPC message limit (64.0 MiB"
+            ),
             "{message}"
         );
     }
@@ -373,7 +374,7 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
         refused["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("request memory budget (3MiB) is spent"),
+            .contains("request memory budget (3.0 MiB) is spent"),
         "{refused}"
     );
     let mut doc = docs::document("big");
@@ -398,7 +399,7 @@ async fn the_memory_budget_refuses_new_requests_once_spent() {
         answer["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("request_memory_budget (3MiB)"),
+            .contains("request_memory_budget (3.0 MiB)"),
         "{answer}"
     );
     assert!(server.stop().success());
@@ -418,7 +419,7 @@ fn oversized_slow_and_idle_http_clients_are_cut_off() {
         answer["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("max_request_size (1KiB)"),
+            .contains("max_request_size (1.0 KiB)"),
         "{answer}"
     );
     // A body dribbled a byte at a time is cut at the read deadline.

@@ -9,6 +9,7 @@ mod fuzz_corpus;
 mod gateway;
 mod gateway_support;
 mod hardening;
+mod layers;
 mod openapi_fuzz;
 mod registry_flows;
 #[path = "../../registry/tests/support/mod.rs"]

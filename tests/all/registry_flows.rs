@@ -7,7 +7,7 @@ use std::process::Command;
 
 use flowhost::deploy::{DeployOptions, RegistryResolver, RunningFlow};
 use flowhost_docs as docs;
-use flowhost_flow::{Executor, Flow};
+use flowhost_flow::{ExecutorSpec, Flow};
 use flowhost_registry::HubConfig;
 use flowhost_wire::Request;
 
@@ -81,9 +81,9 @@ async fn a_flow_pulls_its_executors_by_tag_digest_and_hub() {
         namespace: "acme".into(),
     });
     let flow = Flow::new()
-        .add(Executor::new("foo").uses(format!("oci://{addr}/acme/foo:1.0")))
-        .add(Executor::new("bar").uses(format!("oci://{addr}/acme/bar@{bar_digest}")))
-        .add(Executor::new("baz").uses("hub://baz:2.1"));
+        .add(ExecutorSpec::new("foo").uses(format!("oci://{addr}/acme/foo:1.0")))
+        .add(ExecutorSpec::new("bar").uses(format!("oci://{addr}/acme/bar@{bar_digest}")))
+        .add(ExecutorSpec::new("baz").uses("hub://baz:2.1"));
     let out = run(flow, RegistryResolver::new(context)).await;
     assert_eq!(
         out,
@@ -113,8 +113,9 @@ async fn a_docker_image_with_a_wasm_layer_runs_in_a_flow() {
         .status()
         .expect("skopeo runs");
     assert!(status.success(), "skopeo copy");
-    let flow = Flow::new()
-        .add(Executor::new("foo").uses(format!("docker://{}/acme/foo-image:1.0", registry.addr)));
+    let flow = Flow::new().add(
+        ExecutorSpec::new("foo").uses(format!("docker://{}/acme/foo-image:1.0", registry.addr)),
+    );
     let out = run(
         flow,
         RegistryResolver::new(registry.context(home.path(), None)),
@@ -128,7 +129,7 @@ async fn a_missing_tag_fails_the_deploy_naming_executor_and_reference() {
     let registry = TestRegistry::start(RegistryOptions::default());
     let home = tempfile::tempdir().unwrap();
     let reference = format!("oci://{}/acme/nothing:9.9", registry.addr);
-    let flow = Flow::new().add(Executor::new("ghost").uses(reference.clone()));
+    let flow = Flow::new().add(ExecutorSpec::new("ghost").uses(reference.clone()));
     let mut options =
         DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
     options.remote = Some(std::sync::Arc::new(RegistryResolver::new(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RegistryResolver, RunningFlow};
-use flowhost_flow::{Executor, Flow};
+use flowhost_flow::{ExecutorSpec, Flow};
 use flowhost_registry::{ArtifactOptions, ResolveContext};
 use flowhost_runtime::{Runtime, RuntimeConfig};
 use registry_support::{RegistryOptions, TestRegistry};
@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
             &ArtifactOptions::default(),
         ))
         .expect("push");
-        flow = flow.add(Executor::new(format!("e{i}")).uses(reference));
+        flow = flow.add(ExecutorSpec::new(format!("e{i}")).uses(reference));
     }
 
     let start = |root: &std::path::Path| -> Duration {

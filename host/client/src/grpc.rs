@@ -5,7 +5,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use super::{Client, ClientError, ReplyBook, RequestResult};
+use super::{Client, ClientError, ReplyBook, RequestResult, Trust};
 use flowhost_wire::Compression;
 use flowhost_wire::envelope::Request;
 use flowhost_wire::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
@@ -26,15 +26,18 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
         .connect_timeout(client.connect_timeout)
         .initial_stream_window_size(2 << 20)
         .initial_connection_window_size(8 << 20);
-    if let Some(ca) = &client.tls_ca {
-        let pem = std::fs::read(ca)
-            .map_err(|e| ClientError::Tls(format!("cannot read {}: {e}", ca.display())))?;
+    if let Some(trust) = &client.trust {
+        let config = ClientTlsConfig::new().domain_name(client.host.clone());
+        let config = match trust {
+            Trust::System => config.with_native_roots(),
+            Trust::CaFile(ca) => {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| ClientError::Tls(format!("cannot read {}: {e}", ca.display())))?;
+                config.ca_certificate(Certificate::from_pem(pem))
+            }
+        };
         endpoint = endpoint
-            .tls_config(
-                ClientTlsConfig::new()
-                    .ca_certificate(Certificate::from_pem(pem))
-                    .domain_name(client.host.clone()),
-            )
+            .tls_config(config)
             .map_err(|e| ClientError::Tls(e.to_string()))?;
     }
     endpoint

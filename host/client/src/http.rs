@@ -28,7 +28,7 @@ async fn connect(client: &Client) -> Result<Sender, ClientError> {
         address: address.clone(),
         reason: e.to_string(),
     };
-    let sender = match &client.tls_ca {
+    let sender = match &client.trust {
         None => {
             let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await
@@ -36,8 +36,8 @@ async fn connect(client: &Client) -> Result<Sender, ClientError> {
             tokio::spawn(conn);
             sender
         }
-        Some(ca) => {
-            let connector = tls::connector(ca, &[b"http/1.1"])?;
+        Some(trust) => {
+            let connector = tls::connector(trust, &[b"http/1.1"])?;
             let stream = tls::connect(&connector, &client.host, stream).await?;
             let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                 .await

@@ -58,13 +58,23 @@ pub struct Client {
     host: String,
     port: u16,
     protocol: Protocol,
-    tls_ca: Option<PathBuf>,
+    trust: Option<Trust>,
     tls: bool,
     compression: Option<Compression>,
     request_size: usize,
     prefetch: usize,
     connect_timeout: std::time::Duration,
     max_reply_size: usize,
+}
+
+/// Which certificates the client trusts over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The operating system's store, through `rustls-native-certs` (which honours OpenSSL's
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`).
+    System,
+    /// The certificates in one PEM file: a CA, or the server's own.
+    CaFile(PathBuf),
 }
 
 /// The largest reply the client takes by default: the gateway's default request limit, since
@@ -82,7 +92,7 @@ impl Client {
             host: host.into(),
             port,
             protocol: Protocol::Grpc,
-            tls_ca: None,
+            trust: None,
             tls: false,
             compression: None,
             request_size: 100,
@@ -111,7 +121,14 @@ impl Client {
 
     /// Use TLS, trusting the certificates in this PEM file (a CA or the server's own).
     pub fn tls_ca(mut self, ca_file: impl Into<PathBuf>) -> Self {
-        self.tls_ca = Some(ca_file.into());
+        self.trust = Some(Trust::CaFile(ca_file.into()));
+        self.tls = true;
+        self
+    }
+
+    /// Use TLS, trusting the operating system's certificate store (as a browser would).
+    pub fn tls_system_roots(mut self) -> Self {
+        self.trust = Some(Trust::System);
         self.tls = true;
         self
     }

@@ -34,10 +34,10 @@ async fn open(
         .await
         .map_err(|e| connect_error(e.to_string()))?;
     let _ = stream.set_nodelay(true);
-    let io: Box<dyn Io> = match &client.tls_ca {
+    let io: Box<dyn Io> = match &client.trust {
         None => Box::new(stream),
-        Some(ca) => {
-            let connector = tls::connector(ca, &[b"http/1.1"])?;
+        Some(trust) => {
+            let connector = tls::connector(trust, &[b"http/1.1"])?;
             Box::new(tls::connect(&connector, &client.host, stream).await?)
         }
     };

@@ -3,8 +3,8 @@
 //! ```ignore
 //! let flow = Flow::new()
 //!     .with_port(12345)
-//!     .add(Executor::new("foo").uses("foo.wasm"))
-//!     .add(Executor::new("bar").uses("bar.wasm").needs(["foo"]).replicas(2));
+//!     .add(ExecutorSpec::new("foo").uses("foo.wasm"))
+//!     .add(ExecutorSpec::new("bar").uses("bar.wasm").needs(["foo"]).replicas(2));
 //! flow.validate()?;
 //! ```
 //!
@@ -13,7 +13,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::spec::{Executor, Flow, PollingSpec};
+use crate::spec::{ExecutorSpec, Flow, PollingSpec};
 use flowhost_wire::Compression;
 use flowhost_wire::Protocol;
 
@@ -27,7 +27,7 @@ impl Flow {
     /// as in Jina.
     // Named after Jina's `Flow.add`, which every flow author knows; it is not `ops::Add`.
     #[allow(clippy::should_implement_trait)]
-    pub fn add(mut self, mut executor: Executor) -> Flow {
+    pub fn add(mut self, mut executor: ExecutorSpec) -> Flow {
         if executor.name.is_empty() {
             executor.name = format!("executor{}", self.executors.len());
         }
@@ -94,12 +94,12 @@ impl Flow {
     }
 
     /// The executor called `name`.
-    pub fn executor(&self, name: &str) -> Option<&Executor> {
+    pub fn executor(&self, name: &str) -> Option<&ExecutorSpec> {
         self.executors.iter().find(|e| e.name == name)
     }
 }
 
-/// What `Executor::needs` accepts: one name or several.
+/// What `ExecutorSpec::needs` accepts: one name or several.
 pub trait IntoNeeds {
     fn into_needs(self) -> Vec<String>;
 }
@@ -137,27 +137,27 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
-impl Executor {
+impl ExecutorSpec {
     /// An executor with this name (an empty name means "default it on `add`").
-    pub fn new(name: impl Into<String>) -> Executor {
-        Executor {
+    pub fn new(name: impl Into<String>) -> ExecutorSpec {
+        ExecutorSpec {
             name: name.into(),
-            ..Executor::default()
+            ..ExecutorSpec::default()
         }
     }
 
-    pub fn uses(mut self, uses: impl Into<String>) -> Executor {
+    pub fn uses(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses = Some(uses.into());
         self
     }
 
     /// `uses_with` from a JSON object, e.g. `json!({"param1": 10})`.
-    pub fn uses_with(mut self, with: Value) -> Executor {
+    pub fn uses_with(mut self, with: Value) -> ExecutorSpec {
         self.uses_with = object(with);
         self
     }
 
-    pub fn uses_metas(mut self, metas: Value) -> Executor {
+    pub fn uses_metas(mut self, metas: Value) -> ExecutorSpec {
         self.uses_metas = object(metas);
         self
     }
@@ -166,7 +166,7 @@ impl Executor {
     pub fn uses_requests<K: Into<String>, V: Into<String>>(
         mut self,
         requests: impl IntoIterator<Item = (K, V)>,
-    ) -> Executor {
+    ) -> ExecutorSpec {
         self.uses_requests = requests
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
@@ -174,92 +174,96 @@ impl Executor {
         self
     }
 
-    pub fn workspace(mut self, workspace: impl Into<String>) -> Executor {
+    pub fn workspace(mut self, workspace: impl Into<String>) -> ExecutorSpec {
         self.workspace = Some(workspace.into());
         self
     }
 
-    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Executor {
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> ExecutorSpec {
         self.env.insert(name.into(), value.into());
         self
     }
 
     /// `needs("a")` or `needs(["a", "b"])`; `"gateway"` means the start of the flow.
-    pub fn needs(mut self, needs: impl IntoNeeds) -> Executor {
+    pub fn needs(mut self, needs: impl IntoNeeds) -> ExecutorSpec {
         self.needs = Some(needs.into_needs());
         self
     }
 
     /// A filter, e.g. `json!({"tags__key": {"$eq": 5}})`.
-    pub fn when(mut self, when: Value) -> Executor {
+    pub fn when(mut self, when: Value) -> ExecutorSpec {
         self.when = Some(when);
         self
     }
 
-    pub fn floating(mut self, floating: bool) -> Executor {
+    pub fn floating(mut self, floating: bool) -> ExecutorSpec {
         self.floating = floating;
         self
     }
 
-    pub fn replicas(mut self, replicas: u32) -> Executor {
+    pub fn replicas(mut self, replicas: u32) -> ExecutorSpec {
         self.replicas = replicas;
         self
     }
 
-    pub fn shards(mut self, shards: u32) -> Executor {
+    pub fn shards(mut self, shards: u32) -> ExecutorSpec {
         self.shards = shards;
         self
     }
 
-    pub fn polling(mut self, polling: PollingSpec) -> Executor {
+    pub fn polling(mut self, polling: PollingSpec) -> ExecutorSpec {
         self.polling = Some(polling);
         self
     }
 
-    pub fn uses_before(mut self, uses: impl Into<String>) -> Executor {
+    pub fn uses_before(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses_before = Some(uses.into());
         self
     }
 
-    pub fn uses_after(mut self, uses: impl Into<String>) -> Executor {
+    pub fn uses_after(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses_after = Some(uses.into());
         self
     }
 
-    pub fn disable_reduce(mut self, disable: bool) -> Executor {
+    pub fn disable_reduce(mut self, disable: bool) -> ExecutorSpec {
         self.disable_reduce = disable;
         self
     }
 
     /// An executor managed elsewhere, reached at `host:port`.
-    pub fn external(mut self, host: impl Into<String>, port: u16) -> Executor {
+    pub fn external(mut self, host: impl Into<String>, port: u16) -> ExecutorSpec {
         self.external = true;
         self.host = Some(host.into());
         self.port = Some(port);
         self
     }
 
-    pub fn tls(mut self, tls: bool) -> Executor {
+    pub fn tls(mut self, tls: bool) -> ExecutorSpec {
         self.tls = tls;
         self
     }
 
-    pub fn grpc_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Executor {
+    pub fn grpc_metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> ExecutorSpec {
         self.grpc_metadata.insert(key.into(), value.into());
         self
     }
 
-    pub fn timeout_ms(mut self, ms: u64) -> Executor {
+    pub fn timeout_ms(mut self, ms: u64) -> ExecutorSpec {
         self.limits.timeout_ms = Some(ms);
         self
     }
 
-    pub fn memory_limit(mut self, bytes: u64) -> Executor {
+    pub fn memory_limit(mut self, bytes: u64) -> ExecutorSpec {
         self.limits.memory_limit = Some(bytes);
         self
     }
 
-    pub fn fuel(mut self, fuel: u64) -> Executor {
+    pub fn fuel(mut self, fuel: u64) -> ExecutorSpec {
         self.limits.fuel = Some(fuel);
         self
     }

@@ -47,7 +47,7 @@ pub use limits::{
 };
 pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
 pub use spec::{
-    Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, ServerSettings,
+    ExecutorSpec, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, ServerSettings,
 };
 pub use yaml::LoadOptions;
 

@@ -39,64 +39,24 @@ impl Limits {
     }
 }
 
-const UNITS: &[(&str, u64)] = &[
-    ("b", 1),
-    ("k", 1_000),
-    ("kb", 1_000),
-    ("kib", 1 << 10),
-    ("m", 1_000_000),
-    ("mb", 1_000_000),
-    ("mib", 1 << 20),
-    ("g", 1_000_000_000),
-    ("gb", 1_000_000_000),
-    ("gib", 1 << 30),
-    ("t", 1_000_000_000_000),
-    ("tb", 1_000_000_000_000),
-    ("tib", 1 << 40),
-];
-
-/// Parses `"64MiB"`, `"512 MB"`, `"1.5GiB"` or `"1048576"` into bytes.
+/// Parses `"64MiB"`, `"512 MB"`, `"1.5GiB"`, `"1_000_000"` or `"1048576"` into bytes (units
+/// are case-insensitive, as Jina's are).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number = number.replace('_', "");
-    let unit = unit.trim().to_ascii_lowercase();
-    let multiplier = if unit.is_empty() {
-        1
-    } else {
-        UNITS
-            .iter()
-            .find(|(u, _)| *u == unit)
-            .map(|(_, m)| *m)
-            .ok_or_else(|| {
-                format!(
-                    "unknown unit `{}`; use B, KB, KiB, MB, MiB, GB or GiB",
-                    unit
-                )
-            })?
-    };
-    if number.is_empty() {
-        return Err("expected a number of bytes, e.g. 64MiB".to_string());
-    }
-    if let Ok(n) = number.parse::<u64>() {
-        return n
-            .checked_mul(multiplier)
-            .ok_or_else(|| "too large".to_string());
-    }
-    let f: f64 = number
-        .parse()
-        .map_err(|_| format!("`{number}` is not a number"))?;
-    let bytes = f * multiplier as f64;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+    let text = s.trim().replace('_', "");
+    // bytesize's own messages talk about floats and SI units; say what to write instead.
+    let size: bytesize::ByteSize = text.parse().map_err(|_: String| {
+        "expected a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB), e.g. 64MiB"
+            .to_string()
+    })?;
+    // bytesize saturates on overflow.
+    if size.as_u64() == u64::MAX {
         return Err("too large".to_string());
     }
-    Ok(bytes.round() as u64)
+    Ok(size.as_u64())
 }
 
-/// Writes bytes back in the shortest exact binary unit (`64MiB`), else as a plain number.
+/// Writes bytes back in the shortest exact binary unit (`64MiB`), else as a plain number, so a
+/// saved flow reads back to exactly the same value (bytesize's display rounds: `1.5 GiB`).
 pub fn format_bytes(bytes: u64) -> Option<String> {
     [
         ("TiB", 1u64 << 40),
@@ -123,7 +83,7 @@ mod tests {
         assert!(
             parse_bytes("12 parsecs")
                 .unwrap_err()
-                .contains("unknown unit")
+                .contains("optional unit")
         );
         assert!(parse_bytes("MiB").is_err());
         assert!(parse_bytes("99999999999TiB").is_err());

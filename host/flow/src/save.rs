@@ -10,7 +10,7 @@ use serde_norway::{Mapping, Value};
 
 use crate::error::{FlowError, Pos};
 use crate::limits::format_bytes;
-use crate::spec::{Executor, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
+use crate::spec::{ExecutorSpec, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
 
 impl Flow {
     /// The flow as YAML text.
@@ -187,7 +187,7 @@ fn put_server(m: &mut Mapping, server: &ServerSettings) {
     put_opt(m, "idle_timeout_ms", &server.idle_timeout_ms);
 }
 
-fn executor(e: &Executor) -> Mapping {
+fn executor(e: &ExecutorSpec) -> Mapping {
     let mut m = Mapping::new();
     put(&mut m, "name", e.name.clone());
     put_opt(&mut m, "uses", &e.uses);

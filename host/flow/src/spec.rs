@@ -19,7 +19,7 @@ pub struct Flow {
     pub metas: Map<String, Value>,
     /// The executors, in file (or `add`) order. Order matters: default `needs` and default names
     /// are positional, as in Jina.
-    pub executors: Vec<Executor>,
+    pub executors: Vec<ExecutorSpec>,
 }
 
 /// The `with:` block of a Flow.
@@ -90,7 +90,7 @@ pub struct ServerSettings {
 
 /// One executor (a Jina "Deployment") in a Flow.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Executor {
+pub struct ExecutorSpec {
     /// Unique within the Flow. Defaults to `executor<N>` (N = position) as in Jina.
     pub name: String,
     /// What to run: a component path or reference, an executor YAML (`*.yml`), or nothing for
@@ -126,9 +126,9 @@ pub struct Executor {
     pub extra: BTreeMap<String, Value>,
 }
 
-impl Default for Executor {
+impl Default for ExecutorSpec {
     fn default() -> Self {
-        Executor {
+        ExecutorSpec {
             name: String::new(),
             uses: None,
             uses_with: Map::new(),
@@ -236,7 +236,7 @@ pub struct ExposedEndpoint {
     pub tags: Vec<String>,
 }
 
-impl Executor {
+impl ExecutorSpec {
     /// Where a remote executor is reached: `host` and `port`, or `host: name:port` when no
     /// `port` is set (as newer Jina accepts).
     pub fn address(&self) -> Option<(String, u16)> {

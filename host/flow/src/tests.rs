@@ -206,7 +206,7 @@ fn bad_polling_values() {
 fn bad_limits() {
     assert_eq!(
         err("jtype: Flow\nexecutors:\n  - name: a\n    memory_limit: 12 parsecs\n"),
-        "flow.yml:4:19: executor `a`: bad `memory_limit` `12 parsecs`: unknown unit `parsecs`; use B, KB, KiB, MB, MiB, GB or GiB"
+        "flow.yml:4:19: executor `a`: bad `memory_limit` `12 parsecs`: expected a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB), e.g. 64MiB"
     );
     assert_eq!(
         err("jtype: Flow\nexecutors:\n  - name: a\n    timeout_ms: 0\n"),
@@ -265,9 +265,9 @@ fn default_names_are_positional() {
     let names: Vec<_> = flow.executors.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["executor0", "named", "executor2"]);
     let built = Flow::new()
-        .add(Executor::default().uses("a.wasm"))
-        .add(Executor::new("named"))
-        .add(Executor::default());
+        .add(ExecutorSpec::default().uses("a.wasm"))
+        .add(ExecutorSpec::new("named"))
+        .add(ExecutorSpec::default());
     assert_eq!(built, flow);
 }
 
@@ -389,7 +389,7 @@ executors:
 
 #[test]
 fn built_in_limit_defaults() {
-    let flow = Flow::new().add(Executor::new("a"));
+    let flow = Flow::new().add(ExecutorSpec::new("a"));
     let eff = flow.effective_executor(0).unwrap();
     assert_eq!(eff.limits.timeout_ms, DEFAULT_TIMEOUT_MS);
     assert_eq!(eff.limits.memory_limit, DEFAULT_MEMORY_LIMIT);
@@ -400,7 +400,7 @@ fn built_in_limit_defaults() {
 
 #[test]
 fn polling_defaults_follow_jina() {
-    let none = Executor::new("a");
+    let none = ExecutorSpec::new("a");
     assert_eq!(none.polling_for("/index"), Polling::Any);
     assert_eq!(none.polling_for("/search"), Polling::All);
     assert_eq!(none.polling_for("/custom"), Polling::Any);
@@ -417,12 +417,12 @@ fn polling_defaults_follow_jina() {
     assert_eq!(e.polling_for("/other"), Polling::Any);
 
     // `*` and a single value set the default for every endpoint but /index and /search.
-    let star = Executor::new("b").polling(PollingSpec::PerEndpoint(
+    let star = ExecutorSpec::new("b").polling(PollingSpec::PerEndpoint(
         [("*".to_string(), Polling::All)].into(),
     ));
     assert_eq!(star.polling_for("/other"), Polling::All);
     assert_eq!(star.polling_for("/index"), Polling::Any);
-    let all = Executor::new("c").polling(PollingSpec::Uniform(Polling::All));
+    let all = ExecutorSpec::new("c").polling(PollingSpec::Uniform(Polling::All));
     assert_eq!(all.polling_for("/update"), Polling::All);
     assert_eq!(all.polling_for("/search"), Polling::All);
     assert_eq!(all.polling_for("/index"), Polling::Any);
@@ -437,9 +437,9 @@ fn builder_equals_parsed_yaml() {
         .with_protocol(Protocol::Http)
         .with_env("K", "V")
         .with_memory_limit(64 << 20)
-        .add(Executor::new("foo").uses("foo.wasm").replicas(2))
+        .add(ExecutorSpec::new("foo").uses("foo.wasm").replicas(2))
         .add(
-            Executor::new("bar")
+            ExecutorSpec::new("bar")
                 .uses("bar.wasm")
                 .needs("foo")
                 .uses_with(json!({"param1": 10}))
@@ -447,20 +447,20 @@ fn builder_equals_parsed_yaml() {
                 .when(json!({"tags__key": {"$eq": 5}})),
         )
         .add(
-            Executor::new("baz")
+            ExecutorSpec::new("baz")
                 .needs(["foo"])
                 .floating(true)
                 .timeout_ms(500),
         )
         .add(
-            Executor::default()
+            ExecutorSpec::default()
                 .needs(vec!["bar"])
                 .shards(2)
                 .polling(PollingSpec::Uniform(Polling::All))
                 .disable_reduce(true),
         )
         .add(
-            Executor::new("remote")
+            ExecutorSpec::new("remote")
                 .external("encoder.example", 443)
                 .tls(true),
         );
@@ -504,19 +504,21 @@ executors:
 
 #[test]
 fn builder_flows_are_validated_without_positions() {
-    let flow = Flow::new().add(Executor::new("a").needs("b"));
+    let flow = Flow::new().add(ExecutorSpec::new("a").needs("b"));
     assert_eq!(
         flow.validate().unwrap_err().to_string(),
         "flow: executor `a`: `needs` names `b`, which is not an executor in this flow"
     );
-    let flow = Flow::new().add(Executor::new("a")).add(Executor::new("a"));
+    let flow = Flow::new()
+        .add(ExecutorSpec::new("a"))
+        .add(ExecutorSpec::new("a"));
     assert!(
         flow.validate()
             .unwrap_err()
             .to_string()
             .contains("duplicate executor name `a`")
     );
-    let flow = Flow::new().add(Executor::new("a").replicas(0));
+    let flow = Flow::new().add(ExecutorSpec::new("a").replicas(0));
     assert!(
         flow.validate()
             .unwrap_err()
@@ -562,9 +564,13 @@ fn every_example_flow_round_trips() {
 fn save_writes_a_file_that_loads_back() {
     let flow = Flow::new()
         .with_port(8080)
-        .add(Executor::new("x").uses("x.wasm").memory_limit(1_000_000))
         .add(
-            Executor::new("y")
+            ExecutorSpec::new("x")
+                .uses("x.wasm")
+                .memory_limit(1_000_000),
+        )
+        .add(
+            ExecutorSpec::new("y")
                 .uses_metas(json!({"name": "why"}))
                 .env("N", "1"),
         );
@@ -615,7 +621,7 @@ fn executor_config_errors_name_what_was_searched_and_where() {
     std::fs::create_dir_all(dir.join("more")).unwrap();
     let flow = Flow::new()
         .with_extra_search_path("more")
-        .add(Executor::new("a").uses("missing.yml"));
+        .add(ExecutorSpec::new("a").uses("missing.yml"));
     let msg = flow
         .expand_executors(&dir, &opts())
         .unwrap_err()
@@ -635,7 +641,7 @@ fn executor_config_errors_name_what_was_searched_and_where() {
     )
     .unwrap();
     let flow = Flow::new().with_extra_search_path("more").add(
-        Executor::new("b")
+        ExecutorSpec::new("b")
             .uses("bad.yml")
             .uses_with(json!({"a": 2})),
     );
@@ -649,7 +655,7 @@ fn executor_config_errors_name_what_was_searched_and_where() {
     );
 
     std::fs::write(dir.join("nocomp.yml"), "jtype: Encoder\nwith: {}\n").unwrap();
-    let flow = Flow::new().add(Executor::new("c").uses("nocomp.yml"));
+    let flow = Flow::new().add(ExecutorSpec::new("c").uses("nocomp.yml"));
     let msg = flow
         .expand_executors(&dir, &opts())
         .unwrap_err()
@@ -661,7 +667,11 @@ fn executor_config_errors_name_what_was_searched_and_where() {
         "jtype: E\nwith: {a: 1, b: 1}\nuses: oci://r/e:1\n",
     )
     .unwrap();
-    let flow = Flow::new().add(Executor::new("d").uses("ok.yml").uses_with(json!({"a": 2})));
+    let flow = Flow::new().add(
+        ExecutorSpec::new("d")
+            .uses("ok.yml")
+            .uses_with(json!({"a": 2})),
+    );
     let e = flow.expand_executor(0, &dir, &opts()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(e.component.as_deref(), Some("oci://r/e:1"));
@@ -688,7 +698,7 @@ fn server_limits_load_save_and_say_what_is_wrong() {
     assert_eq!(load(&saved).unwrap().with.server, server);
     assert_eq!(
         err("jtype: Flow\nwith:\n  max_request_size: lots\n"),
-        "flow.yml:3:21: `with`: `max_request_size`: `lots` is not a size: unknown unit `lots`; use B, KB, KiB, MB, MiB, GB or GiB"
+        "flow.yml:3:21: `with`: `max_request_size`: `lots` is not a size: expected a number with an optional unit (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB), e.g. 64MiB"
     );
     assert!(err("jtype: Flow\nwith:\n  max_connections: -1\n").contains("a positive integer"));
 }

@@ -16,7 +16,7 @@ use crate::keys;
 use crate::limits::parse_bytes;
 use crate::locate::{Seg, Target};
 use crate::source::{Source, yaml_path};
-use crate::spec::{Executor, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec};
+use crate::spec::{ExecutorSpec, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec};
 use crate::validate::validate;
 use flowhost_wire::Compression;
 use flowhost_wire::Protocol;
@@ -638,7 +638,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn executors(&self, v: &Value) -> Result<Vec<Executor>, FlowError> {
+    fn executors(&self, v: &Value) -> Result<Vec<ExecutorSpec>, FlowError> {
         let items = match v {
             Value::Null => return Ok(Vec::new()),
             Value::Sequence(items) => items,
@@ -659,7 +659,7 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
-    fn executor(&self, index: usize, v: &Value) -> Result<Executor, FlowError> {
+    fn executor(&self, index: usize, v: &Value) -> Result<ExecutorSpec, FlowError> {
         let p = yaml_path!["executors", index];
         let default_name = format!("executor{index}");
         // The name is read first so that every later message can name the executor.
@@ -699,9 +699,9 @@ impl<'a> Reader<'a> {
             path: &p,
             ctx: &ctx,
         };
-        let mut e = Executor {
+        let mut e = ExecutorSpec {
             name,
-            ..Executor::default()
+            ..ExecutorSpec::default()
         };
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "executor", v)? {

@@ -70,16 +70,9 @@ impl Default for ServerLimits {
     }
 }
 
-/// Bytes as a flow file writes them: `64MiB`, `1GiB`, `1500 bytes`.
-pub fn bytes_text(bytes: usize) -> String {
-    let bytes = bytes as u64;
-    [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
-        .into_iter()
-        .find(|(_, unit)| bytes >= *unit && bytes.is_multiple_of(*unit))
-        .map_or_else(
-            || format!("{bytes} bytes"),
-            |(name, unit)| format!("{}{name}", bytes / unit),
-        )
+/// A byte count as people read it: `64.0 MiB`.
+pub fn bytes_text(bytes: usize) -> impl std::fmt::Display {
+    bytesize::ByteSize::b(bytes as u64).display().iec()
 }
 
 /// The memory requests in flight draw from: a request holds its share from its first byte

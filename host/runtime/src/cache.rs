@@ -66,7 +66,7 @@ impl CompileCache {
         let compile = || {
             Component::new(engine, bytes).map_err(|source| RuntimeError::Compile {
                 path: path.to_owned(),
-                reason: format!("{source:#}"),
+                source,
             })
         };
         let Some(dir) = &self.dir else {
@@ -74,19 +74,8 @@ impl CompileCache {
         };
         let digest = content_digest(bytes);
         let entry = dir.join(format!("{}.cwasm", digest.trim_start_matches("sha256:")));
-        if entry.is_file() {
-            // SAFETY: the file was written by `store` below from a component
-            // this same engine configuration compiled; the directory is the
-            // user's own cache. A truncated or foreign file fails the
-            // header/compatibility checks and is recompiled.
-            #[allow(unsafe_code)]
-            match unsafe { Component::deserialize_file(engine, &entry) } {
-                Ok(component) => return Ok((component, CacheOutcome::Hit)),
-                Err(error) => tracing::warn!(
-                    cache = %entry.display(), %error,
-                    "compiled cache entry unusable; recompiling"
-                ),
-            }
+        if let Some(component) = self.load_entry(engine, &entry) {
+            return Ok((component, CacheOutcome::Hit));
         }
         let component = compile()?;
         if let Err(error) = store(dir, &entry, &component) {
@@ -97,12 +86,57 @@ impl CompileCache {
     }
 }
 
-/// Writes atomically (temp file + rename) so a concurrent reader never sees half a file.
+impl CompileCache {
+    /// The cached native code for `entry`, if it is there, whole and this engine's.
+    fn load_entry(&self, engine: &Engine, entry: &Path) -> Option<Component> {
+        let bytes = match std::fs::read(entry) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(error) => {
+                tracing::warn!(cache = %entry.display(), %error, "compiled cache entry unreadable; recompiling");
+                return None;
+            }
+        };
+        let Some(code) = verified(&bytes) else {
+            tracing::warn!(cache = %entry.display(), "compiled cache entry is damaged (checksum mismatch); recompiling");
+            return None;
+        };
+        // SAFETY: `Component::deserialize` maps these bytes as executable code; wasmtime checks
+        // only that they are an image from a compatible engine (version, target, settings:
+        // also this directory's key), not that the code is what it compiled. What guards it:
+        // the bytes are exactly what `store` wrote (the SHA-256 above catches truncation,
+        // corruption and a foreign or half-written file), in the user's own cache directory,
+        // which only the user (who can already run code as themselves) can write. A file
+        // forged there with a matching checksum would run: the cache is trusted like the
+        // flowhost binary next to it (`RuntimeConfig::cache_dir = None` turns it off).
+        #[allow(unsafe_code)]
+        match unsafe { Component::deserialize(engine, code) } {
+            Ok(component) => Some(component),
+            Err(error) => {
+                tracing::warn!(cache = %entry.display(), %error, "compiled cache entry unusable; recompiling");
+                None
+            }
+        }
+    }
+}
+
+/// The serialized component inside a cache entry, if its trailing SHA-256 matches.
+fn verified(entry: &[u8]) -> Option<&[u8]> {
+    let split = entry.len().checked_sub(32)?;
+    let (code, checksum) = entry.split_at(split);
+    (Sha256::digest(code).as_slice() == checksum).then_some(code)
+}
+
+/// Writes atomically (temp file + rename) so a concurrent reader never sees half a file; the
+/// entry is the serialized component followed by its SHA-256, which [`CompileCache::load_entry`]
+/// checks before anything is mapped as code.
 fn store(dir: &Path, entry: &Path, component: &Component) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let serialized = component
+    let mut serialized = component
         .serialize()
         .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let checksum = Sha256::digest(&serialized);
+    serialized.extend_from_slice(&checksum);
     let temp = dir.join(format!(
         ".{}.{}.tmp",
         std::process::id(),
@@ -154,6 +188,29 @@ mod tests {
         assert_eq!(
             cache.load(&engine, path, &bytes).unwrap().1,
             CacheOutcome::Hit
+        );
+    }
+
+    #[test]
+    fn a_flipped_byte_in_the_native_code_is_caught_before_it_is_mapped() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CompileCache::new(&engine, Some(dir.path()));
+        let bytes = b"(component)".to_vec();
+        let path = Path::new("empty.wasm");
+        cache.load(&engine, path, &bytes).unwrap();
+        let entry_dir = dir.path().join("compiled").join(engine_key(&engine));
+        for entry in std::fs::read_dir(&entry_dir).unwrap() {
+            let entry = entry.unwrap().path();
+            let mut image = std::fs::read(&entry).unwrap();
+            // Inside the image, past wasmtime's header checks: only the checksum notices.
+            let middle = image.len() / 2;
+            image[middle] ^= 0x40;
+            std::fs::write(&entry, image).unwrap();
+        }
+        assert_eq!(
+            cache.load(&engine, path, &bytes).unwrap().1,
+            CacheOutcome::Compiled
         );
     }
 

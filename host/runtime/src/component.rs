@@ -53,15 +53,15 @@ impl ExecutorComponent {
         digest: String,
         cache: CacheOutcome,
     ) -> Result<Self, RuntimeError> {
-        let link_error = |reason: String| RuntimeError::Link {
+        let link_error = |source: wasmtime::Error| RuntimeError::Link {
             path: path.to_owned(),
-            reason,
+            source,
         };
         let instance_pre = context
             .linker
             .instantiate_pre(&component)
-            .map_err(|e| link_error(format!("{e:#}")))?;
-        let pre = ExecutorWorldPre::new(instance_pre).map_err(|e| link_error(format!("{e:#}")))?;
+            .map_err(link_error)?;
+        let pre = ExecutorWorldPre::new(instance_pre).map_err(link_error)?;
         Ok(Self {
             pre,
             engine: context.engine.clone(),

@@ -22,7 +22,7 @@ pub enum Allocation {
     OnDemand,
 }
 
-/// Engine-wide settings. Per-executor limits live in [`super::Limits`].
+/// Engine-wide settings. Per-executor limits live in [`super::InstanceLimits`].
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Where compiled components are cached; `None` compiles every time.
@@ -93,7 +93,8 @@ fn pooling(config: &RuntimeConfig) -> PoolingAllocationConfig {
 pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
     let on_demand = || {
         Engine::new(&base_config(config)).map_err(|source| RuntimeError::Engine {
-            reason: source.to_string(),
+            what: "engine",
+            source,
         })
     };
     if config.allocation == Allocation::OnDemand {
@@ -107,8 +108,9 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), Run
             tracing::warn!(%error, "pooling allocator unavailable; instances will be allocated on demand");
             Ok((on_demand()?, false))
         }
-        Err(error) => Err(RuntimeError::Engine {
-            reason: format!("pooling allocator: {error}"),
+        Err(source) => Err(RuntimeError::Engine {
+            what: "pooling allocator",
+            source,
         }),
     }
 }

@@ -8,8 +8,13 @@ use super::bindings::ExecutorError;
 /// Setting up the engine or loading a component.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("could not create the Wasm engine: {reason}")]
-    Engine { reason: String },
+    #[error("could not create the Wasm engine ({what}): {source:#}")]
+    Engine {
+        /// Which part of the set-up failed, e.g. `pooling allocator`.
+        what: &'static str,
+        #[source]
+        source: wasmtime::Error,
+    },
     #[error("could not start the epoch ticker thread: {0}")]
     Ticker(#[source] std::io::Error),
     #[error("cannot read component {}: {source}", path.display())]
@@ -18,13 +23,21 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{} is not a valid Wasm component: {reason}", path.display())]
-    Compile { path: PathBuf, reason: String },
+    #[error("{} is not a valid Wasm component: {source:#}", path.display())]
+    Compile {
+        path: PathBuf,
+        #[source]
+        source: wasmtime::Error,
+    },
     #[error(
-        "{} does not fit flowhost: {reason}\n(an executor must implement the `flowhost:executor/executor` interface and import nothing but WASI and `flowhost:executor/logging`)",
+        "{} does not fit flowhost: {source:#}\n(an executor must implement the `flowhost:executor/executor` interface and import nothing but WASI and `flowhost:executor/logging`)",
         path.display()
     )]
-    Link { path: PathBuf, reason: String },
+    Link {
+        path: PathBuf,
+        #[source]
+        source: wasmtime::Error,
+    },
 }
 
 /// Starting (or restarting) an executor instance.

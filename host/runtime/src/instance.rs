@@ -10,7 +10,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use super::bindings::{Description, DocumentBatch, ExecutorWorld, WitMetas, WitOutput};
 use super::component::ExecutorComponent;
 use super::error::{Fault, StartError};
-use super::limits::{Limits, MemoryLimiter};
+use super::limits::{InstanceLimits, MemoryLimiter};
 use super::sandbox::{Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
 use super::state::InstanceState;
 use super::ticker::TICK;
@@ -28,7 +28,7 @@ pub struct InstanceConfig {
     pub replicas: u32,
     pub shards: u32,
     pub sandbox: Sandbox,
-    pub limits: Limits,
+    pub limits: InstanceLimits,
     /// Calls that may wait for this instance before callers are held back.
     pub queue_capacity: usize,
 }
@@ -45,7 +45,7 @@ impl InstanceConfig {
             replicas: 1,
             shards: 1,
             sandbox: Sandbox::default(),
-            limits: Limits::default(),
+            limits: InstanceLimits::default(),
             queue_capacity: 64,
         }
     }
@@ -70,7 +70,7 @@ impl InstanceConfig {
 pub(crate) struct LiveInstance {
     store: Store<InstanceState>,
     world: ExecutorWorld,
-    limits: Limits,
+    limits: InstanceLimits,
 }
 
 /// Extra time the host-side timer allows past the epoch deadline: the epoch
@@ -225,7 +225,7 @@ impl LiveInstance {
     }
 }
 
-fn arm(store: &mut Store<InstanceState>, limits: &Limits) {
+fn arm(store: &mut Store<InstanceState>, limits: &InstanceLimits) {
     let state = store.data_mut();
     state.deadline = Some(Instant::now() + limits.timeout);
     state.deadline_hit = false;
@@ -239,7 +239,7 @@ fn arm(store: &mut Store<InstanceState>, limits: &Limits) {
 async fn arm_and_instantiate(
     store: &mut Store<InstanceState>,
     component: &ExecutorComponent,
-    limits: &Limits,
+    limits: &InstanceLimits,
 ) -> Result<ExecutorWorld, String> {
     arm(store, limits);
     let result = component.pre.instantiate_async(&mut *store).await;
@@ -247,7 +247,7 @@ async fn arm_and_instantiate(
     result.map_err(|error| classify(error, store.data(), limits).to_string())
 }
 
-fn classify(error: wasmtime::Error, state: &InstanceState, limits: &Limits) -> Fault {
+fn classify(error: wasmtime::Error, state: &InstanceState, limits: &InstanceLimits) -> Fault {
     if state.deadline_hit {
         return Fault::Deadline(limits.timeout);
     }

@@ -42,7 +42,7 @@ pub use engine::{Allocation, RuntimeConfig, default_cache_dir};
 pub use error::{CallError, CallFailure, Fault, RuntimeError, StartError};
 pub use executor::Executor;
 pub use instance::InstanceConfig;
-pub use limits::{Limits, human_bytes};
+pub use limits::InstanceLimits;
 pub use sandbox::{Sandbox, WORKSPACE_GUEST_PATH};
 pub use ticker::TICK;
 
@@ -66,8 +66,9 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let (engine, pooling) = engine::build_engine(&config)?;
         let mut linker = Linker::new(&engine);
-        let link_error = |e: wasmtime::Error| RuntimeError::Engine {
-            reason: format!("linking host imports: {e:#}"),
+        let link_error = |source: wasmtime::Error| RuntimeError::Engine {
+            what: "linking host imports",
+            source,
         };
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
         ExecutorWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
@@ -134,7 +135,7 @@ impl Runtime {
             .unwrap_or_else(|join| {
                 Err(RuntimeError::Compile {
                     path: path.to_owned(),
-                    reason: format!("compiler task failed: {join}"),
+                    source: wasmtime::Error::new(join).context("the compiler task failed"),
                 })
             })
     }

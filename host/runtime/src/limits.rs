@@ -5,7 +5,7 @@ use std::time::Duration;
 /// What one executor instance may use. Every field has a safe default, so a
 /// flow that says nothing still gets a bounded executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
+pub struct InstanceLimits {
     /// Wall-clock deadline of one call (and of `init`).
     pub timeout: Duration,
     /// Upper bound on the instance's linear memories, in bytes.
@@ -15,12 +15,12 @@ pub struct Limits {
     pub fuel: Option<u64>,
 }
 
-impl Limits {
+impl InstanceLimits {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MEMORY: u64 = 512 << 20;
 }
 
-impl Default for Limits {
+impl Default for InstanceLimits {
     fn default() -> Self {
         Self {
             timeout: Self::DEFAULT_TIMEOUT,
@@ -30,20 +30,9 @@ impl Default for Limits {
     }
 }
 
-/// Formats a byte count the way people read limits: `64 MiB`, `1.5 GiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+/// A byte count the way people read limits: `64.0 MiB`, `1.5 GiB`.
+pub(crate) fn human_bytes(bytes: u64) -> impl std::fmt::Display {
+    bytesize::ByteSize::b(bytes).display().iec()
 }
 
 /// The store's [`wasmtime::ResourceLimiter`]: refuses memory growth past the
@@ -102,9 +91,9 @@ mod tests {
 
     #[test]
     fn human_bytes_reads_naturally() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(64 << 20), "64 MiB");
-        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(human_bytes(512).to_string(), "512 B");
+        assert_eq!(human_bytes(64 << 20).to_string(), "64.0 MiB");
+        assert_eq!(human_bytes(3 << 29).to_string(), "1.5 GiB");
     }
 
     #[test]
@@ -113,7 +102,7 @@ mod tests {
         assert!(limiter.memory_growing(0, 1 << 20, None).unwrap());
         assert_eq!(limiter.refused, None);
         let err = limiter.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
-        assert!(err.to_string().contains("memory limit of 1 MiB exceeded"));
+        assert!(err.to_string().contains("memory limit of 1.0 MiB exceeded"));
         assert_eq!(limiter.refused, Some(2 << 20));
     }
 }

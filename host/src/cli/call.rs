@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use flowhost_runtime::{Executor, InstanceConfig, Limits, Runtime, RuntimeConfig};
+use flowhost_runtime::{Executor, InstanceConfig, InstanceLimits, Runtime, RuntimeConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct CallArgs {
@@ -29,7 +29,7 @@ pub struct CallArgs {
     #[arg(long, default_value = "{}")]
     parameters: String,
     /// Call deadline in milliseconds.
-    #[arg(long, default_value_t = Limits::DEFAULT_TIMEOUT.as_millis() as u64)]
+    #[arg(long, default_value_t = InstanceLimits::DEFAULT_TIMEOUT.as_millis() as u64)]
     timeout_ms: u64,
 }
 

@@ -77,7 +77,7 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
         flow = flow.with_port(port);
     }
     let flow = flow.add(
-        flowhost_flow::Executor::new(args.name.clone())
+        flowhost_flow::ExecutorSpec::new(args.name.clone())
             .uses(args.uses.clone())
             .uses_with(uses_with),
     );

@@ -25,7 +25,7 @@ use flowhost_docs::when::Filter;
 use flowhost_flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
 use flowhost_router::{Deployment, MethodTable, ReplicaSet, RouteNode, Router};
 use flowhost_runtime::{
-    Executor, ExecutorComponent, InstanceConfig, Limits, Runtime, RuntimeConfig, Sandbox,
+    Executor, ExecutorComponent, InstanceConfig, InstanceLimits, Runtime, RuntimeConfig, Sandbox,
 };
 
 pub use error::DeployError;
@@ -186,7 +186,7 @@ impl Loader<'_> {
 
     async fn plan(
         &mut self,
-        spec: &flowhost_flow::Executor,
+        spec: &flowhost_flow::ExecutorSpec,
         expanded: &ExpandedExecutor,
         effective: &EffectiveExecutor,
     ) -> Result<DeploymentPlan, DeployError> {
@@ -257,7 +257,7 @@ impl Loader<'_> {
 }
 
 fn instance_template(
-    spec: &flowhost_flow::Executor,
+    spec: &flowhost_flow::ExecutorSpec,
     expanded: &ExpandedExecutor,
     effective: &EffectiveExecutor,
     flow_dir: &Path,
@@ -269,7 +269,7 @@ fn instance_template(
         .get("description")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    config.limits = Limits {
+    config.limits = InstanceLimits {
         timeout: Duration::from_millis(effective.limits.timeout_ms),
         memory: effective.limits.memory_limit,
         fuel: effective.limits.fuel,

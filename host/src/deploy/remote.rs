@@ -5,7 +5,6 @@
 //! connection attempt has its own, replies are size-limited by the client, and the documents
 //! that come back are validated like a guest's output before they go on.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -16,9 +15,6 @@ use flowhost_docs::DocumentBatch;
 use flowhost_router::ExternalExecutor;
 use flowhost_runtime::{CallError, CallFailure, Fault};
 use flowhost_wire::Request;
-
-/// The system's CA bundle, trusted for `tls: true` unless `SSL_CERT_FILE` names another.
-const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[derive(Debug)]
 pub struct RemoteExecutor {
@@ -31,9 +27,9 @@ pub struct RemoteExecutor {
 }
 
 impl RemoteExecutor {
-    /// Reaches `host:port` over gRPC; with `tls`, trusts `SSL_CERT_FILE` (the
-    /// variable OpenSSL reads) or the system bundle. Each call must finish within
-    /// `deadline`.
+    /// Reaches `host:port` over gRPC; with `tls`, trusts the system's certificate store (or
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR`, the variables OpenSSL reads). Each call must finish
+    /// within `deadline`.
     pub fn new(name: &str, host: &str, port: u16, tls: bool, deadline: Option<Duration>) -> Self {
         // The client's connect timeout, or less when `timeout_send` is shorter.
         let connect_timeout =
@@ -42,10 +38,7 @@ impl RemoteExecutor {
             .request_size(usize::MAX)
             .connect_timeout(connect_timeout);
         if tls {
-            let ca = std::env::var_os("SSL_CERT_FILE")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(SYSTEM_CA_BUNDLE));
-            client = client.tls_ca(ca);
+            client = client.tls_system_roots();
         }
         Self {
             name: name.to_owned(),

@@ -14,9 +14,10 @@
 
 mod mermaid;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::NodeFiltered;
 
 use crate::Flow;
 
@@ -196,7 +197,9 @@ impl Topology {
     }
 
     /// Kahn's algorithm, always taking the ready node that comes first in the flow, so the
-    /// order is deterministic and follows the file where the wiring allows.
+    /// order is deterministic and follows the file where the wiring allows. (petgraph's
+    /// `toposort` is depth-first: a valid order, but not the file's, and routes, logs and
+    /// saved flows show this order.)
     fn sort(&self) -> Result<Vec<Node>, TopologyError> {
         let mut indegree: HashMap<Node, usize> =
             self.preds.iter().map(|(n, p)| (*n, p.len())).collect();
@@ -241,37 +244,25 @@ impl Topology {
             return Vec::new();
         };
         let start = members[0];
-        // Breadth-first from `start` back to itself, inside the component.
-        let mut came_from: HashMap<Node, Node> = HashMap::new();
-        let mut queue = VecDeque::from([start]);
-        'search: while let Some(node) = queue.pop_front() {
-            for s in self.successors(node) {
-                if !members.contains(s) {
-                    continue;
-                }
-                if *s == start {
-                    came_from.insert(start, node);
-                    break 'search;
-                }
-                if !came_from.contains_key(s) {
-                    came_from.insert(*s, node);
-                    queue.push_back(*s);
-                }
-            }
-        }
-        let mut path = vec![start];
-        let mut cur = came_from.get(&start).copied();
-        while let Some(node) = cur {
-            if node == start {
-                break;
-            }
-            path.push(node);
-            cur = came_from.get(&node).copied();
-        }
-        path.reverse();
-        path.insert(0, start);
-        path.truncate(members.len() + 1);
-        path.iter().map(|n| self.name(*n).to_string()).collect()
+        // The shortest way back to `start` inside the component, by petgraph's A* (with no
+        // heuristic, Dijkstra) from each of `start`'s successors in the component.
+        let inside = NodeFiltered::from_fn(&self.graph, |i| members.contains(&self.graph[i]));
+        let from = self.index[&start];
+        let path = self
+            .successors(start)
+            .iter()
+            .filter(|s| members.contains(s))
+            .filter_map(|s| {
+                let (_, path) =
+                    petgraph::algo::astar(&inside, self.index[s], |i| i == from, |_| 1, |_| 0)?;
+                Some(path)
+            })
+            .min_by_key(|path| path.len())
+            .unwrap_or_default();
+        std::iter::once(start)
+            .chain(path.into_iter().map(|i| self.graph[i]))
+            .map(|n| self.name(n).to_string())
+            .collect()
     }
 
     /// Every node, gateway start first and gateway end last, each after all it needs.

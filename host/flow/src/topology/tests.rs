@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::topology::{Node, Topology, TopologyError};
-use crate::{Executor, Flow};
+use crate::{ExecutorSpec, Flow};
 
 use Node::{End, Executor as E, Start};
 
@@ -22,8 +22,8 @@ fn empty_flow_is_just_the_gateway() {
 fn default_needs_chain_in_order() {
     let t = topo(
         &Flow::new()
-            .add(Executor::default())
-            .add(Executor::default()),
+            .add(ExecutorSpec::default())
+            .add(ExecutorSpec::default()),
     );
     assert_eq!(t.predecessors(E(0)), [Start]);
     assert_eq!(t.predecessors(E(1)), [E(0)]);
@@ -35,10 +35,10 @@ fn default_needs_chain_in_order() {
 
 fn diamond() -> Flow {
     Flow::new()
-        .add(Executor::new("foo"))
-        .add(Executor::new("bar").needs("foo"))
-        .add(Executor::new("baz").needs("foo"))
-        .add(Executor::new("join").needs(["baz", "bar"]))
+        .add(ExecutorSpec::new("foo"))
+        .add(ExecutorSpec::new("bar").needs("foo"))
+        .add(ExecutorSpec::new("baz").needs("foo"))
+        .add(ExecutorSpec::new("join").needs(["baz", "bar"]))
 }
 
 #[test]
@@ -59,13 +59,13 @@ fn diamond_joins_in_needs_order() {
 fn parallel_sinks_all_reach_the_end() {
     let t = topo(
         &Flow::new()
-            .add(Executor::new("first"))
+            .add(ExecutorSpec::new("first"))
             .add(
-                Executor::new("exec1")
+                ExecutorSpec::new("exec1")
                     .needs("first")
                     .when(json!({"tags__key": {"$eq": 5}})),
             )
-            .add(Executor::new("exec2").needs("first")),
+            .add(ExecutorSpec::new("exec2").needs("first")),
     );
     assert_eq!(t.predecessors(End), [E(1), E(2)]);
     assert!(t.is_join(End));
@@ -76,8 +76,8 @@ fn parallel_sinks_all_reach_the_end() {
 fn needs_gateway_starts_a_branch() {
     let t = topo(
         &Flow::new()
-            .add(Executor::new("a"))
-            .add(Executor::new("b").needs("gateway")),
+            .add(ExecutorSpec::new("a"))
+            .add(ExecutorSpec::new("b").needs("gateway")),
     );
     assert_eq!(t.predecessors(E(1)), [Start]);
     assert_eq!(t.successors(Start), [E(0), E(1)]);
@@ -89,9 +89,9 @@ fn needs_gateway_starts_a_branch() {
 fn floating_implicit_reordering() {
     let t = topo(
         &Flow::new()
-            .add(Executor::default())
-            .add(Executor::new("middle").floating(true))
-            .add(Executor::default()),
+            .add(ExecutorSpec::default())
+            .add(ExecutorSpec::new("middle").floating(true))
+            .add(ExecutorSpec::default()),
     );
     assert_eq!(t.predecessors(E(1)), [E(0)]);
     assert_eq!(
@@ -112,9 +112,9 @@ fn floating_implicit_reordering() {
 fn floating_chain_with_explicit_needs() {
     let t = topo(
         &Flow::new()
-            .add(Executor::default())
-            .add(Executor::new("middle").floating(true))
-            .add(Executor::default().needs(["middle"]).floating(true)),
+            .add(ExecutorSpec::default())
+            .add(ExecutorSpec::new("middle").floating(true))
+            .add(ExecutorSpec::default().needs(["middle"]).floating(true)),
     );
     assert_eq!(t.predecessors(E(2)), [E(1)]);
     assert_eq!(t.floating(), [1, 2]);
@@ -127,9 +127,9 @@ fn floating_chain_with_explicit_needs() {
 fn floating_overridden_when_needed_by_non_floating() {
     let t = topo(
         &Flow::new()
-            .add(Executor::default())
-            .add(Executor::new("middle").floating(true))
-            .add(Executor::default().needs(["middle"])),
+            .add(ExecutorSpec::default())
+            .add(ExecutorSpec::new("middle").floating(true))
+            .add(ExecutorSpec::default().needs(["middle"])),
     );
     assert!(!t.is_floating(1));
     assert!(t.floating().is_empty());
@@ -140,10 +140,10 @@ fn floating_overridden_when_needed_by_non_floating() {
 fn floating_override_is_transitive() {
     let t = topo(
         &Flow::new()
-            .add(Executor::new("a"))
-            .add(Executor::new("f1").floating(true))
-            .add(Executor::new("f2").needs("f1").floating(true))
-            .add(Executor::new("b").needs("f2")),
+            .add(ExecutorSpec::new("a"))
+            .add(ExecutorSpec::new("f1").floating(true))
+            .add(ExecutorSpec::new("f2").needs("f1").floating(true))
+            .add(ExecutorSpec::new("b").needs("f2")),
     );
     assert!(t.floating().is_empty());
     assert_eq!(t.predecessors(End), [E(3)]);
@@ -151,7 +151,7 @@ fn floating_override_is_transitive() {
 
 #[test]
 fn only_floating_executors_leave_start_connected_to_end() {
-    let t = topo(&Flow::new().add(Executor::new("f").floating(true)));
+    let t = topo(&Flow::new().add(ExecutorSpec::new("f").floating(true)));
     assert_eq!(t.predecessors(E(0)), [Start]);
     assert_eq!(t.predecessors(End), [Start]);
 }
@@ -159,8 +159,8 @@ fn only_floating_executors_leave_start_connected_to_end() {
 #[test]
 fn cycles_and_unknown_needs_are_errors() {
     let flow = Flow::new()
-        .add(Executor::new("a").needs("b"))
-        .add(Executor::new("b").needs("a"));
+        .add(ExecutorSpec::new("a").needs("b"))
+        .add(ExecutorSpec::new("b").needs("a"));
     assert_eq!(
         Topology::build(&flow).unwrap_err(),
         TopologyError::Cycle {
@@ -168,13 +168,13 @@ fn cycles_and_unknown_needs_are_errors() {
         }
     );
     let flow = Flow::new()
-        .add(Executor::new("a"))
-        .add(Executor::new("self").needs("self"));
+        .add(ExecutorSpec::new("a"))
+        .add(ExecutorSpec::new("self").needs("self"));
     assert_eq!(
         Topology::build(&flow).unwrap_err().to_string(),
         "executors form a cycle through `needs`: self -> self"
     );
-    let flow = Flow::new().add(Executor::new("a").needs("ghost"));
+    let flow = Flow::new().add(ExecutorSpec::new("a").needs("ghost"));
     assert_eq!(
         Topology::build(&flow).unwrap_err().to_string(),
         "executor `a` needs `ghost`, which is not an executor in this flow"
@@ -185,19 +185,19 @@ fn cycles_and_unknown_needs_are_errors() {
 fn mermaid_flowchart() {
     let flow = diamond()
         .add(
-            Executor::new("log")
+            ExecutorSpec::new("log")
                 .needs("join")
                 .floating(true)
                 .uses("../x/log.wasm"),
         )
         .add(
-            Executor::new("idx")
+            ExecutorSpec::new("idx")
                 .needs("join")
                 .shards(2)
                 .when(json!({"a": 1})),
         )
         .add(
-            Executor::new("remote")
+            ExecutorSpec::new("remote")
                 .needs("join")
                 .external("enc.example", 443),
         );
