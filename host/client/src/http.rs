@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::{Client, ClientError, RequestError, RequestResult, judge, tls};
-use flowhost_wire::envelope::{ExceptionInfo, Request, Response, Status};
+use flowhost_wire::envelope::Request;
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
@@ -140,100 +140,18 @@ async fn one(sender: &mut Sender, client: &Client, request: Request) -> RequestR
         .await
         .map_err(RequestError::Lost)?;
     if status == 400 || status == 422 {
-        return Err(RequestError::Rejected(rejection_detail(&value["detail"])));
+        return Err(RequestError::Rejected(flowhost_wire::json::error_reason(
+            value,
+        )));
     }
     if status != 200 {
         return Err(RequestError::Lost(format!("HTTP {status}: {value}")));
     }
-    response_from_json(&value).and_then(judge)
+    response_from_json(value).and_then(judge)
 }
 
-/// The reason in a refusal: FastAPI's (and so Jina's and flowhost's) 422 lists validation
-/// errors as `[{"loc": [...], "msg": "..."}]`; other servers send a string.
-fn rejection_detail(detail: &Value) -> String {
-    match detail {
-        Value::String(text) => text.clone(),
-        Value::Array(errors) if !errors.is_empty() => errors
-            .iter()
-            .map(|e| match (e["loc"].as_array(), e["msg"].as_str()) {
-                (Some(loc), Some(msg)) => {
-                    let at: Vec<String> = loc
-                        .iter()
-                        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
-                        .collect();
-                    format!("{}: {msg}", at.join("."))
-                }
-                _ => e.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => "the request was refused".to_owned(),
-    }
-}
-
-/// Jina's JSON answer as a response (routes are not read back).
-pub fn response_from_json(value: &Value) -> RequestResult {
-    let header = &value["header"];
-    let data = value["data"].as_array().cloned().unwrap_or_default();
-    let docs = flowhost_wire::json::documents::batch_from_json(&data)
-        .map_err(|e| RequestError::Lost(format!("unreadable reply: {e}")))?;
-    let status = match &header["status"] {
-        Value::Object(status) if status.get("code") == Some(&json!(1)) => {
-            let exception = &status["exception"];
-            let strings = |v: &Value| -> Vec<String> {
-                v.as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            Status::Error(ExceptionInfo {
-                name: exception["name"].as_str().unwrap_or_default().to_owned(),
-                args: strings(&exception["args"]),
-                stacks: strings(&exception["stacks"]),
-                executor: exception["executor"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                description: status
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            })
-        }
-        _ => Status::Success,
-    };
-    Ok(Response {
-        request_id: header["requestId"].as_str().unwrap_or_default().to_owned(),
-        endpoint: header["execEndpoint"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        docs,
-        parameters: value["parameters"].as_object().cloned().unwrap_or_default(),
-        routes: Vec::new(),
-        status,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_read_fastapi_lists_and_plain_strings() {
-        let fastapi = json!([
-            {"loc": ["body", "data", 0], "msg": "value is not a valid dict", "type": "type_error.dict"},
-            {"loc": ["body"], "msg": "field required", "type": "value_error.missing"}
-        ]);
-        assert_eq!(
-            rejection_detail(&fastapi),
-            "body.data.0: value is not a valid dict; body: field required"
-        );
-        assert_eq!(rejection_detail(&json!("no")), "no");
-        assert_eq!(rejection_detail(&Value::Null), "the request was refused");
-    }
+/// Jina's JSON answer as a response, read by the wire's one reader of that shape.
+fn response_from_json(value: Value) -> RequestResult {
+    flowhost_wire::json::response_from_json(value)
+        .map_err(|error| RequestError::Lost(error.to_string()))
 }

@@ -10,6 +10,7 @@
 //! so a client-side change cannot reach into how requests are served or routed.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod grpc;
 mod http;
@@ -28,12 +29,25 @@ use flowhost_wire::{Compression, Protocol};
 /// Why a whole call failed (nothing was answered).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// No connection (refused, timed out, unresolvable).
     #[error("cannot connect to the gateway at {address}: {reason}")]
-    Connect { address: String, reason: String },
+    Connect {
+        /// `host:port`.
+        address: String,
+        /// The transport's reason.
+        reason: String,
+    },
+    /// The certificates could not be read, or the handshake failed.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The connection broke before every request was sent.
     #[error("the gateway at {address} broke off: {reason}")]
-    Transport { address: String, reason: String },
+    Transport {
+        /// `host:port`.
+        address: String,
+        /// The transport's reason.
+        reason: String,
+    },
 }
 
 /// Why one request failed.
@@ -53,6 +67,8 @@ pub enum RequestError {
 /// The outcome of one request.
 pub type RequestResult = Result<Response, RequestError>;
 
+/// A client of one gateway: where it is, how to speak to it, and how to split and pace
+/// requests. Cheap to clone; each call opens its own connections.
 #[derive(Debug, Clone)]
 pub struct Client {
     host: String,
@@ -114,6 +130,7 @@ impl Client {
         self
     }
 
+    /// Speak this protocol (gRPC by default).
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
         self

@@ -14,6 +14,7 @@
 //! into a guest directly.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod merge;
 mod subtree;

@@ -16,28 +16,40 @@ use wasmtime::component::{ComponentType, Lift, Lower};
 #[cfg_attr(feature = "component", component(enum))]
 #[repr(u8)]
 pub enum Dtype {
+    /// IEEE 754 half precision, 2 bytes (numpy `float16`).
     #[cfg_attr(feature = "component", component(name = "float16"))]
     Float16,
+    /// IEEE 754 single precision, 4 bytes (numpy `float32`).
     #[cfg_attr(feature = "component", component(name = "float32"))]
     Float32,
+    /// IEEE 754 double precision, 8 bytes (numpy `float64`).
     #[cfg_attr(feature = "component", component(name = "float64"))]
     Float64,
+    /// Signed, 1 byte (numpy `int8`).
     #[cfg_attr(feature = "component", component(name = "int8"))]
     Int8,
+    /// Signed, 2 bytes (numpy `int16`).
     #[cfg_attr(feature = "component", component(name = "int16"))]
     Int16,
+    /// Signed, 4 bytes (numpy `int32`).
     #[cfg_attr(feature = "component", component(name = "int32"))]
     Int32,
+    /// Signed, 8 bytes (numpy `int64`).
     #[cfg_attr(feature = "component", component(name = "int64"))]
     Int64,
+    /// Unsigned, 1 byte (numpy `uint8`).
     #[cfg_attr(feature = "component", component(name = "uint8"))]
     Uint8,
+    /// Unsigned, 2 bytes (numpy `uint16`).
     #[cfg_attr(feature = "component", component(name = "uint16"))]
     Uint16,
+    /// Unsigned, 4 bytes (numpy `uint32`).
     #[cfg_attr(feature = "component", component(name = "uint32"))]
     Uint32,
+    /// Unsigned, 8 bytes (numpy `uint64`).
     #[cfg_attr(feature = "component", component(name = "uint64"))]
     Uint64,
+    /// One byte per element, nonzero meaning true (numpy `bool`).
     #[cfg_attr(feature = "component", component(name = "boolean"))]
     Boolean,
 }
@@ -47,8 +59,12 @@ pub enum Dtype {
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]
 #[cfg_attr(feature = "component", component(record))]
 pub struct Tensor {
+    /// Element type of `data`.
     pub dtype: Dtype,
+    /// Dimensions, outermost first (empty for a scalar); a valid batch allows at most
+    /// [`MAX_DIMS`](crate::MAX_DIMS).
     pub shape: Vec<u32>,
+    /// Elements in row-major order, little-endian: `product(shape) × element_size(dtype)` bytes.
     pub data: Vec<u8>,
 }
 
@@ -57,11 +73,16 @@ pub struct Tensor {
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]
 #[cfg_attr(feature = "component", component(record))]
 pub struct NamedScore {
+    /// The key docarray keeps the score under in `scores`/`evaluations`, e.g. `cosine`.
     pub name: String,
+    /// docarray `NamedScore.value`.
     pub value: f64,
+    /// docarray `NamedScore.op_name`: the operation (e.g. a metric) that produced the score.
     #[cfg_attr(feature = "component", component(name = "op-name"))]
     pub op_name: Option<String>,
+    /// docarray `NamedScore.description`: free text about the score.
     pub description: Option<String>,
+    /// docarray `NamedScore.ref_id`: id of the document the score refers to.
     #[cfg_attr(feature = "component", component(name = "ref-id"))]
     pub ref_id: Option<String>,
 }
@@ -72,27 +93,46 @@ pub struct NamedScore {
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]
 #[cfg_attr(feature = "component", component(record))]
 pub struct Document {
+    /// docarray's `id`; joins unite documents by it ([`new_id`](crate::new_id) makes fresh ones).
     pub id: String,
+    /// docarray's `parent_id`: id of the document this one is a chunk of.
     #[cfg_attr(feature = "component", component(name = "parent-id"))]
     pub parent_id: Option<String>,
+    /// docarray's `granularity`: chunk depth, 0 for a top-level document.
     pub granularity: Option<i32>,
+    /// docarray's `adjacency`: match depth, 0 for a top-level document.
     pub adjacency: Option<i32>,
+    /// docarray's `text` content.
     pub text: Option<String>,
+    /// docarray's `blob`: raw binary content.
     pub blob: Option<Vec<u8>>,
+    /// docarray's `tensor` (ndarray) content.
     pub tensor: Option<Tensor>,
+    /// docarray's `embedding`: the document's vector representation.
     pub embedding: Option<Tensor>,
+    /// docarray's `uri`: where the content comes from (a path, URL or data URI).
     pub uri: Option<String>,
+    /// docarray's `mime_type` of the content.
     #[cfg_attr(feature = "component", component(name = "mime-type"))]
     pub mime_type: Option<String>,
     /// A JSON object, as text.
     pub tags: Option<String>,
+    /// docarray's `weight`: a user-set importance, e.g. for weighted ranking.
     pub weight: Option<f64>,
+    /// docarray's `modality`: a free-form label of the content's kind, e.g. `image`.
     pub modality: Option<String>,
+    /// docarray's `offset`: this document's position within its parent (e.g. a chunk's index).
     pub offset: Option<f64>,
+    /// docarray's `location`: where the content sits in its parent (e.g. start and end of a text
+    /// span, or an image crop's coordinates); empty when unset.
     pub location: Vec<f64>,
+    /// docarray's `scores` (a dict keyed by [`NamedScore::name`] there), e.g. a match's similarity.
     pub scores: Vec<NamedScore>,
+    /// docarray's `evaluations`: evaluation metrics, keyed by name like `scores`.
     pub evaluations: Vec<NamedScore>,
+    /// docarray's `chunks`: indices into the batch's `nodes` of this document's chunks, in order.
     pub chunks: Vec<u32>,
+    /// docarray's `matches`: indices into the batch's `nodes` of this document's matches, in order.
     pub matches: Vec<u32>,
 }
 
@@ -102,7 +142,9 @@ pub struct Document {
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]
 #[cfg_attr(feature = "component", component(record))]
 pub struct DocumentBatch {
+    /// Every document, top-level or not; `roots`, `chunks` and `matches` index into it.
     pub nodes: Vec<Document>,
+    /// Indices into `nodes` of the top-level documents (the DocumentArray itself), in order.
     pub roots: Vec<u32>,
 }
 
@@ -111,7 +153,11 @@ pub struct DocumentBatch {
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]
 #[cfg_attr(feature = "component", component(record))]
 pub struct ExecutorError {
+    /// The exception's type name, e.g. `ValueError` (Jina's `exception.name`).
     pub name: String,
+    /// What went wrong; reported as the exception's only argument (Jina's `exception.args`).
     pub message: String,
+    /// Anything that helps, e.g. a stack trace or the offending input; reported as Jina's
+    /// `exception.stacks`.
     pub details: Option<String>,
 }

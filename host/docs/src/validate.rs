@@ -32,46 +32,78 @@ pub const MAX_DIMS: usize = 32;
 /// Why a batch is not a well-formed forest of documents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
+    /// An entry of `roots` is not an index into `nodes`.
     #[error("root {position} points at node {index}, but the batch has {len} nodes")]
     RootOutOfRange {
+        /// Position of the bad entry in `roots`.
         position: usize,
+        /// The index that entry holds.
         index: u32,
+        /// Length of `nodes`.
         len: usize,
     },
+    /// A `chunks` or `matches` entry is not an index into `nodes`.
     #[error("node {parent} lists {kind} {index}, but the batch has {len} nodes")]
     ChildOutOfRange {
+        /// Index into `nodes` of the document listing the child.
         parent: usize,
+        /// `"chunk"` or `"match"`: which list the entry is in.
         kind: &'static str,
+        /// The out-of-range index.
         index: u32,
+        /// Length of `nodes`.
         len: usize,
     },
+    /// A node listed more than once across `roots`, `chunks` and `matches` (shared, or a cycle).
     #[error("node {index} is reached more than once (a document can have only one parent)")]
-    SharedNode { index: u32 },
+    SharedNode {
+        /// Index into `nodes` of the node reached a second time.
+        index: u32,
+    },
+    /// A node that no root leads to.
     #[error("node {index} is not reachable from any root")]
-    Unreachable { index: usize },
+    Unreachable {
+        /// Index into `nodes` of the first such node.
+        index: usize,
+    },
+    /// A tree nests deeper than [`MAX_DEPTH`].
     #[error(
         "document `{id}` (node {index}) nests {depth} levels deep; at most {MAX_DEPTH} are allowed"
     )]
     TooDeep {
+        /// Index into `nodes` of a document at level [`MAX_DEPTH`] that still has children.
         index: usize,
+        /// That document's `id`.
         id: String,
+        /// The level its children would be at (a root is level 1).
         depth: usize,
     },
+    /// A document's `tags` nest deeper than a protobuf reply holds at the document's level.
     #[error(
         "document `{id}` (node {index}) at level {depth} has `tags` nested {nesting} levels; a protobuf reply holds at most {allowed} at that level"
     )]
     TagsTooDeep {
+        /// Index into `nodes` of the document.
         index: usize,
+        /// The document's `id`.
         id: String,
+        /// The document's level (a root is level 1).
         depth: usize,
+        /// How deep the `tags` JSON nests (objects and lists).
         nesting: usize,
+        /// The most nesting the document's level leaves room for.
         allowed: usize,
     },
+    /// A document's `tensor` or `embedding` does not describe one array.
     #[error("document `{id}` (node {index}): `{field}` {problem}")]
     BadTensor {
+        /// Index into `nodes` of the document.
         index: usize,
+        /// The document's `id`.
         id: String,
+        /// `"tensor"` or `"embedding"`.
         field: &'static str,
+        /// What is wrong with it.
         #[source]
         problem: TensorError,
     },
@@ -80,15 +112,28 @@ pub enum BatchError {
 /// Why a tensor's parts do not describe one array.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TensorError {
+    /// `shape` has more than [`MAX_DIMS`] dimensions.
     #[error("has {dims} dimensions; at most {MAX_DIMS} are allowed")]
-    TooManyDims { dims: usize },
+    TooManyDims {
+        /// How many dimensions `shape` has.
+        dims: usize,
+    },
+    /// The byte size `shape` implies overflows `usize`.
     #[error("has a shape {shape:?} whose size overflows")]
-    ShapeOverflow { shape: Vec<u32> },
+    ShapeOverflow {
+        /// The offending shape.
+        shape: Vec<u32>,
+    },
+    /// The data is not exactly as many bytes as `shape` and `dtype` need.
     #[error("has {bytes} bytes, but shape {shape:?} of {} needs {needed}", dtype_name(*.dtype))]
     SizeMismatch {
+        /// Length of the data, in bytes.
         bytes: usize,
+        /// The tensor's shape.
         shape: Vec<u32>,
+        /// The tensor's element type.
         dtype: Dtype,
+        /// Bytes `shape` and `dtype` need.
         needed: usize,
     },
 }

@@ -14,36 +14,60 @@ use crate::{Document, DocumentBatch};
 /// A parsed filter.
 #[derive(Debug, Clone)]
 pub enum Filter {
+    /// Every one holds (`$and`, a list, or several keys in one object); true when empty.
     All(Vec<Filter>),
+    /// At least one holds (`$or`); false when empty.
     Any(Vec<Filter>),
+    /// The inner filter does not hold (`$not`).
     Not(Box<Filter>),
+    /// `{path: {op: value}}`: one comparison against one attribute of the document.
     Leaf {
+        /// The key split on `__` (`tags__lang` → `tags`, `lang`): a document field, then keys
+        /// or list positions into its value.
         path: Vec<String>,
+        /// The comparison.
         op: Op,
+        /// What the attribute is compared against.
         value: Operand,
     },
 }
 
+/// A comparison operator of a [`Filter::Leaf`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `$eq`: equal, numbers by value.
     Eq,
+    /// `$neq` or `$ne`: not equal.
     Neq,
+    /// `$gt`: greater than; numbers, strings and booleans compare only with their own kind.
     Gt,
+    /// `$gte`: greater than or equal.
     Gte,
+    /// `$lt`: less than.
     Lt,
+    /// `$lte`: less than or equal.
     Lte,
+    /// `$in`: equal to an item of the given list, or a substring of the given string.
     In,
+    /// `$nin`: the negation of `$in`.
     Nin,
+    /// `$regex`: a string the pattern matches somewhere in (unanchored).
     Regex,
+    /// `$size`: a list or object with this many entries, or a string with this many characters.
     Size,
+    /// `$exists`: present (`true`) or not (`false`); a top-level field counts only when
+    /// non-empty, as docarray's `_is_not_empty`.
     Exists,
 }
 
+/// The right-hand side of a [`Filter::Leaf`].
 #[derive(Debug, Clone)]
 pub enum Operand {
+    /// A JSON value written in the filter.
     Literal(Value),
     /// `{tags__name}`: another attribute of the document.
     Field(Vec<String>),
+    /// The compiled pattern of a `$regex`.
     Pattern(regex::Regex),
 }
 
@@ -51,7 +75,10 @@ pub enum Operand {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid `when` filter at `{at}`: {problem}")]
 pub struct FilterError {
+    /// Where in the filter: keys joined by `.`, list positions as `[i]`, e.g.
+    /// `tags__n.$approx`; `<root>` for the filter as a whole.
     pub at: String,
+    /// What is wrong there.
     pub problem: String,
 }
 
@@ -67,6 +94,7 @@ fn error(at: &str, problem: impl Into<String>) -> FilterError {
 }
 
 impl Filter {
+    /// Parses a `when:` value: an object of conditions or a list of them (all must hold).
     pub fn parse(value: &Value) -> Result<Filter, FilterError> {
         parse_any(value, "")
     }

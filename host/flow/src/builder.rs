@@ -35,41 +35,50 @@ impl Flow {
         self
     }
 
+    /// Adds a gateway `port`; the n-th port serves the n-th protocol.
     pub fn with_port(mut self, port: u16) -> Flow {
         self.with.port.push(port);
         self
     }
 
+    /// Adds a gateway `protocol` (a flow that adds none serves gRPC).
     pub fn with_protocol(mut self, protocol: Protocol) -> Flow {
         self.with.protocol.push(protocol);
         self
     }
 
+    /// Sets `host`, the address the gateway binds to.
     pub fn with_host(mut self, host: impl Into<String>) -> Flow {
         self.with.host = Some(host.into());
         self
     }
 
+    /// Sets `cors`: allow cross-origin requests on the HTTP gateway.
     pub fn with_cors(mut self, cors: bool) -> Flow {
         self.with.cors = Some(cors);
         self
     }
 
+    /// Sets the flow's gRPC `compression`.
     pub fn with_compression(mut self, compression: Compression) -> Flow {
         self.with.compression = Some(compression);
         self
     }
 
+    /// Adds a flow-wide `env` variable (an executor's own value for it wins).
     pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Flow {
         self.with.env.insert(name.into(), value.into());
         self
     }
 
+    /// Adds an `extra_search_paths` entry, where executor config files are looked for after
+    /// the flow's folder.
     pub fn with_extra_search_path(mut self, path: impl Into<String>) -> Flow {
         self.with.extra_search_paths.push(path.into());
         self
     }
 
+    /// Sets the default `workspace` for executors that set none.
     pub fn with_workspace(mut self, workspace: impl Into<String>) -> Flow {
         self.with.workspace = Some(workspace.into());
         self
@@ -101,6 +110,7 @@ impl Flow {
 
 /// What `ExecutorSpec::needs` accepts: one name or several.
 pub trait IntoNeeds {
+    /// The names, in order.
     fn into_needs(self) -> Vec<String>;
 }
 
@@ -146,6 +156,7 @@ impl ExecutorSpec {
         }
     }
 
+    /// Sets `uses`: a component path or reference, or an executor config file (`*.yml`).
     pub fn uses(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses = Some(uses.into());
         self
@@ -157,6 +168,7 @@ impl ExecutorSpec {
         self
     }
 
+    /// `uses_metas` from a JSON object, e.g. `json!({"name": "enc"})`.
     pub fn uses_metas(mut self, metas: Value) -> ExecutorSpec {
         self.uses_metas = object(metas);
         self
@@ -174,11 +186,13 @@ impl ExecutorSpec {
         self
     }
 
+    /// Sets `workspace`, the folder for the executor's files.
     pub fn workspace(mut self, workspace: impl Into<String>) -> ExecutorSpec {
         self.workspace = Some(workspace.into());
         self
     }
 
+    /// Adds an `env` variable (wins over the flow's).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> ExecutorSpec {
         self.env.insert(name.into(), value.into());
         self
@@ -196,36 +210,43 @@ impl ExecutorSpec {
         self
     }
 
+    /// Sets `floating`: responses do not wait for this executor.
     pub fn floating(mut self, floating: bool) -> ExecutorSpec {
         self.floating = floating;
         self
     }
 
+    /// Sets `replicas`: copies of each shard (default 1).
     pub fn replicas(mut self, replicas: u32) -> ExecutorSpec {
         self.replicas = replicas;
         self
     }
 
+    /// Sets `shards`: partitions of the executor (default 1).
     pub fn shards(mut self, shards: u32) -> ExecutorSpec {
         self.shards = shards;
         self
     }
 
+    /// Sets `polling`: which shards get a request (see [`PollingSpec`]).
     pub fn polling(mut self, polling: PollingSpec) -> ExecutorSpec {
         self.polling = Some(polling);
         self
     }
 
+    /// Sets `uses_before`: a component run on each request before the shards.
     pub fn uses_before(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses_before = Some(uses.into());
         self
     }
 
+    /// Sets `uses_after`: a component run on the shards' results.
     pub fn uses_after(mut self, uses: impl Into<String>) -> ExecutorSpec {
         self.uses_after = Some(uses.into());
         self
     }
 
+    /// Sets `disable_reduce`: at a join, do not merge the incoming branches.
     pub fn disable_reduce(mut self, disable: bool) -> ExecutorSpec {
         self.disable_reduce = disable;
         self
@@ -239,11 +260,13 @@ impl ExecutorSpec {
         self
     }
 
+    /// Sets `tls`: reach the external executor over TLS.
     pub fn tls(mut self, tls: bool) -> ExecutorSpec {
         self.tls = tls;
         self
     }
 
+    /// Adds a `grpc_metadata` entry for calls to the external executor.
     pub fn grpc_metadata(
         mut self,
         key: impl Into<String>,
@@ -253,16 +276,19 @@ impl ExecutorSpec {
         self
     }
 
+    /// Sets this executor's call deadline, in milliseconds.
     pub fn timeout_ms(mut self, ms: u64) -> ExecutorSpec {
         self.limits.timeout_ms = Some(ms);
         self
     }
 
+    /// Sets this executor's memory cap, in bytes.
     pub fn memory_limit(mut self, bytes: u64) -> ExecutorSpec {
         self.limits.memory_limit = Some(bytes);
         self
     }
 
+    /// Sets this executor's Wasmtime fuel per call.
     pub fn fuel(mut self, fuel: u64) -> ExecutorSpec {
         self.limits.fuel = Some(fuel);
         self

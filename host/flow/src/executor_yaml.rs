@@ -31,6 +31,7 @@ use crate::yaml::{At, LoadOptions, Reader, describe, parse_value};
 /// An executor with its config file (if any) folded in: what the runtime should start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpandedExecutor {
+    /// The executor's `name` in the flow.
     pub name: String,
     /// The component reference to run (a path, `oci://...`, ...); `None` for a pass-through.
     pub component: Option<String>,
@@ -38,8 +39,12 @@ pub struct ExpandedExecutor {
     pub config_file: Option<PathBuf>,
     /// The config's `jtype`.
     pub jtype: Option<String>,
+    /// The config's `with` with the flow's `uses_with` over it, per key.
     pub uses_with: Map<String, Json>,
+    /// The config's `metas`, then the flow's top-level `metas`, then the executor's `uses_metas`,
+    /// each over the one before, per key.
     pub uses_metas: Map<String, Json>,
+    /// The config's `requests` with the flow's `uses_requests` over them, per endpoint.
     pub uses_requests: BTreeMap<String, String>,
 }
 
@@ -144,9 +149,14 @@ fn merged(mut base: Map<String, Json>, over: &Map<String, Json>) -> Map<String, 
 /// A parsed executor config file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutorConfig {
+    /// `jtype` (or the document's `!Tag`): the executor class, informative. `None` or
+    /// `BaseExecutor` may go without a component (a pass-through).
     pub jtype: Option<String>,
+    /// `with`: default keyword arguments for the executor.
     pub with: Map<String, Json>,
+    /// `metas`: default metas.
     pub metas: Map<String, Json>,
+    /// `requests`: default endpoint -> method map.
     pub requests: BTreeMap<String, String>,
     /// The component, already made relative to the config file's folder.
     pub component: Option<String>,

@@ -13,7 +13,9 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 /// The limits actually applied to an executor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResolvedLimits {
+    /// Deadline of one call, in milliseconds (default [`DEFAULT_TIMEOUT_MS`], 30 s).
     pub timeout_ms: u64,
+    /// Memory cap of one instance, in bytes (default [`DEFAULT_MEMORY_LIMIT`], 256 MiB).
     pub memory_limit: u64,
     /// `None`: no fuel metering.
     pub fuel: Option<u64>,

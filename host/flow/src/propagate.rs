@@ -28,12 +28,19 @@ pub const NOT_FOR_GATEWAY: &[&str] = &["uses", "uses_with"];
 /// An executor's arguments after the flow's have been applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EffectiveExecutor {
+    /// The executor's `name` in the flow.
     pub name: String,
+    /// The flow's `env` with the executor's `env` over it, per variable.
     pub env: BTreeMap<String, String>,
+    /// The executor's `workspace`, else the flow's.
     pub workspace: Option<String>,
+    /// Sandbox limits: the executor's, else the flow's, else the built-in defaults.
     pub limits: ResolvedLimits,
+    /// `compression`: the executor's own (a kept Jina key), else the flow's.
     pub compression: Option<Compression>,
+    /// `timeout_ready` in milliseconds (-1: wait forever): the executor's, else the flow's.
     pub timeout_ready: Option<i64>,
+    /// `timeout_send` in milliseconds (-1: no timeout): the executor's, else the flow's.
     pub timeout_send: Option<i64>,
     /// The flow's top-level `metas` with the executor's `uses_metas` over them.
     pub uses_metas: Map<String, Value>,
@@ -45,6 +52,7 @@ pub struct EffectiveExecutor {
 /// One listening address of the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
+    /// gRPC, HTTP or WebSocket.
     pub protocol: Protocol,
     /// `None`: pick a free port.
     pub port: Option<u16>,
@@ -55,22 +63,39 @@ pub struct Binding {
 pub struct GatewayArgs {
     /// Protocol and port pairs, in order (gRPC on a free port when nothing is set).
     pub bindings: Vec<Binding>,
+    /// `host`: the address to bind to (unset: the gateway's default).
     pub host: Option<String>,
+    /// `cors`: allow cross-origin requests on HTTP (unset: false).
     pub cors: bool,
+    /// `compression` of the gRPC messages the gateway sends (`None`: uncompressed).
     pub compression: Option<Compression>,
+    /// `ssl_certfile`: with `ssl_keyfile`, the gateway serves TLS.
     pub ssl_certfile: Option<String>,
+    /// `ssl_keyfile`: private key for `ssl_certfile`.
     pub ssl_keyfile: Option<String>,
+    /// `prefetch`: requests in flight per client stream; unset leaves the gateway's default.
     pub prefetch: Option<u64>,
+    /// `timeout_ready` in milliseconds (-1: wait forever).
     pub timeout_ready: Option<i64>,
+    /// `timeout_send` in milliseconds (-1: no timeout).
     pub timeout_send: Option<i64>,
+    /// `no_crud_endpoints`: leave out `/index`, `/search`, `/update`, `/delete` (unset: false).
     pub no_crud_endpoints: bool,
+    /// `no_debug_endpoints`: leave out `/post` (unset: false).
     pub no_debug_endpoints: bool,
+    /// `expose_endpoints`: extra HTTP routes onto executor endpoints, keyed by endpoint.
     pub expose_endpoints: BTreeMap<String, ExposedEndpoint>,
+    /// The flow's `env`.
     pub env: BTreeMap<String, String>,
+    /// The flow's `name`.
     pub name: Option<String>,
+    /// `title` of the HTTP gateway's OpenAPI page.
     pub title: Option<String>,
+    /// `description` on the HTTP gateway's OpenAPI page.
     pub description: Option<String>,
+    /// What one peer may make the gateway hold (see [`ServerSettings`]).
     pub server: ServerSettings,
+    /// The flow's kept Jina keys minus [`NOT_FOR_GATEWAY`] (e.g. `grpc_server_options`).
     pub extra: BTreeMap<String, Value>,
 }
 

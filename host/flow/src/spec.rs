@@ -38,7 +38,9 @@ pub struct FlowArgs {
     pub cors: Option<bool>,
     /// gRPC compression between gateway and executors.
     pub compression: Option<Compression>,
+    /// `ssl_certfile`: certificate file the gateway serves TLS with (together with `ssl_keyfile`).
     pub ssl_certfile: Option<String>,
+    /// `ssl_keyfile`: private key file for `ssl_certfile`.
     pub ssl_keyfile: Option<String>,
     /// Where executor config YAMLs (`uses: x.yml`) are looked for after the flow's own folder.
     pub extra_search_paths: Vec<String>,
@@ -48,7 +50,10 @@ pub struct FlowArgs {
     pub timeout_ready: Option<i64>,
     /// Milliseconds before a request sent to an executor times out; -1 never (Jina).
     pub timeout_send: Option<i64>,
+    /// `no_crud_endpoints`: leave `/index`, `/search`, `/update` and `/delete` out of the HTTP
+    /// gateway (unset: false).
     pub no_crud_endpoints: Option<bool>,
+    /// `no_debug_endpoints`: leave `/post` out of the HTTP gateway (unset: false).
     pub no_debug_endpoints: Option<bool>,
     /// Extra HTTP endpoints mapped onto executor endpoints.
     pub expose_endpoints: BTreeMap<String, ExposedEndpoint>,
@@ -56,9 +61,11 @@ pub struct FlowArgs {
     pub env: BTreeMap<String, String>,
     /// Default workspace for executors that set none.
     pub workspace: Option<String>,
+    /// `name` of the Flow (and its gateway).
     pub name: Option<String>,
     /// Title and description shown in the HTTP gateway's OpenAPI page.
     pub title: Option<String>,
+    /// Description shown on the HTTP gateway's OpenAPI page (see `title`).
     pub description: Option<String>,
     /// Flow-wide defaults for the per-executor limits.
     pub limits: Limits,
@@ -96,29 +103,46 @@ pub struct ExecutorSpec {
     /// What to run: a component path or reference, an executor YAML (`*.yml`), or nothing for
     /// a pass-through node. Not resolved here (the registry does that).
     pub uses: Option<String>,
+    /// `uses_with`: keyword arguments for the executor; win per key over its config file's `with`.
     pub uses_with: Map<String, Value>,
+    /// `uses_metas`: the executor's metas; win per key over the flow's top-level `metas`.
     pub uses_metas: Map<String, Value>,
     /// Endpoint -> method name overrides.
     pub uses_requests: BTreeMap<String, String>,
+    /// `workspace`: folder for the executor's files; unset takes the flow's `workspace`.
     pub workspace: Option<String>,
+    /// `env`: environment variables for the executor; win per variable over the flow's `env`.
     pub env: BTreeMap<String, String>,
     /// Explicit `needs`; `None` means "the previous non-floating executor" (or the gateway).
     pub needs: Option<Vec<String>>,
     /// A DocArray-style filter, kept as JSON for the router. Always an object when set.
     pub when: Option<Value>,
+    /// `floating`: off the main path; responses do not wait for it (default false).
     pub floating: bool,
+    /// `replicas`: copies of each shard; a request goes to one of them (default 1).
     pub replicas: u32,
+    /// `shards`: partitions of the executor; which ones get a request is `polling`'s choice
+    /// (default 1).
     pub shards: u32,
+    /// `polling`: ANY or ALL, for all endpoints or per endpoint; `None` keeps Jina's defaults
+    /// (see [`PollingSpec::for_endpoint`]).
     pub polling: Option<PollingSpec>,
+    /// `uses_before`: a component run on each request before it is sent to the shards.
     pub uses_before: Option<String>,
+    /// `uses_after`: a component run on the shards' results (e.g. to merge them) before they
+    /// move on.
     pub uses_after: Option<String>,
     /// Do not merge the branches at this join (Jina's `disable_reduce`, alias `no_reduce`).
     pub disable_reduce: bool,
     /// Managed elsewhere; reached at `host:port`.
     pub external: bool,
+    /// `host` of an external executor; may carry the port as `name:port` (see [`Self::address`]).
     pub host: Option<String>,
+    /// `port` of an external executor.
     pub port: Option<u16>,
+    /// `tls`: reach the external executor over TLS (default false).
     pub tls: bool,
+    /// `grpc_metadata`: gRPC metadata (key/value headers) for calls to an external executor.
     pub grpc_metadata: BTreeMap<String, String>,
     /// flowhost's sandbox limits for this executor (unset: flow default, then built-in default).
     pub limits: Limits,
@@ -178,6 +202,7 @@ pub enum Polling {
 }
 
 impl Polling {
+    /// Jina's spelling: `ANY` or `ALL`.
     pub fn as_str(self) -> &'static str {
         match self {
             Polling::Any => "ANY",
@@ -185,6 +210,7 @@ impl Polling {
         }
     }
 
+    /// Reads `any` or `all` in any case, surrounding spaces ignored; `None` for anything else.
     pub fn parse(s: &str) -> Option<Polling> {
         match s.trim().to_ascii_uppercase().as_str() {
             "ANY" => Some(Polling::Any),
@@ -197,7 +223,9 @@ impl Polling {
 /// The `polling:` value: one for every endpoint, or per endpoint with `*` as the wildcard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollingSpec {
+    /// `polling: ALL`: one value for every endpoint but `/index` and `/search` (Jina's quirk).
     Uniform(Polling),
+    /// `polling: {/custom: ALL, '*': ANY}`: by endpoint, `*` for the rest.
     PerEndpoint(BTreeMap<String, Polling>),
 }
 
@@ -231,8 +259,11 @@ impl PollingSpec {
 pub struct ExposedEndpoint {
     /// HTTP methods (upper-case); empty means POST.
     pub methods: Vec<String>,
+    /// Short summary of the route on the OpenAPI page.
     pub summary: Option<String>,
+    /// Longer description of the route on the OpenAPI page.
     pub description: Option<String>,
+    /// OpenAPI tags the route is grouped under.
     pub tags: Vec<String>,
 }
 

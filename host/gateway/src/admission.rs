@@ -28,7 +28,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use http_body_util::BodyExt as _;
-use serde_json::json;
 use tokio::time::{Instant, Sleep};
 
 use super::Shared;
@@ -94,7 +93,11 @@ fn is_grpc(request: &Request) -> bool {
 
 /// Jina's HTTP error shape.
 fn refusal(status: StatusCode, detail: String) -> Response {
-    let mut response = (status, axum::Json(json!({ "detail": detail }))).into_response();
+    let mut response = (
+        status,
+        axum::Json(flowhost_wire::json::error_detail(detail)),
+    )
+        .into_response();
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()

@@ -261,7 +261,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
-                axum::Json(json!({ "detail": "Not Found" })),
+                axum::Json(flowhost_wire::json::error_detail("Not Found")),
             )
         })
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
@@ -281,7 +281,7 @@ async fn method_not_allowed_as_json(response: Response) -> Response {
         return response;
     }
     let (mut parts, _) = response.into_parts();
-    let body = json!({ "detail": "Method Not Allowed" }).to_string();
+    let body = flowhost_wire::json::error_detail("Method Not Allowed").to_string();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -310,7 +310,7 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
 fn unprocessable(kind: &str, message: String) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        axum::Json(json!({ "detail": [{ "loc": ["body"], "msg": message, "type": kind }] })),
+        axum::Json(flowhost_wire::json::invalid_body(kind, message)),
     )
         .into_response()
 }

@@ -8,6 +8,7 @@
 //! comes back unchanged in content, only reshaped for the wire.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod admission;
 mod config;
@@ -60,7 +61,9 @@ impl FlowService for Router {
 /// One listening address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listening {
+    /// What is served there.
     pub protocol: Protocol,
+    /// The bound address, with the actual port when the binding let the OS pick one.
     pub address: SocketAddr,
 }
 
@@ -164,6 +167,7 @@ impl Gateway {
         &self.listening
     }
 
+    /// Whether every port speaks TLS (`ssl_certfile` and `ssl_keyfile` were set).
     pub fn tls(&self) -> bool {
         self.tls
     }

@@ -43,14 +43,24 @@ pub struct ServerLimits {
     /// gRPC messages, decompressed (`grpc.max_receive_message_length`, else
     /// `max_request_size`).
     pub max_grpc_message_size: usize,
+    /// Connections open at once, all ports together; one more is closed as soon as it is
+    /// accepted (`max_connections`, default [`DEFAULT_MAX_CONNECTIONS`]).
     pub max_connections: usize,
+    /// HTTP/2 streams one connection may have open at once (`grpc.max_concurrent_streams`,
+    /// default [`DEFAULT_MAX_STREAMS`]).
     pub max_streams_per_connection: u32,
+    /// Bytes that requests in flight may hold across the gateway, JSON bodies charged at
+    /// [`JSON_EXPANSION`]× (`request_memory_budget`, default [`DEFAULT_REQUEST_MEMORY_BUDGET`]).
     pub request_memory_budget: usize,
+    /// How long headers, and a body or gRPC message once started, may take to arrive
+    /// (`read_timeout_ms`, default [`DEFAULT_READ_TIMEOUT`]).
     pub read_timeout: Duration,
     /// `None`: idle connections are never closed (`idle_timeout_ms: 0`).
     pub idle_timeout: Option<Duration>,
     /// `None`: no pings (`grpc.keepalive_time_ms: -1`).
     pub keepalive_interval: Option<Duration>,
+    /// How long a keep-alive ping may go unanswered before the connection is closed
+    /// (`grpc.keepalive_timeout_ms`, default 20 s).
     pub keepalive_timeout: Duration,
 }
 
@@ -106,6 +116,7 @@ pub struct Charge {
 }
 
 impl Budget {
+    /// A budget of `total` bytes, kept in whole KiB (at least one).
     pub fn new(total: usize) -> Self {
         let units = total.div_ceil(UNIT).clamp(1, Semaphore::MAX_PERMITS);
         Self {

@@ -31,8 +31,11 @@ pub struct MethodTable {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("uses_requests binds {endpoint} to `{method}`, but the executor's methods are: {}", available.join(", "))]
 pub struct UnknownMethod {
+    /// The `uses_requests` key: an endpoint, or one of [`CATCH_ALL_KEYS`].
     pub endpoint: String,
+    /// The method it names.
     pub method: String,
+    /// The executor's methods, catch-all included, sorted.
     pub available: Vec<String>,
 }
 
@@ -105,14 +108,17 @@ pub struct ReplicaSet {
 }
 
 impl ReplicaSet {
+    /// `replicas`, all serving endpoints through `methods`.
     pub fn new(replicas: Vec<Executor>, methods: MethodTable) -> Self {
         Self { replicas, methods }
     }
 
+    /// Every instance of the set.
     pub fn replicas(&self) -> &[Executor] {
         &self.replicas
     }
 
+    /// The endpoint-to-method table all replicas share.
     pub fn methods(&self) -> &MethodTable {
         &self.methods
     }
@@ -154,10 +160,15 @@ pub trait ExternalExecutor: Send + Sync + std::fmt::Debug {
 /// One executor of the flow, as deployed.
 #[derive(Debug)]
 pub struct Deployment {
+    /// The executor's `name` in the flow, as routes, errors and `target_executor` see it.
     pub name: String,
+    /// One replica set per shard; `polling` picks one shard or all for each request.
     pub shards: Vec<ReplicaSet>,
+    /// The `uses_before` executor, run ahead of the shards.
     pub before: Option<ReplicaSet>,
+    /// The `uses_after` executor, run on the shards' answer.
     pub after: Option<ReplicaSet>,
+    /// The executor's `polling:`; `None` means Jina's defaults ([`PollingSpec::for_endpoint`]).
     pub polling: Option<PollingSpec>,
     /// Set for `external: true` executors; then `shards` is empty.
     pub external: Option<Arc<dyn ExternalExecutor>>,
@@ -165,6 +176,7 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// A deployment the flow runs itself, from its parts.
     pub fn new(
         name: impl Into<String>,
         shards: Vec<ReplicaSet>,
@@ -212,6 +224,7 @@ impl Deployment {
             .flat_map(|set| set.replicas())
     }
 
+    /// The endpoints any part binds explicitly (for endpoint discovery); may repeat.
     pub fn endpoints(&self) -> impl Iterator<Item = &str> {
         self.before
             .iter()
@@ -220,6 +233,9 @@ impl Deployment {
             .flat_map(|set| set.methods().endpoints())
     }
 
+    /// Runs one request on `endpoint`: `uses_before`, then one shard or all of them (merged
+    /// by id), then `uses_after`; or forwards it to the external executor. `parameters` is a
+    /// JSON object as text. A failure carries the documents the failing part was given.
     pub async fn call(
         &self,
         endpoint: &str,

@@ -17,6 +17,7 @@
 //! that start while another still holds it.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod deployment;
 mod plan;
@@ -41,8 +42,13 @@ pub use plan::{Plan, Sink, Source};
 /// One executor node of the flow, ready to route to.
 #[derive(Debug)]
 pub struct RouteNode {
+    /// What runs: the executor's shards, replicas, `uses_before` and `uses_after`.
     pub deployment: Arc<Deployment>,
+    /// The executor's `when:` filter: top-level documents failing it are dropped from this
+    /// node's input, and so from its branch.
     pub when: Option<Filter>,
+    /// Jina's `disable_reduce`: at a join, concatenate the inputs ([`merge::concat`]) instead
+    /// of merging them by id.
     pub disable_reduce: bool,
 }
 
@@ -97,6 +103,7 @@ impl Router {
         endpoints
     }
 
+    /// Every executor's deployment, in flow order.
     pub fn deployments(&self) -> impl Iterator<Item = &Arc<Deployment>> {
         self.nodes.iter().map(|n| &n.deployment)
     }
@@ -112,6 +119,12 @@ impl Router {
         self.background.len()
     }
 
+    /// Runs `request` through the flow. The reply carries the gateway end's documents (merged
+    /// when several branches reach it) and, after the gateway's own, one route per non-floating
+    /// executor that finished. An invalid `target_executor` regex is refused as a bad request;
+    /// executors whose name it does not match are skipped, passing their input on. The first
+    /// executor error ends the request with status ERROR and the documents that executor was
+    /// given.
     pub async fn process(&self, request: Request) -> Response {
         let started = SystemTime::now();
         let Request {

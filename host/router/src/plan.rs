@@ -6,17 +6,31 @@ use flowhost_flow::topology::{Node, Topology};
 /// Where a node's input comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
+    /// The request's documents, as the gateway received them.
     Gateway,
+    /// The output of the executor at this index of the flow's executors.
     Executor(usize),
 }
 
 /// Where an output goes: an input slot of an executor, or of the gateway end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
-    Executor { index: usize, slot: usize },
-    End { slot: usize },
+    /// Input `slot` of the executor at `index`.
+    Executor {
+        /// Index of the consuming executor in the flow's executors.
+        index: usize,
+        /// Position of this input in the executor's [`Plan::inputs`] (`needs` order).
+        slot: usize,
+    },
+    /// Input `slot` of the gateway end, whose inputs are merged into the reply.
+    End {
+        /// Position of this input in [`Plan::end_inputs`].
+        slot: usize,
+    },
 }
 
+/// How outputs flow between a topology's nodes; every `Vec` indexed per executor is in flow
+/// order, as `Node::Executor` numbers them.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Per executor: its inputs, in `needs` order.
@@ -27,6 +41,7 @@ pub struct Plan {
     pub outputs: Vec<Vec<Sink>>,
     /// Where the request's documents go.
     pub gateway_outputs: Vec<Sink>,
+    /// Per executor: whether it is floating (runs in the background; the reply does not wait).
     pub floating: Vec<bool>,
 }
 
@@ -39,6 +54,7 @@ fn source(node: Node) -> Option<Source> {
 }
 
 impl Plan {
+    /// Compiles `topology`, whose executors are numbered `0..executors`.
     pub fn new(topology: &Topology, executors: usize) -> Self {
         let inputs: Vec<Vec<Source>> = (0..executors)
             .map(|i| {

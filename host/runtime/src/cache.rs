@@ -14,7 +14,9 @@ use super::error::RuntimeError;
 /// Whether a load compiled or hit the cache (reported in logs and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
+    /// Native code came from a verified cache entry; nothing was compiled.
     Hit,
+    /// Compiled now (no usable entry); the result was written to the cache if possible.
     Compiled,
     /// No cache directory is configured.
     Disabled,

@@ -27,6 +27,7 @@ pub enum Allocation {
 pub struct RuntimeConfig {
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// How instance memory is allocated; [`Allocation::Auto`] by default.
     pub allocation: Allocation,
     /// How many instances may be alive at once (pool size).
     pub max_instances: u32,

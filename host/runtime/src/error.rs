@@ -8,33 +8,46 @@ use super::bindings::ExecutorError;
 /// Setting up the engine or loading a component.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// Wasmtime refused the engine configuration or the linking of host imports.
     #[error("could not create the Wasm engine ({what}): {source:#}")]
     Engine {
         /// Which part of the set-up failed, e.g. `pooling allocator`.
         what: &'static str,
+        /// Wasmtime's error.
         #[source]
         source: wasmtime::Error,
     },
+    /// The OS would not spawn the thread that advances epochs (and so enforces deadlines).
     #[error("could not start the epoch ticker thread: {0}")]
     Ticker(#[source] std::io::Error),
+    /// The component file could not be read.
     #[error("cannot read component {}: {source}", path.display())]
     Read {
+        /// The component file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The bytes are not a valid component, or compiling them failed.
     #[error("{} is not a valid Wasm component: {source:#}", path.display())]
     Compile {
+        /// The component file (or the name given to in-memory bytes).
         path: PathBuf,
+        /// Wasmtime's validation or compilation error.
         #[source]
         source: wasmtime::Error,
     },
+    /// The component does not fit the `flowhost:executor` world: it lacks the `executor`
+    /// export or imports something the host does not provide.
     #[error(
         "{} does not fit flowhost: {source:#}\n(an executor must implement the `flowhost:executor/executor` interface and import nothing but WASI and `flowhost:executor/logging`)",
         path.display()
     )]
     Link {
+        /// The component file.
         path: PathBuf,
+        /// Wasmtime's linking error, naming the missing export or unsatisfied import.
         #[source]
         source: wasmtime::Error,
     },
@@ -43,20 +56,51 @@ pub enum RuntimeError {
 /// Starting (or restarting) an executor instance.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The instance's limits do not fit the runtime: a memory limit above
+    /// [`RuntimeConfig::max_memory_per_instance`](crate::RuntimeConfig::max_memory_per_instance),
+    /// or a fuel limit without [`RuntimeConfig::consume_fuel`](crate::RuntimeConfig::consume_fuel).
     #[error("executor `{executor}`: {reason}")]
-    Config { executor: String, reason: String },
-    #[error("executor `{executor}`: cannot open workspace {}: {reason}", path.display())]
-    Workspace {
+    Config {
+        /// The executor's name in the flow.
         executor: String,
-        path: PathBuf,
+        /// Which limit, and what the runtime allows.
         reason: String,
     },
+    /// The granted workspace directory could not be created or preopened.
+    #[error("executor `{executor}`: cannot open workspace {}: {reason}", path.display())]
+    Workspace {
+        /// The executor's name in the flow.
+        executor: String,
+        /// The workspace directory on the host.
+        path: PathBuf,
+        /// The I/O error, as text.
+        reason: String,
+    },
+    /// Instantiating the component failed (a trap in its start code, the memory cap, the
+    /// deadline, or no free pool slot).
     #[error("executor `{executor}`: could not instantiate: {reason}")]
-    Instantiate { executor: String, reason: String },
+    Instantiate {
+        /// The executor's name in the flow.
+        executor: String,
+        /// The cause, as the matching [`Fault`] would describe it.
+        reason: String,
+    },
+    /// The guest's `init` raised an error or faulted.
     #[error("executor `{executor}`: init failed: {0}", .fault)]
-    Init { executor: String, fault: Fault },
+    Init {
+        /// The executor's name in the flow.
+        executor: String,
+        /// What went wrong in `init`.
+        fault: Fault,
+    },
+    /// The guest's `describe` raised an error or faulted.
     #[error("executor `{executor}`: describe failed: {fault}")]
-    Describe { executor: String, fault: Fault },
+    Describe {
+        /// The executor's name in the flow.
+        executor: String,
+        /// What went wrong in `describe`.
+        fault: Fault,
+    },
 }
 
 /// Why one guest invocation did not return normally.
@@ -65,14 +109,25 @@ pub enum Fault {
     /// The executor returned an error value; the instance is fine.
     #[error("{}: {}", .0.name, .0.message)]
     Raised(ExecutorError),
+    /// The guest trapped (a panic, `unreachable`, an out-of-bounds access); carries the trap
+    /// and, when captured, the innermost guest function names. Poisons the instance.
     #[error("trapped: {0}")]
     Trap(String),
+    /// The call ran past [`InstanceLimits::timeout`](crate::InstanceLimits::timeout), which it
+    /// carries. Poisons the instance.
     #[error("exceeded its deadline of {0:?}")]
     Deadline(std::time::Duration),
+    /// The guest tried to grow its memory past
+    /// [`InstanceLimits::memory`](crate::InstanceLimits::memory); carries the limiter's
+    /// message (the cap and the size asked for). Poisons the instance.
     #[error("{0}")]
     Memory(String),
+    /// The call used up [`InstanceLimits::fuel`](crate::InstanceLimits::fuel), the limit it
+    /// carries (in fuel units). Poisons the instance.
     #[error("ran out of fuel ({0} units)")]
     Fuel(u64),
+    /// The returned batch failed `flowhost_docs::validate`; carries the validation error.
+    /// The instance is fine.
     #[error("returned an invalid document batch: {0}")]
     InvalidOutput(String),
 }
@@ -100,18 +155,31 @@ impl Fault {
 /// A failed call, naming the executor and method.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
+    /// The guest call returned an error or faulted.
     #[error("executor `{executor}` failed in `{method}` on {endpoint}: {fault}")]
     Failed {
+        /// The executor's name in the flow.
         executor: String,
+        /// The executor method that was called.
         method: String,
+        /// The request endpoint the call served (e.g. `/index`).
         endpoint: String,
+        /// What went wrong.
         fault: Fault,
     },
+    /// The call never ran: the instance task has stopped, or a poisoned instance could not
+    /// be restarted.
     #[error("executor `{executor}` is unavailable: {reason}")]
-    Unavailable { executor: String, reason: String },
+    Unavailable {
+        /// The executor's name in the flow.
+        executor: String,
+        /// Why no instance could take the call.
+        reason: String,
+    },
 }
 
 impl CallError {
+    /// The name of the executor that failed.
     pub fn executor(&self) -> &str {
         match self {
             CallError::Failed { executor, .. } | CallError::Unavailable { executor, .. } => {
@@ -134,6 +202,8 @@ impl CallError {
 #[derive(Debug, thiserror::Error)]
 #[error("{error}")]
 pub struct CallFailure {
+    /// Why the call failed.
     pub error: CallError,
+    /// The documents as they were sent (empty if the instance task died holding them).
     pub docs: super::bindings::DocumentBatch,
 }

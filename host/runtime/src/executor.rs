@@ -91,6 +91,7 @@ impl Executor {
         }
     }
 
+    /// The executor's name in the flow ([`InstanceConfig::name`]).
     pub fn name(&self) -> &str {
         &self.shared.name
     }
@@ -100,6 +101,7 @@ impl Executor {
         &self.shared.description
     }
 
+    /// Whether this is the built-in pass-through of a node without `uses`, not a Wasm instance.
     pub fn is_pass_through(&self) -> bool {
         matches!(self.shared.backend, Backend::PassThrough)
     }

@@ -20,16 +20,24 @@ use super::ticker::TICK;
 pub struct InstanceConfig {
     /// The executor's name in the flow, used in every log line and error.
     pub name: String,
+    /// Jina's `metas.description` (from the flow's `uses_metas`), passed to the guest in `metas`.
     pub description: Option<String>,
     /// Jina's `uses_with`: a JSON object of constructor arguments.
     pub uses_with: serde_json::Value,
+    /// This instance's replica index, from 0 (Jina's `metas.replica_id`); default 0.
     pub replica_id: u32,
+    /// This instance's shard index, from 0 (Jina's `metas.shard_id`); default 0.
     pub shard_id: u32,
+    /// How many replicas the executor has (the flow's `replicas`); default 1.
     pub replicas: u32,
+    /// How many shards the executor has (the flow's `shards`); default 1.
     pub shards: u32,
+    /// What the guest may see beyond the empty sandbox; default nothing.
     pub sandbox: Sandbox,
+    /// Deadline, memory and fuel caps; [`InstanceLimits::default`] unless the flow sets them.
     pub limits: InstanceLimits,
     /// Calls that may wait for this instance before callers are held back.
+    /// Default 64; 0 is treated as 1.
     pub queue_capacity: usize,
 }
 

@@ -14,6 +14,8 @@
 //! The one `unsafe` in the host is here: loading a compiled component from the
 //! compile cache (`cache.rs` says what guards it).
 
+#![warn(missing_docs)]
+
 #[doc(hidden)]
 pub mod bench_support;
 pub(crate) mod bindings;
@@ -63,6 +65,9 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Builds the engine (falling back from the pooling allocator as [`Allocation::Auto`] allows),
+    /// links WASI and the host's `flowhost:executor` imports, opens the compile cache and
+    /// starts the epoch ticker thread.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let (engine, pooling) = engine::build_engine(&config)?;
         let mut linker = Linker::new(&engine);
@@ -90,6 +95,7 @@ impl Runtime {
         self.pooling
     }
 
+    /// The settings this runtime was created with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
     }

@@ -16,7 +16,9 @@ pub struct InstanceLimits {
 }
 
 impl InstanceLimits {
+    /// Default per-call deadline: 30 seconds.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default memory cap: 512 MiB (in bytes).
     pub const DEFAULT_MEMORY: u64 = 512 << 20;
 }
 

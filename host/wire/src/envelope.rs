@@ -23,6 +23,7 @@ pub struct Request {
     pub request_id: String,
     /// Jina's `exec_endpoint`, e.g. `/index`.
     pub endpoint: String,
+    /// The documents sent.
     pub docs: DocumentBatch,
     /// A JSON object. A key naming an executor holds parameters for it alone.
     pub parameters: Map<String, Value>,
@@ -31,6 +32,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request for `endpoint` with a fresh id, no parameters and no target.
     pub fn new(endpoint: impl Into<String>, docs: DocumentBatch) -> Self {
         Self {
             request_id: new_request_id(),
@@ -41,6 +43,7 @@ impl Request {
         }
     }
 
+    /// The same request with these parameters.
     pub fn with_parameters(mut self, parameters: Map<String, Value>) -> Self {
         self.parameters = parameters;
         self
@@ -50,12 +53,15 @@ impl Request {
 /// How a request (or one executor's part of it) ended.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Status {
+    /// Answered normally (Jina leaves `header.status` unset).
     #[default]
     Success,
+    /// Failed, with the exception Jina's clients see.
     Error(ExceptionInfo),
 }
 
 impl Status {
+    /// Whether this is [`Status::Error`].
     pub fn is_error(&self) -> bool {
         matches!(self, Status::Error(_))
     }
@@ -66,7 +72,9 @@ impl Status {
 pub struct ExceptionInfo {
     /// The exception's type, e.g. `ValueError`, `Trap`, `DeadlineExceeded`.
     pub name: String,
+    /// The exception's arguments; the message is the first.
     pub args: Vec<String>,
+    /// The traceback lines, when the executor sent any.
     pub stacks: Vec<String>,
     /// The executor that failed.
     pub executor: String,
@@ -130,18 +138,27 @@ impl ExceptionInfo {
 pub struct RouteEntry {
     /// `gateway` or the executor's name.
     pub executor: String,
+    /// When the hop started.
     pub start: SystemTime,
+    /// When it ended; `None` while it runs (or when a peer sent a time out of range).
     pub end: Option<SystemTime>,
+    /// How the hop ended.
     pub status: Status,
 }
 
 /// The answer to a [`Request`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
+    /// The request's id.
     pub request_id: String,
+    /// The request's endpoint.
     pub endpoint: String,
+    /// The documents after the flow.
     pub docs: DocumentBatch,
+    /// The request's parameters, as the reply carries them back.
     pub parameters: Map<String, Value>,
+    /// Every hop, gateway first.
     pub routes: Vec<RouteEntry>,
+    /// How the whole request ended: the first error, or success.
     pub status: Status,
 }

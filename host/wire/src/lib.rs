@@ -11,6 +11,7 @@
 //! message that does not fit.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "grpc")]
 pub mod codec;

@@ -38,10 +38,20 @@ pub enum Node {
 /// Why a topology cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopologyError {
+    /// `needs` names something that is neither an executor of this flow nor `gateway`.
     #[error("executor `{executor}` needs `{need}`, which is not an executor in this flow")]
-    UnknownNeeds { executor: String, need: String },
+    UnknownNeeds {
+        /// The executor whose `needs` it is.
+        executor: String,
+        /// The name that matches nothing.
+        need: String,
+    },
+    /// The executors' `needs` form a cycle, so no order can run them.
     #[error("executors form a cycle through `needs`: {}", cycle.join(" -> "))]
-    Cycle { cycle: Vec<String> },
+    Cycle {
+        /// The executor names along the cycle, the first repeated at the end: `a -> b -> a`.
+        cycle: Vec<String>,
+    },
 }
 
 /// What the flowchart shows about an executor.

@@ -22,6 +22,7 @@ use crate::validate::validate;
 /// Options for loading: where `${{ }}` values come from.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
+    /// Values for `${{ ENV.X }}` and `${{ X }}`; the default reads the process environment.
     pub vars: Vars,
 }
 

@@ -14,7 +14,9 @@ use flowhost_docs::{DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_v
 pub struct JsonError {
     /// Where the document is, e.g. `2` or `2.chunks.0`.
     pub position: String,
+    /// The field at fault, e.g. `tensor`.
     pub field: String,
+    /// What is wrong with it, e.g. `must be a string`.
     pub problem: String,
 }
 

@@ -7,10 +7,16 @@
 //! and parameters come back as floats, because Jina moves them through a protobuf `Struct`.
 
 pub mod documents;
+mod shapes;
 
 use std::time::SystemTime;
 
 use serde_json::{Map, Number, Value, json};
+
+use shapes::{
+    Detail, ErrorBody, ExceptionBody, Header, RequestBody, ResponseBody, Route, StatusBody,
+    ValidationError, kind,
+};
 
 use crate::envelope::{
     DEFAULT_ENDPOINT, ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status,
@@ -25,70 +31,112 @@ pub struct BadRequest(pub String);
 /// Reads a Jina request body. `endpoint` is the endpoint the URL names (`/index`), or `None`
 /// for `/post`, which takes `execEndpoint` from the body.
 pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request, BadRequest> {
-    let Value::Object(mut object) = body else {
+    if !body.is_object() {
         return Err(BadRequest(format!(
             "the body must be a JSON object like {{\"data\": [{{\"text\": \"hello\"}}], \
              \"execEndpoint\": \"/index\"}}, got {}",
             kind(&body)
         )));
-    };
-    // Jina's models accept the camelCase aliases and the snake_case field names alike.
-    let mut take = |camel: &str, snake: &str| object.remove(camel).or_else(|| object.remove(snake));
-    let exec_endpoint = take("execEndpoint", "exec_endpoint");
-    let target = take("targetExecutor", "target_executor");
-    let parameters = take("parameters", "parameters");
-    let request_id = take("requestId", "request_id");
-    let data = object.remove("data");
-    // Jina's request model ignores fields it does not know; so does this reader.
-    if let Some(unknown) = object.keys().find(|k| !IGNORED_KEYS.contains(&k.as_str())) {
+    }
+    let body: RequestBody = serde_path_to_error::deserialize(body)
+        .map_err(|error| BadRequest(format!("`{}` {}", error.path(), error.inner())))?;
+    if let Some(unknown) = body
+        .ignored
+        .keys()
+        .find(|k| !IGNORED_KEYS.contains(&k.as_str()))
+    {
         tracing::debug!(field = %unknown, "request field ignored");
     }
-    let endpoint = match (endpoint, exec_endpoint) {
-        (Some(fixed), _) => fixed.to_owned(),
-        (None, None | Some(Value::Null)) => DEFAULT_ENDPOINT.to_owned(),
-        (None, Some(Value::String(e))) if e.is_empty() => DEFAULT_ENDPOINT.to_owned(),
-        (None, Some(Value::String(e))) => e,
-        // pydantic (Jina's models) takes a number for a string field as its text.
-        (None, Some(Value::Number(n))) => n.to_string(),
-        (None, Some(other)) => {
-            return Err(BadRequest(format!(
-                "`execEndpoint` must be a string, got {}",
-                kind(&other)
-            )));
-        }
+    let endpoint = match endpoint {
+        Some(fixed) => fixed.to_owned(),
+        None => body
+            .exec_endpoint
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
     };
-    let target_executor = match target {
-        None | Some(Value::Null) => None,
-        Some(Value::String(t)) if t.is_empty() => None,
-        Some(Value::String(t)) => Some(t),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => {
-            return Err(BadRequest(format!(
-                "`targetExecutor` must be a string, got {}",
-                kind(&other)
-            )));
-        }
-    };
-    let parameters = match parameters {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map,
-        Some(other) => {
-            return Err(BadRequest(format!(
-                "`parameters` must be an object, got {}",
-                kind(&other)
-            )));
-        }
-    };
-    let docs = docs_from_json(data)?;
-    let mut request = Request::new(endpoint, docs).with_parameters(parameters);
-    request.target_executor = target_executor;
-    match request_id {
-        Some(Value::String(id)) if !id.is_empty() => request.request_id = id,
-        Some(Value::Number(n)) => request.request_id = n.to_string(),
-        _ => {}
+    let docs = docs_from_json(body.data)?;
+    let mut request =
+        Request::new(endpoint, docs).with_parameters(body.parameters.unwrap_or_default());
+    request.target_executor = body.target_executor;
+    if let Some(id) = body.request_id {
+        request.request_id = id;
     }
     Ok(request)
 }
+
+/// Jina's JSON reply as a response (routes are not read back).
+pub fn response_from_json(value: Value) -> Result<Response, ReplyError> {
+    let reply: ResponseBody = serde_path_to_error::deserialize(value)
+        .map_err(|error| ReplyError(format!("`{}` {}", error.path(), error.inner())))?;
+    let data = match reply.data {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    let docs = documents::batch_from_json(&data).map_err(|e| ReplyError(format!("`data`: {e}")))?;
+    let status = match reply.header.status {
+        Some(status) if status.code == 1 => {
+            let exception = status.exception.unwrap_or_default();
+            Status::Error(ExceptionInfo {
+                name: exception.name,
+                args: exception.args,
+                stacks: exception.stacks,
+                executor: exception.executor,
+                description: status.description,
+            })
+        }
+        _ => Status::Success,
+    };
+    Ok(Response {
+        request_id: reply.header.request_id,
+        endpoint: reply.header.exec_endpoint.unwrap_or_default(),
+        docs,
+        parameters: reply.parameters,
+        routes: Vec::new(),
+        status,
+    })
+}
+
+/// An HTTP error body with one sentence: `{"detail": "Not Found"}` (413, 405, 503, ...).
+pub fn error_detail(text: impl Into<String>) -> Value {
+    to_value(ErrorBody {
+        detail: Detail::Text(text.into()),
+    })
+}
+
+/// An unreadable request body, as FastAPI answers it (422): `kind` is FastAPI's error type
+/// (`json_invalid`, `value_error.missing`, `value_error`).
+pub fn invalid_body(kind: &str, message: String) -> Value {
+    to_value(ErrorBody {
+        detail: Detail::Invalid(vec![ValidationError {
+            loc: vec![Value::from("body")],
+            msg: message,
+            kind: kind.to_owned(),
+        }]),
+    })
+}
+
+/// The reason in an HTTP error body, whichever form `detail` takes (other servers may send
+/// anything else: then a generic reason).
+pub fn error_reason(body: Value) -> String {
+    match serde_json::from_value::<ErrorBody>(body).map(|body| body.detail) {
+        Ok(Detail::Text(text)) => text,
+        Ok(Detail::Invalid(errors)) if !errors.is_empty() => errors
+            .iter()
+            .map(|error| {
+                let at: Vec<String> = (error.loc.iter())
+                    .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                    .collect();
+                format!("{}: {}", at.join("."), error.msg)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => "the request was refused".to_owned(),
+    }
+}
+
+/// Why a JSON reply could not be read; the message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable reply: {0}")]
+pub struct ReplyError(pub String);
 
 /// Keys Jina clients send that flowhost has no use for (others are ignored too, but logged).
 const IGNORED_KEYS: &[&str] = &["header", "routes", "data_type", "dataType"];
@@ -152,54 +200,57 @@ fn snake_case_keys(map: Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A flow response in Jina's JSON shape.
 pub fn response_to_json(response: &Response) -> Value {
     let mut data = documents::batch_to_json(&response.docs);
     tags_as_struct(&mut data);
-    json!({
-        "header": {
-            "requestId": response.request_id,
-            "status": status_to_json(&response.status),
-            "execEndpoint": response.endpoint,
-            "targetExecutor": "",
+    let parameters = (response.parameters.iter())
+        .map(|(key, value)| (key.clone(), as_struct_numbers(value.clone())))
+        .collect();
+    to_value(ResponseBody {
+        header: Header {
+            request_id: response.request_id.clone(),
+            status: status_body(&response.status),
+            exec_endpoint: Some(response.endpoint.clone()),
+            target_executor: Some(String::new()),
         },
-        "parameters": as_struct_numbers(Value::Object(response.parameters.clone())),
-        "routes": response.routes.iter().map(route_to_json).collect::<Vec<_>>(),
-        "data": data,
+        parameters,
+        routes: response.routes.iter().map(route_body).collect(),
+        data,
     })
 }
 
 /// Jina's `dry_run` answer as JSON: `{"code": 0 | 1, "description", "exception": null}`.
 pub fn readiness_to_json(readiness: &Readiness) -> Value {
     let (code, description) = match readiness {
-        Readiness::Ready => (0, ""),
-        Readiness::NotReady(reason) => (1, reason.as_str()),
+        Readiness::Ready => (0, String::new()),
+        Readiness::NotReady(reason) => (1, reason.clone()),
     };
-    json!({"code": code, "description": description, "exception": null})
+    to_value(StatusBody {
+        code,
+        description,
+        exception: None,
+    })
 }
 
 /// A reply saying the gateway did not take the request (the WebSocket's JSON frames).
 pub fn refusal_to_json(request_id: &str, refusal: Refusal, message: &str) -> Value {
-    json!({
-        "header": {
-            "requestId": request_id,
-            "status": status_to_json(&Status::Error(ExceptionInfo::refusal(refusal, message))),
+    to_value(ResponseBody {
+        header: Header {
+            request_id: request_id.to_owned(),
+            status: status_body(&Status::Error(ExceptionInfo::refusal(refusal, message))),
+            exec_endpoint: None,
+            target_executor: None,
         },
-        "parameters": {},
-        "routes": [],
-        "data": [],
+        parameters: Map::new(),
+        routes: Vec::new(),
+        data: Value::Array(Vec::new()),
     })
+}
+
+/// Serializing these shapes cannot fail: every key is a string and every number finite.
+fn to_value(shape: impl serde::Serialize) -> Value {
+    serde_json::to_value(shape).unwrap_or(Value::Null)
 }
 
 /// Tags travel through a `Struct` in Jina, so their integers come back as floats; and empty
@@ -224,28 +275,32 @@ fn tags_as_struct(docs: &mut Value) {
 
 /// `null` on success, Jina's status object (code 1 and the exception) on error.
 pub fn status_to_json(status: &Status) -> Value {
+    to_value(status_body(status))
+}
+
+fn status_body(status: &Status) -> Option<StatusBody> {
     match status {
-        Status::Success => Value::Null,
-        Status::Error(info) => json!({
-            "code": 1,
-            "description": info.description,
-            "exception": {
-                "name": info.name,
-                "args": info.args,
-                "stacks": info.stacks,
-                "executor": info.executor,
-            },
+        Status::Success => None,
+        Status::Error(info) => Some(StatusBody {
+            code: 1,
+            description: info.description.clone(),
+            exception: Some(ExceptionBody {
+                name: info.name.clone(),
+                args: info.args.clone(),
+                stacks: info.stacks.clone(),
+                executor: info.executor.clone(),
+            }),
         }),
     }
 }
 
-fn route_to_json(route: &RouteEntry) -> Value {
-    json!({
-        "executor": route.executor,
-        "startTime": iso_time(route.start),
-        "endTime": route.end.map(iso_time),
-        "status": status_to_json(&route.status),
-    })
+fn route_body(route: &RouteEntry) -> Route {
+    Route {
+        executor: route.executor.clone(),
+        start_time: iso_time(route.start),
+        end_time: route.end.map(iso_time),
+        status: status_body(&route.status),
+    }
 }
 
 /// `2021-08-05T07:26:58.636258+00:00`, the format Jina's routes use.
@@ -278,6 +333,24 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+
+    #[test]
+    fn error_bodies_read_back_whichever_form_detail_takes() {
+        let fastapi = json!({"detail": [
+            {"loc": ["body", "data", 0], "msg": "value is not a valid dict", "type": "type_error.dict"},
+            {"loc": ["body"], "msg": "field required", "type": "value_error.missing"}
+        ]});
+        assert_eq!(
+            error_reason(fastapi),
+            "body.data.0: value is not a valid dict; body: field required"
+        );
+        assert_eq!(error_reason(error_detail("no")), "no");
+        assert_eq!(
+            error_reason(invalid_body("value_error", "`data` is wrong".into())),
+            "body: `data` is wrong"
+        );
+        assert_eq!(error_reason(Value::Null), "the request was refused");
+    }
 
     #[test]
     fn reads_the_seed_curl_body() {

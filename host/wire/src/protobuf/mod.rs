@@ -25,15 +25,20 @@ pub use tensors::{numpy_dtype, tensor_from_proto, tensor_into_proto};
 /// Why a protobuf request could not be turned into a flow request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConvertError {
+    /// One document does not fit the host's model.
     #[error("document {position}: `{field}` {problem}")]
     Document {
         /// Where the document is, e.g. `2` or `2.chunks.0`.
         position: String,
+        /// The field at fault, e.g. `tensor`.
         field: &'static str,
+        /// What is wrong with it.
         problem: String,
     },
+    /// `docs_bytes` does not decode; prost's reason.
     #[error("`data.docs_bytes` is not a serialised DocumentArrayProto: {0}")]
     DocsBytes(String),
+    /// `parameters` is not a JSON object's worth of `Struct`.
     #[error("`parameters` {0}")]
     Parameters(String),
 }

@@ -1,0 +1,168 @@
+//! Jina's JSON envelope as serde types: written once, used to write replies (the gateway) and
+//! to read them (the client), and to read requests. The documents inside (`data`) have their
+//! own reader and writer in [`super::documents`], since docarray's JSON is lenient in ways a
+//! derive cannot say while naming the document at fault.
+
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A request body (`POST /post` and the CRUD routes), as Jina's pydantic model reads it:
+/// camelCase aliases and snake_case names alike, fields it does not know ignored.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RequestBody {
+    #[serde(
+        rename = "execEndpoint",
+        alias = "exec_endpoint",
+        default,
+        deserialize_with = "text"
+    )]
+    pub exec_endpoint: Option<String>,
+    #[serde(
+        rename = "targetExecutor",
+        alias = "target_executor",
+        default,
+        deserialize_with = "text"
+    )]
+    pub target_executor: Option<String>,
+    #[serde(default, deserialize_with = "object")]
+    pub parameters: Option<Map<String, Value>>,
+    #[serde(
+        rename = "requestId",
+        alias = "request_id",
+        default,
+        deserialize_with = "text"
+    )]
+    pub request_id: Option<String>,
+    /// Read by [`super::documents`]: a list of documents, or `{"docs": [...]}`.
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// What the model ignores (logged at debug).
+    #[serde(flatten)]
+    pub ignored: Map<String, Value>,
+}
+
+/// A reply: what `POST /post` answers and a WebSocket JSON frame carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ResponseBody {
+    pub header: Header,
+    #[serde(default)]
+    pub parameters: Map<String, Value>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// `header`: the request id, the status (`null` on success), the endpoint.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Header {
+    #[serde(default)]
+    pub request_id: String,
+    #[serde(default)]
+    pub status: Option<StatusBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_executor: Option<String>,
+}
+
+/// A status: code 0 (success) or 1 (error), with the exception on error.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct StatusBody {
+    #[serde(default)]
+    pub code: i64,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub exception: Option<ExceptionBody>,
+}
+
+/// Jina's `header.status.exception`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct ExceptionBody {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub stacks: Vec<String>,
+    #[serde(default)]
+    pub executor: String,
+}
+
+/// One of `routes`: times as Jina writes them (`2021-08-05T07:26:58.636258+00:00`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Route {
+    pub executor: String,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub status: Option<StatusBody>,
+}
+
+/// An HTTP error body as FastAPI (and so Jina's gateway) writes it: `{"detail": "..."}`, or
+/// for an unreadable body `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ErrorBody {
+    pub detail: Detail,
+}
+
+/// `detail`: a sentence, or FastAPI's validation errors.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Detail {
+    Text(String),
+    Invalid(Vec<ValidationError>),
+}
+
+/// One FastAPI validation error: where (`["body", "data", 0]`), what, and its type.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ValidationError {
+    pub loc: Vec<Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A JSON type's name for messages: "got a boolean".
+pub(super) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A string field as pydantic reads one: a number stands for its text; `null` and `""` are
+/// unset.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::String(text) if text.is_empty() => Ok(None),
+        Value::String(text) => Ok(Some(text)),
+        Value::Number(number) => Ok(Some(number.to_string())),
+        other => Err(D::Error::custom(format!(
+            "must be a string, got {}",
+            kind(&other)
+        ))),
+    }
+}
+
+/// An object field; `null` is unset.
+fn object<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Map<String, Value>>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(None),
+        Value::Object(map) => Ok(Some(map)),
+        other => Err(D::Error::custom(format!(
+            "must be an object, got {}",
+            kind(&other)
+        ))),
+    }
+}
