@@ -31,7 +31,8 @@ pub use validate::{
     element_size, validate,
 };
 
-/// A fresh document id: 32 hex digits, like docarray's `uuid.uuid1().hex`.
+/// A fresh document id: 32 hex digits, like docarray's `uuid.uuid1().hex`. Random (v4) from a
+/// thread-local generator: no system call per request.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
