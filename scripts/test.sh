@@ -20,5 +20,8 @@ for dir in examples/executors/*/ tests/guests/*/; do
 done
 cargo clippy --release --target wasm32-wasip2 "${guest_packages[@]}" -p flowhost-guest -- -D warnings
 
+echo "== cargo deny (licences, bans, sources)"
+bash scripts/deny.sh
+
 echo "== tests"
 cargo test --no-fail-fast

@@ -7,8 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod support;
-
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs::{self as docs, DocumentBatch};
@@ -18,7 +16,7 @@ use flowhost_runtime::{Runtime, RuntimeConfig};
 use flowhost_wire::Request;
 
 fn guest(name: &str) -> String {
-    support::guest(name).display().to_string()
+    flowhost_test_support::guest(name).display().to_string()
 }
 
 fn chain(n: usize, wasm: bool) -> Flow {

@@ -7,13 +7,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod support;
-
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use flowhost_docs::{self as docs, Dtype, Tensor};
 use flowhost_runtime::bench_support::DirectInstance;
 use flowhost_runtime::{Executor, InstanceConfig, Runtime, RuntimeConfig};
-use support::guest;
+use flowhost_test_support::guest;
 
 fn tokio() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -18,7 +18,7 @@ fn fault_of(error: &CallError) -> &Fault {
 
 #[tokio::test]
 async fn a_trap_is_reported_and_the_instance_replaced() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "trap_guest", InstanceConfig::new("trappy")).await;
     let method = crate::support::method_for(&executor, "/trap");
     let failure = executor
@@ -40,7 +40,7 @@ async fn a_trap_is_reported_and_the_instance_replaced() {
 
 #[tokio::test]
 async fn an_executor_error_keeps_the_instance() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "trap_guest", InstanceConfig::new("raiser")).await;
     let method = crate::support::method_for(&executor, "/error");
     let failure = executor
@@ -59,7 +59,7 @@ async fn an_executor_error_keeps_the_instance() {
 
 #[tokio::test]
 async fn an_endless_loop_is_cut_at_its_deadline() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let mut config = InstanceConfig::new("looper");
     config.limits = InstanceLimits {
         timeout: Duration::from_millis(200),
@@ -88,7 +88,7 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
 
 #[tokio::test]
 async fn a_memory_bomb_stops_at_its_cap() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let mut config = InstanceConfig::new("bomber");
     config.limits = InstanceLimits {
         memory: 32 << 20,
@@ -113,7 +113,7 @@ async fn a_memory_bomb_stops_at_its_cap() {
 }
 
 async fn escape_report(config: InstanceConfig, parameters: &str) -> serde_json::Value {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "escape_guest", config).await;
     let method = crate::support::method_for(&executor, "/escape");
     let out = executor
@@ -170,9 +170,9 @@ async fn granted_workspace_and_env_are_visible_and_nothing_else() {
 
 #[tokio::test]
 async fn a_memory_limit_above_the_pool_is_refused_at_start() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let component = runtime
-        .load_async(&flowhost_tests::guest("noop_executor"))
+        .load_async(&flowhost_test_support::guest("noop_executor"))
         .await
         .unwrap();
     let mut config = InstanceConfig::new("greedy");
@@ -189,7 +189,7 @@ async fn a_memory_limit_above_the_pool_is_refused_at_start() {
 
 #[tokio::test]
 async fn fuel_limits_a_metered_call() {
-    let runtime = flowhost_tests::runtime_with(flowhost_runtime::RuntimeConfig {
+    let runtime = flowhost_test_support::runtime_with(flowhost_runtime::RuntimeConfig {
         consume_fuel: true,
         ..Default::default()
     });

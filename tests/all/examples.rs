@@ -8,7 +8,7 @@ use crate::support::{embedded, post, start, tags, text_doc, texts};
 
 #[tokio::test]
 async fn foo_bar_baz_append_a_document_naming_how_many_they_got() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let mut batch = docs::empty_batch();
     for (guest, name) in [
         ("foo_executor", "foo"),
@@ -30,7 +30,7 @@ async fn foo_bar_baz_append_a_document_naming_how_many_they_got() {
 
 #[tokio::test]
 async fn param_printer_applies_defaults_under_uses_with() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let defaults = start(&runtime, "param_printer", InstanceConfig::new("defaults")).await;
     let out = post(&defaults, "/", docs::empty_batch(), "{}").await;
     let printed = tags(docs::roots(&out).last().unwrap());
@@ -46,7 +46,7 @@ async fn param_printer_applies_defaults_under_uses_with() {
 
 #[tokio::test]
 async fn request_router_describes_its_bindings_and_runs_each_method() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "request_router", InstanceConfig::new("router")).await;
     let description = executor.description();
     assert_eq!(description.catch_all.as_deref(), Some("all_req"));
@@ -81,7 +81,7 @@ async fn request_router_describes_its_bindings_and_runs_each_method() {
 
 #[tokio::test]
 async fn tagger_merges_its_tags_into_every_document() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let mut config = InstanceConfig::new("tagger");
     config.uses_with = json!({"tags": {"lang": "en"}});
     let executor = start(&runtime, "tagger", config).await;
@@ -103,7 +103,7 @@ async fn tagger_merges_its_tags_into_every_document() {
 
 #[tokio::test]
 async fn indexer_keeps_state_and_ranks_matches_by_cosine() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "indexer", InstanceConfig::new("indexer")).await;
     let stored = docs::batch_of([
         embedded("east", &[1.0, 0.0]),
@@ -129,7 +129,7 @@ async fn indexer_keeps_state_and_ranks_matches_by_cosine() {
 
 #[tokio::test]
 async fn indexer_error_names_the_document_without_embedding() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "indexer", InstanceConfig::new("indexer")).await;
     let failure = executor
         .call(
@@ -154,7 +154,7 @@ async fn indexer_error_names_the_document_without_embedding() {
 
 #[tokio::test]
 async fn noop_returns_the_same_batch_and_echo_copies_it_back() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let executor = start(&runtime, "noop_executor", InstanceConfig::new("noop")).await;
     let batch = docs::batch_of([embedded("x", &[1.0, 2.0, 3.0]), text_doc("y", "why")]);
     let unchanged = post(&executor, "/anything", batch.clone(), "{}").await;
@@ -183,7 +183,7 @@ fn second_load_is_a_cache_hit() {
         ..Default::default()
     };
     let runtime = flowhost_runtime::Runtime::new(config).unwrap();
-    let path = flowhost_tests::guest("foo_executor");
+    let path = flowhost_test_support::guest("foo_executor");
     assert_eq!(
         runtime.load(&path).unwrap().cache_outcome(),
         CacheOutcome::Compiled
@@ -195,7 +195,7 @@ fn second_load_is_a_cache_hit() {
 
 #[test]
 fn a_non_executor_component_is_refused_with_the_file_named() {
-    let runtime = flowhost_tests::runtime();
+    let runtime = flowhost_test_support::runtime();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.wasm");
     std::fs::write(&path, b"(component)").unwrap();

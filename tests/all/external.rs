@@ -21,7 +21,10 @@ fn serve(guest: &str, name: &str) -> FlowServer {
 }
 
 async fn deploy(flow: Flow) -> RunningFlow {
-    let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let options = DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    );
     RunningFlow::start(flow, options)
         .await
         .unwrap_or_else(|e| panic!("flow deploys: {e}"))

@@ -13,11 +13,14 @@ use serde_json::{Map, Value, json};
 use crate::support::{deploy_error, embedded, tags, text_doc, texts};
 
 fn uses(guest: &str) -> String {
-    flowhost_tests::guest(guest).display().to_string()
+    flowhost_test_support::guest(guest).display().to_string()
 }
 
 async fn deploy(flow: Flow) -> RunningFlow {
-    let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let options = DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    );
     RunningFlow::start(flow, options)
         .await
         .unwrap_or_else(|e| panic!("flow deploys: {e}"))
@@ -256,7 +259,10 @@ async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
 
 #[tokio::test]
 async fn uses_requests_naming_a_missing_method_is_refused() {
-    let options = DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let options = DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    );
     let flow = Flow::new().add(
         ExecutorSpec::new("router")
             .uses(uses("request_router"))
@@ -432,7 +438,7 @@ async fn target_executor_and_executor_specific_parameters() {
 
 #[tokio::test]
 async fn every_example_flow_deploys_and_answers() {
-    let dir = flowhost_tests::workspace_root().join("examples/flows");
+    let dir = flowhost_test_support::workspace_root().join("examples/flows");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -449,7 +455,8 @@ async fn every_example_flow_deploys_and_answers() {
         for e in &mut flow.executors {
             e.workspace = None;
         }
-        let runtime = flowhost_tests::runtime_with(flowhost::deploy::runtime_config_for(&flow));
+        let runtime =
+            flowhost_test_support::runtime_with(flowhost::deploy::runtime_config_for(&flow));
         let options = DeployOptions::new(&dir, runtime);
         let running = RunningFlow::start(flow, options)
             .await

@@ -22,7 +22,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn replay(target: &str, run: fn(&[u8])) {
-    let fuzz = flowhost_tests::workspace_root().join("tests/fuzz");
+    let fuzz = flowhost_test_support::workspace_root().join("tests/fuzz");
     let corpus = files(&fuzz.join("corpus").join(target));
     assert!(
         !corpus.is_empty(),

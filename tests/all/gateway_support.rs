@@ -16,7 +16,7 @@ pub fn flowhost_bin() -> &'static str {
 
 /// A `uses:` line for a guest component.
 pub fn uses(guest: &str) -> String {
-    flowhost_tests::guest(guest).display().to_string()
+    flowhost_test_support::guest(guest).display().to_string()
 }
 
 pub struct FlowServer {
@@ -49,7 +49,7 @@ impl FlowServer {
         let mut child = command
             .env(
                 "FLOWHOST_CACHE_DIR",
-                flowhost_tests::target_dir().join("flowhost-test-cache"),
+                flowhost_test_support::target_dir().join("flowhost-test-cache"),
             )
             .env("FLOWHOST_LOG", "info")
             .stdout(Stdio::piped())
@@ -261,7 +261,7 @@ pub fn venv_tool(override_var: &str, relative: &str, installed_by: &str) -> Path
     if let Some(path) = std::env::var_os(override_var) {
         return path.into();
     }
-    let path = flowhost_tests::workspace_root().join(relative);
+    let path = flowhost_test_support::workspace_root().join(relative);
     assert!(
         path.is_file(),
         "{} is missing: run `bash {installed_by}` (scripts/setup.sh does)",
@@ -282,7 +282,7 @@ pub fn jina_python() -> PathBuf {
 
 /// Runs `tests/python/jina_client.py` with `args`; panics with its output when it fails.
 pub fn jina_client(args: &[&str]) -> String {
-    let script = flowhost_tests::workspace_root().join("tests/python/jina_client.py");
+    let script = flowhost_test_support::workspace_root().join("tests/python/jina_client.py");
     let output = Command::new(jina_python())
         .arg(script)
         .args(args)

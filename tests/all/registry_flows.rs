@@ -40,8 +40,10 @@ fn push(home: &Path, file: &Path, reference: &str) -> String {
 }
 
 async fn run(flow: Flow, resolver: RegistryResolver) -> Vec<String> {
-    let mut options =
-        DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let mut options = DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    );
     options.remote = Some(std::sync::Arc::new(resolver));
     let running = RunningFlow::start(flow, options)
         .await
@@ -61,17 +63,17 @@ async fn a_flow_pulls_its_executors_by_tag_digest_and_hub() {
     let addr = &registry.addr;
     push(
         home.path(),
-        &flowhost_tests::guest("foo_executor"),
+        &flowhost_test_support::guest("foo_executor"),
         &format!("oci://{addr}/acme/foo:1.0"),
     );
     let bar_digest = push(
         home.path(),
-        &flowhost_tests::guest("bar_executor"),
+        &flowhost_test_support::guest("bar_executor"),
         &format!("oci://{addr}/acme/bar:1.0"),
     );
     push(
         home.path(),
-        &flowhost_tests::guest("baz_executor"),
+        &flowhost_test_support::guest("baz_executor"),
         &format!("oci://{addr}/acme/baz:2.1"),
     );
 
@@ -100,7 +102,7 @@ async fn a_docker_image_with_a_wasm_layer_runs_in_a_flow() {
     let registry = TestRegistry::start(RegistryOptions::default());
     let home = tempfile::tempdir().unwrap();
     let layout = home.path().join("layout");
-    let wasm = std::fs::read(flowhost_tests::guest("foo_executor")).unwrap();
+    let wasm = std::fs::read(flowhost_test_support::guest("foo_executor")).unwrap();
     oci_layout_with_wasm(&layout, "1.0", "app.wasm", &wasm);
     let status = skopeo()
         .args([
@@ -130,8 +132,10 @@ async fn a_missing_tag_fails_the_deploy_naming_executor_and_reference() {
     let home = tempfile::tempdir().unwrap();
     let reference = format!("oci://{}/acme/nothing:9.9", registry.addr);
     let flow = Flow::new().add(ExecutorSpec::new("ghost").uses(reference.clone()));
-    let mut options =
-        DeployOptions::new(flowhost_tests::workspace_root(), flowhost_tests::runtime());
+    let mut options = DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    );
     options.remote = Some(std::sync::Arc::new(RegistryResolver::new(
         registry.context(home.path(), None),
     )));
@@ -149,7 +153,7 @@ fn flowhost_run_serves_a_flow_pulled_from_the_registry() {
     let reference = format!("oci://{}/acme/foo:run", registry.addr);
     let digest = push(
         home.path(),
-        &flowhost_tests::guest("foo_executor"),
+        &flowhost_test_support::guest("foo_executor"),
         &reference,
     );
     let yaml = format!(

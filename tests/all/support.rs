@@ -26,7 +26,7 @@ pub fn tags(doc: &Document) -> serde_json::Value {
 
 pub async fn start(runtime: &Arc<Runtime>, guest: &str, config: InstanceConfig) -> Executor {
     let component = runtime
-        .load_async(&flowhost_tests::guest(guest))
+        .load_async(&flowhost_test_support::guest(guest))
         .await
         .expect("component loads");
     Executor::start(component, config)

@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
     {
         let reference = format!("oci://{}/bench/e{i}:1.0", registry.addr);
         rt.block_on(flowhost_registry::push(
-            &flowhost_tests::guest(guest),
+            &flowhost_test_support::guest(guest),
             &reference,
             &pusher,
             &ArtifactOptions::default(),

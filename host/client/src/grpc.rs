@@ -7,7 +7,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use super::{Client, ClientError, ReplyBook, RequestResult, Trust};
 use flowhost_wire::Compression;
-use flowhost_wire::envelope::Request;
+use flowhost_wire::Request;
 use flowhost_wire::proto::jina::jina_gateway_dry_run_rpc_client::JinaGatewayDryRunRpcClient;
 use flowhost_wire::proto::jina::jina_rpc_client::JinaRpcClient;
 use flowhost_wire::proto::jina::status_proto::StatusCode;

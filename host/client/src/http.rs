@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::{Client, ClientError, RequestError, RequestResult, judge, tls};
-use flowhost_wire::envelope::Request;
+use flowhost_wire::Request;
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 

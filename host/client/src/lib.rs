@@ -22,9 +22,9 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use flowhost_docs::DocumentBatch;
-use flowhost_wire::envelope::{ExceptionInfo, Request, Response, Status};
 use flowhost_wire::protobuf as convert;
 use flowhost_wire::{Compression, Protocol};
+use flowhost_wire::{ExceptionInfo, Request, Response, Status};
 
 /// Why a whole call failed (nothing was answered).
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::{Client, ClientError, ReplyBook, RequestResult, tls};
-use flowhost_wire::envelope::Request;
+use flowhost_wire::Request;
 use flowhost_wire::proto::jina::{DataRequestProto, StatusProto};
 use flowhost_wire::protobuf as convert;
 

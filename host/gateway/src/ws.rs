@@ -134,7 +134,7 @@ async fn dry_run(
 
 /// What one incoming message asks for.
 enum Incoming {
-    Request(flowhost_wire::envelope::Request),
+    Request(flowhost_wire::Request),
     /// Unreadable: answer a `BadRequest` error carrying this request id and message.
     Bad(String, String),
     /// Not taken (the memory budget is spent): a `ResourceExhausted` error likewise.

@@ -2,7 +2,7 @@
 //!
 //! Owns the order executors run in, replicas and shards ([`deployment`]), joins and `when`
 //! filters on the request path. Must not know the network or any wire shape beyond the
-//! protocol-neutral envelope (`flowhost_wire::envelope`): the gateway serves it, the runtime
+//! protocol-neutral envelope (`flowhost_wire::Request`, `Response`): the gateway serves it, the runtime
 //! (or a remote executor behind [`ExternalExecutor`]) does the work.
 //!
 //! Executors run as soon as all their inputs are in, so parallel branches

@@ -95,6 +95,9 @@ async fn serve(
     label: &str,
     started: Instant,
 ) -> anyhow::Result<()> {
+    // Watched before anything is announced: a SIGTERM right after the ready banner must drain,
+    // not kill the process with the default action.
+    let mut shutdown = ShutdownSignal::watch()?;
     let gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
     let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
     let mut options = DeployOptions::new(flow_dir, runtime);
@@ -111,7 +114,7 @@ async fn serve(
     };
     print_banner(gateway.listening(), gateway.tls(), started);
 
-    wait_for_signal().await?;
+    shutdown.received().await;
     tracing::info!("shutting down: draining requests in flight");
     gateway.shutdown().await;
     running.close().await;
@@ -119,21 +122,40 @@ async fn serve(
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// SIGINT and SIGTERM, with their handlers installed when this is made (tokio's `ctrl_c()`
+/// installs its own only when first polled).
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn watch() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn received(&mut self) {
+        #[cfg(unix)]
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
-            _ = term.recv() => {}
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot watch Ctrl-C")?;
-    Ok(())
 }
 
 /// The machine's address on its private network: the source address the kernel would pick

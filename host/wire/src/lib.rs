@@ -2,7 +2,7 @@
 //!
 //! Owns the protobuf messages and gRPC stubs generated from `proto/` ([`proto`]), their codec
 //! ([`codec`]), the protocol-neutral request and response every layer passes around
-//! ([`envelope`]), and both encodings of them: protobuf ([`protobuf`]) and JSON ([`json`]),
+//! ([`Request`], [`Response`] and their parts), and both encodings of them: protobuf ([`protobuf`]) and JSON ([`json`]),
 //! each in both directions, so the gateway, the client and remote executors read and write
 //! exactly the same bytes. [`Protocol`] and [`Compression`] name what is spoken.
 //!
@@ -15,7 +15,7 @@
 
 #[cfg(feature = "grpc")]
 pub mod codec;
-pub mod envelope;
+mod envelope;
 pub mod json;
 #[cfg(feature = "grpc")]
 pub mod proto;
@@ -23,5 +23,8 @@ pub mod proto;
 pub mod protobuf;
 mod protocol;
 
-pub use envelope::{ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status};
+pub use envelope::{
+    DEFAULT_ENDPOINT, ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status,
+    new_request_id,
+};
 pub use protocol::{Compression, Protocol, UnknownProtocol};
