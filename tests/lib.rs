@@ -2,4 +2,6 @@
 //! `tests/fuzz` and the corpus replay in `tests/all/fuzz_corpus.rs`. Shared test fixtures
 //! are in `flowhost-test-support` (`tests/support`).
 
+#![forbid(unsafe_code)]
+
 pub mod fuzzing;

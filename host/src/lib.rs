@@ -7,6 +7,7 @@
 //! `flowhost-docs`, `-flow`, `-wire`, `-runtime`, `-router`, `-gateway`, `-client`.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod deploy;

@@ -21,11 +21,17 @@ pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
 
 /// Standard annotation keys (OCI image spec, "Pre-Defined Annotation Keys").
 pub mod annotations {
+    /// When the artifact was built (RFC 3339).
     pub const CREATED: &str = "org.opencontainers.image.created";
+    /// A human-readable title (a layer's file name).
     pub const TITLE: &str = "org.opencontainers.image.title";
+    /// The packaged software's version.
     pub const VERSION: &str = "org.opencontainers.image.version";
+    /// A human-readable description of the software.
     pub const DESCRIPTION: &str = "org.opencontainers.image.description";
+    /// Contact details of the people or organisation responsible.
     pub const AUTHORS: &str = "org.opencontainers.image.authors";
+    /// URL of the source code the artifact was built from.
     pub const SOURCE: &str = "org.opencontainers.image.source";
 }
 
@@ -35,6 +41,7 @@ pub mod annotations {
 pub struct WasmConfig {
     /// RFC 3339.
     pub created: String,
+    /// Who built the artifact, if given.
     #[serde(default)]
     pub author: Option<String>,
     /// Always `wasm`.
@@ -53,8 +60,11 @@ pub struct WasmConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentSummary {
+    /// Names of the world's exported interfaces and items.
     pub exports: Vec<String>,
+    /// Names of the world's imported interfaces and items.
     pub imports: Vec<String>,
+    /// The world the component targets, if declared (we write none).
     #[serde(default)]
     pub target: Option<String>,
 }
@@ -75,10 +85,15 @@ pub struct ArtifactOptions {
 /// A built artifact: the exact bytes to push.
 #[derive(Debug, Clone)]
 pub struct Artifact {
+    /// The config blob's JSON bytes.
     pub config: Vec<u8>,
+    /// `sha256:` digest of the config blob.
     pub config_digest: String,
+    /// `sha256:` digest of the Wasm layer blob.
     pub layer_digest: String,
+    /// The image manifest's JSON bytes.
     pub manifest: Vec<u8>,
+    /// `sha256:` digest of the manifest bytes.
     pub manifest_digest: String,
 }
 

@@ -33,7 +33,9 @@ pub const ENV_AUTH_HOST: &str = "FLOWHOST_REGISTRY_AUTH_HOST";
 /// Credentials for one registry.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The user name to log in with.
     pub username: String,
+    /// The password or token (the secret).
     pub password: String,
     /// Where they came from, for logs (never the secret).
     pub origin: String,

@@ -40,6 +40,7 @@ pub const ENV_CONFIG_DIR: &str = "FLOWHOST_CONFIG_DIR";
 /// Where `hub://NAME` points: `REGISTRY/NAMESPACE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubConfig {
+    /// The registry host, e.g. `ghcr.io`.
     pub registry: String,
     /// May be empty: then `hub://NAME` is `REGISTRY/NAME`.
     pub namespace: String,
@@ -84,6 +85,7 @@ impl fmt::Display for HubConfig {
 /// The settings the resolver and the registry client use.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where `hub://` points; `None` when no hub is configured.
     pub hub: Option<HubConfig>,
     /// Registries reached over plain HTTP. Loopback registries need not be listed: for them
     /// HTTPS is tried first and plain HTTP is the fallback, as Docker does.

@@ -16,7 +16,9 @@ use crate::resolve::ResolveContext;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WasmKind {
+    /// A Wasm component (component-model binary).
     Component,
+    /// A core Wasm module.
     Module,
 }
 
@@ -25,7 +27,9 @@ pub enum WasmKind {
 pub struct ComponentInfo {
     /// `sha256:` of the bytes.
     pub digest: String,
+    /// Size of the binary in bytes.
     pub size: u64,
+    /// Component or core module.
     pub kind: WasmKind,
     /// The world's name (`ns:pkg/world`) as the decoder names it; decoded components get a
     /// synthesised `root:component/root`.

@@ -20,6 +20,9 @@
 //! [`manifest`] (manifest JSON), [`push`] (push), [`inspect`] (a component's world and
 //! digest), [`resolve`] (the entry point).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod artifact;
 pub mod auth;
 pub mod cache;

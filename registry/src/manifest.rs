@@ -29,13 +29,19 @@ pub const ACCEPTED: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
+    /// Media type of the referenced content.
     pub media_type: String,
+    /// Digest of the referenced content (`sha256:...`).
     pub digest: String,
+    /// Size of the referenced content in bytes.
     pub size: u64,
+    /// The platform of an index entry's manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+    /// Annotations on this descriptor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Other URLs the content may be downloaded from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
 }
@@ -43,8 +49,11 @@ pub struct Descriptor {
 /// An index entry's platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
+    /// CPU architecture (`amd64`, `arm64`, `wasm`).
     pub architecture: String,
+    /// Operating system (`linux`, `wasi`, `wasip2`).
     pub os: String,
+    /// CPU variant (`v8` for `arm64`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
@@ -54,17 +63,24 @@ pub struct Platform {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnyManifest {
+    /// Manifest schema version (always 2).
     pub schema_version: u32,
+    /// The manifest's or index's own media type, when it states one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// The artifact's type, when set apart from the config media type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
+    /// An image manifest's config blob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Descriptor>,
+    /// An image manifest's layers, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<Descriptor>>,
+    /// An index's (manifest list's) entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<Descriptor>>,
+    /// Annotations on the manifest or index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
 }

@@ -19,12 +19,15 @@ use crate::transport::{Ctx, map_err};
 pub struct PushResult {
     /// `oci://REGISTRY/REPO:TAG@sha256:…`
     pub reference: String,
+    /// The image pushed to (registry, repository, tag).
     pub image: ImageRef,
     /// The manifest digest: what `@sha256:` pins, and what `flowhost push` prints.
     pub manifest_digest: String,
+    /// The digest of the image's config blob.
     pub config_digest: String,
     /// The component's digest (its one layer).
     pub layer_digest: String,
+    /// The pushed component as inspected: kind, world, imports and exports.
     pub component: ComponentInfo,
 }
 

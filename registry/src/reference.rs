@@ -36,30 +36,52 @@ const STAND_IN_REGISTRY: &str = "localhost";
 /// the reference as written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
+    /// The `uses` value is empty.
     #[error("empty reference")]
     Empty,
+    /// A `file://` reference with no path.
     #[error("empty file path")]
     EmptyPath,
+    /// A remote reference with no image name.
     #[error("empty image name")]
     EmptyName,
+    /// No `REGISTRY/` before the repository where one is required.
     #[error("expected REGISTRY/REPOSITORY (e.g. oci://localhost:5000/acme/encoder:1.0)")]
     NoRegistry,
     /// Outside Docker's reference grammar (the library's verdict).
     #[error("{source}{}", grammar_hint(.source))]
     Grammar {
+        /// The library's parse error.
         #[source]
         source: ParseError,
     },
+    /// The registry is not a valid host and port.
     #[error(
         "invalid registry `{registry}` (expected HOST[:PORT] or [IPv6]:PORT, PORT from 1 to 65535)"
     )]
-    Registry { registry: String },
+    Registry {
+        /// The registry as written.
+        registry: String,
+    },
+    /// The tag has characters a tag may not hold.
     #[error("invalid tag `{tag}` (ASCII letters, digits, `_`, `.`, `-`)")]
-    Tag { tag: String },
+    Tag {
+        /// The tag as written.
+        tag: String,
+    },
+    /// The digest is not a `sha256:` digest of 64 lowercase hex digits.
     #[error("unsupported digest `{digest}` (expected sha256:<64 lowercase hex digits>)")]
-    Digest { digest: String },
+    Digest {
+        /// The digest as written.
+        digest: String,
+    },
+    /// A remote-only operation was given a local reference.
     #[error("{operation} needs an oci://, hub:// or docker:// reference")]
-    NotRemote { operation: &'static str },
+    NotRemote {
+        /// The operation that needs a remote reference (`push`, `pull`).
+        operation: &'static str,
+    },
+    /// A push target carries a digest.
     #[error("push to a tag, not a digest (the digest is computed from what is pushed)")]
     PushToDigest,
 }
@@ -250,7 +272,9 @@ impl fmt::Display for ImageRef {
 pub struct HubRef {
     /// The executor's name, possibly with slashes (`encoders/clip`).
     pub name: String,
+    /// The tag, if one was written.
     pub tag: Option<String>,
+    /// The `sha256:` digest, if one was written.
     pub digest: Option<String>,
 }
 

@@ -67,8 +67,11 @@ pub struct ResolveContext {
     pub base_dir: Option<PathBuf>,
     /// Then here, in order.
     pub extra_search_paths: Vec<PathBuf>,
+    /// When to contact the registry (`--pull`).
     pub pull_policy: PullPolicy,
+    /// Hub, registry connection and cache settings.
     pub settings: Settings,
+    /// Where registry credentials are looked up, in order.
     pub credentials: CredentialSources,
     /// Progress bars on stderr (drawn only when stderr is a terminal).
     pub progress: bool,
@@ -113,6 +116,7 @@ impl ResolveContext {
         self
     }
 
+    /// Contact the registry according to `policy` (`--pull`).
     pub fn with_pull_policy(mut self, policy: PullPolicy) -> ResolveContext {
         self.pull_policy = policy;
         self
@@ -161,7 +165,9 @@ pub enum Source {
     Local,
     /// A registry image, with the manifest (or index) digest it resolved to.
     Registry {
+        /// The image the reference named.
         image: ImageRef,
+        /// The `sha256:` digest of the manifest (or index) it resolved to.
         manifest_digest: String,
         /// True when the registry was not contacted (cache hit).
         from_cache: bool,
@@ -178,7 +184,9 @@ pub struct ResolvedComponent {
     /// The reference, canonical: an absolute path, or `oci://REGISTRY/REPO:TAG@sha256:…`
     /// (the manifest digest pins it), whatever form the user wrote.
     pub reference: String,
+    /// Where the component came from: disk or a registry.
     pub source: Source,
+    /// Whether the file is a component or a core module.
     pub kind: WasmKind,
     /// Default `with` arguments from executor YAML files (outermost wins); the flow's
     /// `uses_with` should be merged over them.

@@ -82,6 +82,7 @@ fn init_logging() {
         .try_init();
 }
 
+/// Runs the `flowhost` command line: parses the arguments, sets up logging, reports errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();

@@ -38,12 +38,14 @@ pub use resolve::RemoteResolver;
 pub struct DeployOptions {
     /// The folder of the flow file: relative `uses` start here.
     pub flow_dir: PathBuf,
+    /// The runtime every executor instance is started on.
     pub runtime: Arc<Runtime>,
     /// Resolves `oci://`, `hub://` and `docker://` references.
     pub remote: Option<Arc<dyn RemoteResolver>>,
 }
 
 impl DeployOptions {
+    /// Options for a flow in `flow_dir`, resolving only local `uses`.
     pub fn new(flow_dir: impl Into<PathBuf>, runtime: Arc<Runtime>) -> Self {
         Self {
             flow_dir: flow_dir.into(),
@@ -71,6 +73,7 @@ pub struct RunningFlow {
 }
 
 impl RunningFlow {
+    /// Resolves and starts every executor (in parallel), then builds the router.
     pub async fn start(flow: Flow, options: DeployOptions) -> Result<RunningFlow, DeployError> {
         let topology = flow.topology()?;
         let expanded = flow.expand_executors(&options.flow_dir, &LoadOptions::default())?;
@@ -108,10 +111,12 @@ impl RunningFlow {
         Ok(RunningFlow { flow, router })
     }
 
+    /// The router to serve (what the gateway is given).
     pub fn router(&self) -> &Arc<Router> {
         &self.router
     }
 
+    /// The flow as deployed.
     pub fn flow(&self) -> &Flow {
         &self.flow
     }

@@ -15,10 +15,12 @@ pub struct RegistryResolver {
 }
 
 impl RegistryResolver {
+    /// Resolves through `context` (registry config, credentials, pull policy).
     pub fn new(context: ResolveContext) -> Self {
         Self { context }
     }
 
+    /// The context references are resolved in.
     pub fn context(&self) -> &ResolveContext {
         &self.context
     }

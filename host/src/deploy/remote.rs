@@ -16,6 +16,8 @@ use flowhost_router::ExternalExecutor;
 use flowhost_runtime::{CallError, CallFailure, Fault};
 use flowhost_wire::Request;
 
+/// An `external: true` executor: a gateway elsewhere (flowhost's or Jina's) reached through
+/// the gRPC client, answering as untrusted as a guest (deadline, reply size, validation).
 #[derive(Debug)]
 pub struct RemoteExecutor {
     name: String,

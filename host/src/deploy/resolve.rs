@@ -50,6 +50,8 @@ pub fn find_local(
         })
 }
 
+/// The component file for executor `executor`'s `uses`: a local path (searched beside the
+/// flow file, then in `search_paths`), or a registry reference through `remote`.
 pub async fn resolve(
     executor: &str,
     uses: &str,
