@@ -31,29 +31,31 @@ pub struct BadRequest(pub String);
 /// Reads a Jina request body. `endpoint` is the endpoint the URL names (`/index`), or `None`
 /// for `/post`, which takes `execEndpoint` from the body.
 pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request, BadRequest> {
-    if !body.is_object() {
+    let Value::Object(mut object) = body else {
         return Err(BadRequest(format!(
             "the body must be a JSON object like {{\"data\": [{{\"text\": \"hello\"}}], \
              \"execEndpoint\": \"/index\"}}, got {}",
             kind(&body)
         )));
-    }
-    let body: RequestBody = serde_path_to_error::deserialize(body)
-        .map_err(|error| BadRequest(format!("`{}` {}", error.path(), error.inner())))?;
-    if let Some(unknown) = body
-        .ignored
+    };
+    // The documents are taken out first and moved, not rebuilt by serde: they are nearly all
+    // of the body, and the memory budget charges for them once.
+    let data = object.remove("data");
+    if let Some(unknown) = object
         .keys()
-        .find(|k| !IGNORED_KEYS.contains(&k.as_str()))
+        .find(|k| !RequestBody::KNOWN.contains(&k.as_str()))
     {
         tracing::debug!(field = %unknown, "request field ignored");
     }
+    let body: RequestBody = serde_path_to_error::deserialize(Value::Object(object))
+        .map_err(|error| BadRequest(format!("`{}` {}", error.path(), error.inner())))?;
     let endpoint = match endpoint {
         Some(fixed) => fixed.to_owned(),
         None => body
             .exec_endpoint
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
     };
-    let docs = docs_from_json(body.data)?;
+    let docs = docs_from_json(data)?;
     let mut request =
         Request::new(endpoint, docs).with_parameters(body.parameters.unwrap_or_default());
     request.target_executor = body.target_executor;
@@ -138,9 +140,6 @@ pub fn error_reason(body: Value) -> String {
 #[error("unreadable reply: {0}")]
 pub struct ReplyError(pub String);
 
-/// Keys Jina clients send that flowhost has no use for (others are ignored too, but logged).
-const IGNORED_KEYS: &[&str] = &["header", "routes", "data_type", "dataType"];
-
 /// `data` is a list of documents (objects, or strings taken as text), or `{"docs": [...]}`.
 fn docs_from_json(data: Option<Value>) -> Result<DocumentBatch, BadRequest> {
     let items = match data {
@@ -207,7 +206,7 @@ pub fn response_to_json(response: &Response) -> Value {
     let parameters = (response.parameters.iter())
         .map(|(key, value)| (key.clone(), as_struct_numbers(value.clone())))
         .collect();
-    to_value(ResponseBody {
+    let mut reply = to_value(ResponseBody {
         header: Header {
             request_id: response.request_id.clone(),
             status: status_body(&response.status),
@@ -216,8 +215,13 @@ pub fn response_to_json(response: &Response) -> Value {
         },
         parameters,
         routes: response.routes.iter().map(route_body).collect(),
-        data,
-    })
+        data: Value::Null,
+    });
+    // The documents go in as built: through serde they would be copied node by node.
+    if let Value::Object(reply) = &mut reply {
+        reply.insert("data".to_owned(), data);
+    }
+    reply
 }
 
 /// Jina's `dry_run` answer as JSON: `{"code": 0 | 1, "description", "exception": null}`.

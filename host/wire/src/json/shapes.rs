@@ -7,8 +7,8 @@ use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A request body (`POST /post` and the CRUD routes), as Jina's pydantic model reads it:
-/// camelCase aliases and snake_case names alike, fields it does not know ignored.
+/// A request body (`POST /post` and the CRUD routes) but its `data`, as Jina's pydantic model
+/// reads it: camelCase aliases and snake_case names alike, fields it does not know ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct RequestBody {
     #[serde(
@@ -34,12 +34,25 @@ pub(super) struct RequestBody {
         deserialize_with = "text"
     )]
     pub request_id: Option<String>,
-    /// Read by [`super::documents`]: a list of documents, or `{"docs": [...]}`.
-    #[serde(default)]
-    pub data: Option<Value>,
-    /// What the model ignores (logged at debug).
-    #[serde(flatten)]
-    pub ignored: Map<String, Value>,
+}
+
+impl RequestBody {
+    /// The keys a request may carry: these fields, `data`, and what Jina's clients send that
+    /// flowhost has no use for. Others are ignored too, but logged.
+    pub const KNOWN: &[&str] = &[
+        "execEndpoint",
+        "exec_endpoint",
+        "targetExecutor",
+        "target_executor",
+        "parameters",
+        "requestId",
+        "request_id",
+        "data",
+        "header",
+        "routes",
+        "data_type",
+        "dataType",
+    ];
 }
 
 /// A reply: what `POST /post` answers and a WebSocket JSON frame carries.
@@ -50,6 +63,8 @@ pub(super) struct ResponseBody {
     pub parameters: Map<String, Value>,
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// The documents: moved in and out by the callers, never through serde (it would copy
+    /// them node by node), so `null` here.
     #[serde(default)]
     pub data: Value,
 }
