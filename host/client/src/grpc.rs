@@ -14,7 +14,11 @@ use flowhost_wire::proto::jina::status_proto::StatusCode;
 use flowhost_wire::protobuf as convert;
 
 async fn channel(client: &Client) -> Result<Channel, ClientError> {
-    let scheme = if client.tls { "https" } else { "http" };
+    let scheme = if client.trust.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let address = client.address();
     let connect_error = |reason: String| ClientError::Connect {
         address: address.clone(),

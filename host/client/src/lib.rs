@@ -75,7 +75,6 @@ pub struct Client {
     port: u16,
     protocol: Protocol,
     trust: Option<Trust>,
-    tls: bool,
     compression: Option<Compression>,
     request_size: usize,
     prefetch: usize,
@@ -109,7 +108,6 @@ impl Client {
             port,
             protocol: Protocol::Grpc,
             trust: None,
-            tls: false,
             compression: None,
             request_size: 100,
             prefetch: 100,
@@ -139,14 +137,12 @@ impl Client {
     /// Use TLS, trusting the certificates in this PEM file (a CA or the server's own).
     pub fn tls_ca(mut self, ca_file: impl Into<PathBuf>) -> Self {
         self.trust = Some(Trust::CaFile(ca_file.into()));
-        self.tls = true;
         self
     }
 
     /// Use TLS, trusting the operating system's certificate store (as a browser would).
     pub fn tls_system_roots(mut self) -> Self {
         self.trust = Some(Trust::System);
-        self.tls = true;
         self
     }
 

@@ -23,7 +23,7 @@ async fn open(
         address: address.clone(),
         reason,
     };
-    let scheme = if client.tls { "wss" } else { "ws" };
+    let scheme = if client.trust.is_some() { "wss" } else { "ws" };
     let mut request = format!("{scheme}://{address}{path}")
         .into_client_request()
         .map_err(|e| connect_error(e.to_string()))?;
