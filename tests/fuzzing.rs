@@ -53,10 +53,7 @@ pub fn proto_request(data: &[u8]) {
 
 /// An HTTP `/post` body: JSON as a flow request, and the reply to it as JSON.
 pub fn http_json(data: &[u8]) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
-        return;
-    };
-    let Ok(request) = json::request_from_json(value, None) else {
+    let Ok(request) = json::request_from_slice(data, None) else {
         return;
     };
     let _ = docs::validate(&request.docs);

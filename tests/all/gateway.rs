@@ -427,9 +427,12 @@ async fn malformed_requests_are_refused_with_the_reason() {
         (r#"{"data": 5}"#, "`data` must be a list of documents"),
         (
             r#"{"data": [{"text": 5}]}"#,
-            "document 0: `text` must be a string",
+            "`data[0].text` must be a string, got a number",
         ),
-        (r#"{"data": [{"embedding": [[1], [2, 3]]}]}"#, "`embedding`"),
+        (
+            r#"{"data": [{"embedding": [[1], [2, 3]]}]}"#,
+            "`data[0].embedding[1]` must be a rectangular nested list of numbers",
+        ),
         (
             r#"{"execEndpoint": [7]}"#,
             "`execEndpoint` must be a string",

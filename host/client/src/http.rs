@@ -55,7 +55,7 @@ async fn exchange(
     method: &str,
     path: &str,
     body: Option<Value>,
-) -> Result<(u16, Value), String> {
+) -> Result<(u16, Bytes), String> {
     sender.ready().await.map_err(|e| e.to_string())?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let request = HttpRequest::builder()
@@ -76,18 +76,18 @@ async fn exchange(
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok((status, value))
+    Ok((status, bytes))
 }
 
 pub async fn dry_run(client: &Client) -> Result<bool, ClientError> {
     let mut sender = connect(client).await?;
-    let (status, value) = exchange(&mut sender, client, "GET", "/dry_run", None)
+    let (status, body) = exchange(&mut sender, client, "GET", "/dry_run", None)
         .await
         .map_err(|reason| ClientError::Transport {
             address: client.address(),
             reason,
         })?;
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(status == 200 && value["code"] == json!(0))
 }
 
@@ -136,22 +136,23 @@ async fn one(sender: &mut Sender, client: &Client, request: Request) -> RequestR
         "targetExecutor": request.target_executor.clone().unwrap_or_default(),
         "requestId": request.request_id,
     });
-    let (status, value) = exchange(sender, client, "POST", "/post", Some(body))
+    let (status, reply) = exchange(sender, client, "POST", "/post", Some(body))
         .await
         .map_err(RequestError::Lost)?;
     if status == 400 || status == 422 {
+        let body = serde_json::from_slice(&reply).unwrap_or(Value::Null);
         return Err(RequestError::Rejected(flowhost_wire::json::error_reason(
-            value,
+            body,
         )));
     }
     if status != 200 {
-        return Err(RequestError::Lost(format!("HTTP {status}: {value}")));
+        return Err(RequestError::Lost(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&reply)
+        )));
     }
-    response_from_json(value).and_then(judge)
-}
-
-/// Jina's JSON answer as a response, read by the wire's one reader of that shape.
-fn response_from_json(value: Value) -> RequestResult {
-    flowhost_wire::json::response_from_json(value)
+    // Jina's JSON answer, read by the wire's one reader of that shape.
+    flowhost_wire::json::response_from_slice(&reply)
         .map_err(|error| RequestError::Lost(error.to_string()))
+        .and_then(judge)
 }

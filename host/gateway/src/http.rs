@@ -16,13 +16,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Shared;
 use super::openapi;
 use crate::GatewayConfig;
 use flowhost_wire::Readiness;
-use flowhost_wire::json::{request_from_json, response_to_json};
+use flowhost_wire::json::{request_from_slice, response_to_json};
 
 /// What a route does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,26 +316,17 @@ fn unprocessable(kind: &str, message: String) -> Response {
 }
 
 async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(error) if body.is_empty() => {
-            tracing::debug!(%error, "empty HTTP body");
-            return unprocessable(
-                "value_error.missing",
-                "the body is empty; send a JSON object such as {\"data\": [{\"text\": \"hello\"}]}"
-                    .into(),
-            );
-        }
-        Err(error) => {
-            return unprocessable(
-                "json_invalid",
-                format!("the body is not valid JSON: {error}"),
-            );
-        }
-    };
-    let request = match request_from_json(value, endpoint) {
+    if body.is_empty() {
+        return unprocessable(
+            "value_error.missing",
+            "the body is empty; send a JSON object such as {\"data\": [{\"text\": \"hello\"}]}"
+                .into(),
+        );
+    }
+    let request = match request_from_slice(&body, endpoint) {
         Ok(request) => request,
-        Err(error) => return unprocessable("value_error", error.0),
+        Err(error) if error.not_json => return unprocessable("json_invalid", error.message),
+        Err(error) => return unprocessable("value_error", error.message),
     };
     let response = shared.service.process(request).await;
     axum::Json(response_to_json(&response)).into_response()

@@ -20,13 +20,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use futures::{SinkExt as _, StreamExt as _};
 use prost::Message as _;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::Shared;
 use super::limits::Charge;
 use flowhost_wire::Refusal;
-use flowhost_wire::json::{request_from_json, response_to_json};
+use flowhost_wire::json::{request_from_slice, response_to_json};
 use flowhost_wire::protobuf as convert;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,22 +177,22 @@ fn read(message: Message, protocol: Subprotocol) -> Incoming {
                 ),
             }
         }
-        (Message::Text(text), _) => match serde_json::from_str::<Value>(text.as_str()) {
-            Ok(Value::Object(map)) if map.is_empty() => Incoming::End,
-            Ok(value) => {
-                let id = value
-                    .get("requestId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                match request_from_json(value, None) {
-                    Ok(request) => Incoming::Request(request),
-                    Err(error) => Incoming::Bad(id, error.0),
-                }
-            }
-            Err(error) => Incoming::Bad(String::new(), format!("not valid JSON: {error}")),
+        (Message::Text(text), _) if is_empty_object(text.as_str()) => Incoming::End,
+        (Message::Text(text), _) => match request_from_slice(text.as_bytes(), None) {
+            Ok(request) => Incoming::Request(request),
+            Err(error) => Incoming::Bad(
+                flowhost_wire::json::request_id_of(text.as_bytes()),
+                error.message,
+            ),
         },
     }
+}
+
+/// `{}`: a JSON client's end of stream.
+fn is_empty_object(text: &str) -> bool {
+    (text.trim().strip_prefix('{'))
+        .and_then(|inner| inner.strip_suffix('}'))
+        .is_some_and(|inner| inner.trim().is_empty())
 }
 
 async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {

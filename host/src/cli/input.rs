@@ -4,8 +4,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde_json::Value;
-
 use flowhost_docs as docs;
 
 pub fn read_docs(texts: &[String], file: Option<&Path>) -> anyhow::Result<docs::DocumentBatch> {
@@ -17,20 +15,20 @@ pub fn read_docs(texts: &[String], file: Option<&Path>) -> anyhow::Result<docs::
         });
         return Ok(docs::batch_of(texts));
     };
-    let text = std::fs::read_to_string(path)
+    let text = std::fs::read(path)
         .with_context(|| format!("cannot read documents from {}", path.display()))?;
-    let values: Vec<Value> = match serde_json::from_str(&text) {
-        Ok(Value::Array(list)) => list,
-        _ => text
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(n, line)| {
-                serde_json::from_str(line)
-                    .with_context(|| format!("{}:{}: not a JSON document", path.display(), n + 1))
-            })
-            .collect::<anyhow::Result<_>>()?,
-    };
-    flowhost_wire::json::documents::batch_from_json(&values)
-        .with_context(|| format!("in {}", path.display()))
+    let is_list = text.trim_ascii_start().starts_with(b"[");
+    if is_list {
+        return flowhost_wire::json::documents::batch_from_slice(&text)
+            .with_context(|| format!("{}: not a JSON list of documents", path.display()));
+    }
+    let mut batch = docs::empty_batch();
+    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        flowhost_wire::json::documents::push_document_from_slice(&mut batch, line)
+            .with_context(|| format!("{}:{}: not a JSON document", path.display(), n + 1))?;
+    }
+    Ok(batch)
 }

@@ -4,21 +4,17 @@
 //! The shape is docarray v1's `Document.to_dict()`: every field present, `null`
 //! when unset, chunks and matches nested, tensors as nested lists of numbers.
 
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
+use super::lenient::{Object, text_or_number};
 use flowhost_docs::{DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_values};
 
-/// Why a JSON document could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("document {position}: `{field}` {problem}")]
-pub struct JsonError {
-    /// Where the document is, e.g. `2` or `2.chunks.0`.
-    pub position: String,
-    /// The field at fault, e.g. `tensor`.
-    pub field: String,
-    /// What is wrong with it, e.g. `must be a string`.
-    pub problem: String,
-}
+pub use super::lenient::JsonError;
 
 /// The top-level documents of `batch` as a JSON array.
 pub fn batch_to_json(batch: &DocumentBatch) -> Value {
@@ -133,225 +129,359 @@ fn tensor_to_json(tensor: &Tensor) -> Value {
     nest(&values, &tensor.shape, &number)
 }
 
-/// Reads Jina-shaped JSON documents (a list, as in `{"data": [...]}`) into a
-/// batch. Missing ids get fresh random ones, as docarray does; fields docarray does not
-/// know are ignored, as its model does, and numbers given for ids are taken as their text.
-pub fn batch_from_json(docs: &[Value]) -> Result<DocumentBatch, JsonError> {
-    let mut batch = flowhost_docs::empty_batch();
-    for (position, value) in docs.iter().enumerate() {
-        let root = push_json(&mut batch, value, &position.to_string())?;
-        batch.roots.push(root);
+/// A list of Jina JSON documents read into a batch: what `data` holds in a request or a reply.
+///
+/// docarray's lenient shape is taken as docarray takes it: a document may be a string (its
+/// text); `{"docs": [...]}` stands for the list; `null` is no documents; ids given as numbers
+/// are their text; `parentId`/`mimeType` are the snake_case fields; missing ids get fresh
+/// random ones; fields docarray does not know are ignored, as its model ignores them. The
+/// documents are read straight from the JSON text, never through a `serde_json::Value` tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonDocuments(pub DocumentBatch);
+
+impl Default for JsonDocuments {
+    fn default() -> Self {
+        JsonDocuments(flowhost_docs::empty_batch())
     }
+}
+
+/// Reads a JSON list of documents (or `{"docs": [...]}`) into a batch.
+pub fn batch_from_slice(json: &[u8]) -> Result<DocumentBatch, JsonError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let JsonDocuments(batch) = serde_path_to_error::deserialize(&mut deserializer)?;
+    deserializer.end().map_err(JsonError::from)?;
     Ok(batch)
 }
 
-fn push_json(batch: &mut DocumentBatch, value: &Value, position: &str) -> Result<u32, JsonError> {
-    let fail = |field: &str, problem: &str| JsonError {
-        position: position.to_owned(),
-        field: field.to_owned(),
-        problem: problem.to_owned(),
-    };
-    let object = value
-        .as_object()
-        .ok_or_else(|| fail("", "must be an object"))?;
-    let text = |field: &str| -> Result<Option<String>, JsonError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(fail(field, "must be a string")),
-        }
-    };
-    let number = |field: &str| -> Result<Option<f64>, JsonError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| fail(field, "must be a number")),
-        }
-    };
-    let integer = |field: &str| -> Result<Option<i32>, JsonError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .and_then(|i| i32::try_from(i).ok())
-                .map(Some)
-                .ok_or_else(|| fail(field, "must be a 32-bit integer")),
-        }
-    };
-    let tensor = |field: &str| -> Result<Option<Tensor>, JsonError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => tensor_from_json(v)
-                .map(Some)
-                .map_err(|problem| fail(field, &problem)),
-        }
-    };
-    // docarray's Document model (and so Jina's gateway) ignores fields it does not know.
-    for key in object.keys() {
-        if !KNOWN_FIELDS.contains(&key.as_str()) {
-            tracing::debug!(document = %position, field = %key, "document field ignored");
-        }
-    }
-    // pydantic takes a number for an id as its text (`5` is the id "5").
-    let identifier = |field: &str| -> Result<Option<String>, JsonError> {
-        match object.get(field) {
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            _ => text(field),
-        }
-    };
-    let mut doc = document(identifier("id")?.unwrap_or_else(flowhost_docs::new_id));
-    doc.parent_id = identifier("parent_id")?;
-    doc.granularity = integer("granularity")?;
-    doc.adjacency = integer("adjacency")?;
-    doc.text = text("text")?;
-    doc.blob = text("blob")?
-        .map(|b| base64_decode(&b).ok_or_else(|| fail("blob", "must be base64")))
-        .transpose()?;
-    doc.tensor = tensor("tensor")?;
-    doc.embedding = tensor("embedding")?;
-    doc.uri = text("uri")?;
-    doc.mime_type = text("mime_type")?;
-    doc.modality = text("modality")?;
-    doc.weight = number("weight")?;
-    doc.offset = number("offset")?;
-    doc.tags = match object.get("tags") {
-        None | Some(Value::Null) => None,
-        Some(tags @ Value::Object(_)) => Some(tags.to_string()),
-        Some(_) => return Err(fail("tags", "must be an object")),
-    };
-    doc.location = match object.get("location") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_f64()
-                    .ok_or_else(|| fail("location", "must be a list of numbers"))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(fail("location", "must be a list of numbers")),
-    };
-    doc.scores = scores_from_json(object.get("scores")).map_err(|p| fail("scores", &p))?;
-    doc.evaluations =
-        scores_from_json(object.get("evaluations")).map_err(|p| fail("evaluations", &p))?;
+/// Reads one JSON document object and adds it to `batch` as a top-level document (a line of a
+/// JSON-lines file).
+pub fn push_document_from_slice(batch: &mut DocumentBatch, json: &[u8]) -> Result<(), JsonError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let Object(document): Object<JsonDocument> =
+        serde_path_to_error::deserialize(&mut deserializer)?;
+    deserializer.end().map_err(JsonError::from)?;
+    let root = document.push_into(batch);
+    batch.roots.push(root);
+    Ok(())
+}
 
-    let index = batch.nodes.len() as u32;
-    batch.nodes.push(doc);
-    for kind in ["chunks", "matches"] {
-        let children = match object.get(kind) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Array(children)) => children,
-            Some(_) => return Err(fail(kind, "must be a list of documents")),
+impl<'de> Deserialize<'de> for JsonDocuments {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DocumentsVisitor)
+    }
+}
+
+struct DocumentsVisitor;
+
+impl<'de> Visitor<'de> for DocumentsVisitor {
+    type Value = JsonDocuments;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of documents")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(JsonDocuments::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut batch = flowhost_docs::empty_batch();
+        while let Some(Item(document)) = items.next_element::<Item>()? {
+            let root = document.push_into(&mut batch);
+            batch.roots.push(root);
+        }
+        Ok(JsonDocuments(batch))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut documents = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "docs" {
+                documents = Some(map.next_value_seed(ListOnly)?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        documents
+            .ok_or_else(|| de::Error::custom("must be a list of documents, or {\"docs\": [...]}"))
+    }
+}
+
+/// `{"docs": ...}` holds a list, not another `{"docs": ...}`.
+struct ListOnly;
+
+impl<'de> DeserializeSeed<'de> for ListOnly {
+    type Value = JsonDocuments;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(DocumentsVisitor)
+    }
+}
+
+/// A top-level document: an object, or a string taken as its text.
+struct Item(JsonDocument);
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ItemVisitor)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a document (an object, or a string taken as its text)")
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        self.visit_string(text.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+        Ok(Item(JsonDocument {
+            text: Some(text),
+            ..JsonDocument::default()
+        }))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        JsonDocument::deserialize(MapAccessDeserializer::new(map)).map(Item)
+    }
+}
+
+/// One document as docarray v1's model reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct JsonDocument {
+    #[serde(deserialize_with = "text_or_number")]
+    id: Option<String>,
+    #[serde(alias = "parentId", deserialize_with = "text_or_number")]
+    parent_id: Option<String>,
+    granularity: Option<i32>,
+    adjacency: Option<i32>,
+    #[serde(deserialize_with = "base64_blob")]
+    blob: Option<Vec<u8>>,
+    tensor: Option<JsonTensor>,
+    #[serde(alias = "mimeType")]
+    mime_type: Option<String>,
+    text: Option<String>,
+    weight: Option<f64>,
+    uri: Option<String>,
+    #[serde(deserialize_with = "tags_text")]
+    tags: Option<String>,
+    offset: Option<f64>,
+    location: Option<Vec<f64>>,
+    embedding: Option<JsonTensor>,
+    modality: Option<String>,
+    evaluations: Option<JsonScores>,
+    scores: Option<JsonScores>,
+    chunks: Option<Vec<Object<JsonDocument>>>,
+    matches: Option<Vec<Object<JsonDocument>>>,
+}
+
+impl JsonDocument {
+    /// Moves the document and its chunks and matches into `batch` (parents before their
+    /// children, as a valid batch orders them) and returns its index.
+    fn push_into(self, batch: &mut DocumentBatch) -> u32 {
+        let index = batch.nodes.len() as u32;
+        let mut doc = document(self.id.unwrap_or_else(flowhost_docs::new_id));
+        doc.parent_id = self.parent_id;
+        doc.granularity = self.granularity;
+        doc.adjacency = self.adjacency;
+        doc.blob = self.blob;
+        doc.tensor = self.tensor.map(|t| t.0);
+        doc.mime_type = self.mime_type;
+        doc.text = self.text;
+        doc.weight = self.weight;
+        doc.uri = self.uri;
+        doc.tags = self.tags;
+        doc.offset = self.offset;
+        doc.location = self.location.unwrap_or_default();
+        doc.embedding = self.embedding.map(|t| t.0);
+        doc.modality = self.modality;
+        doc.evaluations = self.evaluations.map(|s| s.0).unwrap_or_default();
+        doc.scores = self.scores.map(|s| s.0).unwrap_or_default();
+        batch.nodes.push(doc);
+        let mut children = |list: Option<Vec<Object<JsonDocument>>>| -> Vec<u32> {
+            (list.unwrap_or_default().into_iter())
+                .map(|Object(child)| child.push_into(batch))
+                .collect()
         };
-        let mut indices = Vec::with_capacity(children.len());
-        for (i, child) in children.iter().enumerate() {
-            indices.push(push_json(batch, child, &format!("{position}.{kind}.{i}"))?);
-        }
+        let chunks = children(self.chunks);
+        let matches = children(self.matches);
         let node = &mut batch.nodes[index as usize];
-        if kind == "chunks" {
-            node.chunks = indices;
-        } else {
-            node.matches = indices;
-        }
+        node.chunks = chunks;
+        node.matches = matches;
+        index
     }
-    Ok(index)
 }
 
-const KNOWN_FIELDS: &[&str] = &[
-    "id",
-    "parent_id",
-    "granularity",
-    "adjacency",
-    "blob",
-    "tensor",
-    "mime_type",
-    "text",
-    "weight",
-    "uri",
-    "tags",
-    "offset",
-    "location",
-    "embedding",
-    "modality",
-    "evaluations",
-    "scores",
-    "chunks",
-    "matches",
-];
-
-fn scores_from_json(value: Option<&Value>) -> Result<Vec<NamedScore>, String> {
-    let map = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err("must be an object of named scores".into()),
+fn base64_blob<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+    use base64::Engine as _;
+    let Some(text) = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)? else {
+        return Ok(None);
     };
-    map.iter()
-        .map(|(name, score)| {
-            // A number stands for its text, as docarray's model reads it; anything else that
-            // is not text is refused rather than dropped.
-            let field = |key: &str| -> Result<Option<String>, String> {
-                match score.get(key) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) => Ok(Some(s.clone())),
-                    Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                    Some(_) => Err(format!("`{name}` `{key}` must be a string")),
-                }
-            };
-            Ok(NamedScore {
-                name: name.clone(),
-                value: score
-                    .get("value")
-                    .and_then(Value::as_f64)
-                    .ok_or_else(|| format!("`{name}` needs a numeric `value`"))?,
-                op_name: field("op_name")?,
-                description: field("description")?,
-                ref_id: field("ref_id")?,
-            })
-        })
-        .collect()
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map(Some)
+        .map_err(|error| de::Error::custom(format_args!("must be base64 ({error})")))
 }
 
-/// A nested list of numbers becomes a float64 tensor of the list's shape.
-fn tensor_from_json(value: &Value) -> Result<Tensor, String> {
-    let mut shape = Vec::new();
-    let mut probe = value;
-    while let Value::Array(items) = probe {
-        shape.push(u32::try_from(items.len()).map_err(|_| "is too large".to_string())?);
-        match items.first() {
-            Some(first) => probe = first,
-            None => break,
-        }
+/// Tags are kept as their JSON text (the WIT `tags` field).
+fn tags_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(
+        Option::<Object<Map<String, Value>>>::deserialize(deserializer)?
+            .map(|Object(tags)| Value::Object(tags).to_string()),
+    )
+}
+
+/// `scores` and `evaluations`: named scores, in the order given.
+#[derive(Debug)]
+struct JsonScores(Vec<NamedScore>);
+
+/// One named score; `value` is required, the texts take numbers as pydantic does.
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "a score such as {\"value\": 0.5}")]
+struct JsonScore {
+    value: f64,
+    #[serde(default, deserialize_with = "text_or_number")]
+    op_name: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    ref_id: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for JsonScores {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ScoresVisitor)
     }
-    let mut data = Vec::new();
-    fn flatten(
-        value: &Value,
-        depth: usize,
-        shape: &[u32],
-        data: &mut Vec<u8>,
-    ) -> Result<(), String> {
-        match (value, shape.get(depth)) {
-            (Value::Array(items), Some(&len)) if items.len() == len as usize => items
-                .iter()
-                .try_for_each(|item| flatten(item, depth + 1, shape, data)),
-            (Value::Number(n), None) => {
-                let v = n.as_f64().ok_or("holds a number that is not finite")?;
-                data.extend_from_slice(&v.to_le_bytes());
-                Ok(())
-            }
-            (Value::Bool(b), None) => {
-                data.extend_from_slice(&f64::from(u8::from(*b)).to_le_bytes());
-                Ok(())
-            }
-            _ => Err("must be a number or a rectangular nested list of numbers".into()),
-        }
+}
+
+struct ScoresVisitor;
+
+impl<'de> Visitor<'de> for ScoresVisitor {
+    type Value = JsonScores;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of named scores")
     }
-    flatten(value, 0, &shape, &mut data)?;
-    Ok(Tensor {
-        dtype: Dtype::Float64,
-        shape,
-        data,
-    })
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut scores = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let Object(score) = map.next_value::<Object<JsonScore>>()?;
+            scores.push(NamedScore {
+                name,
+                value: score.value,
+                op_name: score.op_name,
+                description: score.description,
+                ref_id: score.ref_id,
+            });
+        }
+        Ok(JsonScores(scores))
+    }
+}
+
+/// A number or a rectangular nested list of numbers (booleans count as 0 and 1): a float64
+/// tensor of the list's shape, written into its bytes as it is read.
+#[derive(Debug)]
+struct JsonTensor(Tensor);
+
+impl<'de> Deserialize<'de> for JsonTensor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut shape = Vec::new();
+        let mut data = Vec::new();
+        let mut leaf_depth = None;
+        Nested {
+            depth: 0,
+            shape: &mut shape,
+            leaf_depth: &mut leaf_depth,
+            data: &mut data,
+        }
+        .deserialize(deserializer)?;
+        Ok(JsonTensor(Tensor {
+            dtype: Dtype::Float64,
+            shape,
+            data,
+        }))
+    }
+}
+
+/// One level of a nested list. The first list met at each depth fixes that dimension; every
+/// later one must match it, and numbers may only sit at one depth.
+struct Nested<'a> {
+    depth: usize,
+    shape: &'a mut Vec<u32>,
+    leaf_depth: &'a mut Option<usize>,
+    data: &'a mut Vec<u8>,
+}
+
+const NOT_RECTANGULAR: &str = "must be a rectangular nested list of numbers";
+
+impl Nested<'_> {
+    fn number<E: de::Error>(self, value: f64) -> Result<(), E> {
+        match *self.leaf_depth {
+            None if self.shape.len() > self.depth => return Err(E::custom(NOT_RECTANGULAR)),
+            None => *self.leaf_depth = Some(self.depth),
+            Some(depth) if depth != self.depth => return Err(E::custom(NOT_RECTANGULAR)),
+            Some(_) => {}
+        }
+        self.data.extend_from_slice(&value.to_le_bytes());
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Nested<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Nested<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a rectangular nested list of numbers")
+    }
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<(), E> {
+        self.number(value)
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
+        self.number(value as f64)
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        self.number(value as f64)
+    }
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<(), E> {
+        self.number(f64::from(u8::from(value)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        if *self.leaf_depth == Some(self.depth) {
+            return Err(de::Error::custom(NOT_RECTANGULAR));
+        }
+        let known = self.shape.get(self.depth).copied();
+        if known.is_none() {
+            self.shape.push(0);
+        }
+        let mut count: u32 = 0;
+        while items
+            .next_element_seed(Nested {
+                depth: self.depth + 1,
+                shape: &mut *self.shape,
+                leaf_depth: &mut *self.leaf_depth,
+                data: &mut *self.data,
+            })?
+            .is_some()
+        {
+            count = (count.checked_add(1))
+                .ok_or_else(|| de::Error::custom("has more than 2^32 entries on one axis"))?;
+        }
+        match known {
+            None => self.shape[self.depth] = count,
+            Some(length) if length == count => {}
+            Some(_) => return Err(de::Error::custom(NOT_RECTANGULAR)),
+        }
+        Ok(())
+    }
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -359,14 +489,13 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(json: Value) -> Result<DocumentBatch, JsonError> {
+        batch_from_slice(json.to_string().as_bytes())
+    }
 
     #[test]
     fn roundtrips_a_nested_document_with_tensors_tags_and_scores() {
@@ -380,7 +509,7 @@ mod tests {
             "chunks": [{"id": "c1", "chunks": [{"id": "c1.1", "text": "deep"}]}],
             "matches": [{"id": "m1"}],
         }]);
-        let batch = batch_from_json(input.as_array().unwrap()).unwrap();
+        let batch = read(input).unwrap();
         assert_eq!(flowhost_docs::validate(&batch), Ok(()));
         assert_eq!(batch.nodes.len(), 4);
         let out = batch_to_json(&batch);
@@ -396,39 +525,103 @@ mod tests {
 
     #[test]
     fn errors_name_the_document_and_field() {
-        let bad = [json!({"text": 5})];
-        let error = batch_from_json(&bad).unwrap_err().to_string();
-        assert_eq!(error, "document 0: `text` must be a string");
-        let bad = [json!({"chunks": [{"embedding": [[1], [2, 3]]}]})];
-        let error = batch_from_json(&bad).unwrap_err().to_string();
-        assert!(
-            error.starts_with("document 0.chunks.0: `embedding`"),
-            "{error}"
+        let error = read(json!([{"text": 5}])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`[0].text` must be a string, got a number"
         );
+        let error = read(json!([{}, {"chunks": [{"embedding": [[1], [2, 3]]}]}])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`[1].chunks[0].embedding[1]` must be a rectangular nested list of numbers"
+        );
+        let error = read(json!([{"chunks": [["c"]]}])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`[0].chunks[0]` must be an object, got a list"
+        );
+        let error = read(json!([{"blob": "%%"}])).unwrap_err();
+        assert!(error.to_string().starts_with("`[0].blob` must be base64"));
+        let error = read(json!([{"granularity": 5_000_000_000u64}])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`[0].granularity` must be i32")
+        );
+        let error = batch_from_slice(b"[{\"text\": ").unwrap_err();
+        assert!(error.syntax, "{error}");
+        let error = batch_from_slice(b"[] []").unwrap_err();
+        assert!(error.syntax, "{error}");
     }
 
     #[test]
-    fn unknown_fields_are_ignored_and_numeric_ids_become_text_as_in_docarray() {
-        let batch = batch_from_json(&[json!({"id": 5, "parent_id": 4, "colour": "red"})]).unwrap();
+    fn tensors_take_their_shape_from_the_nesting() {
+        let batch = read(json!([
+            {"tensor": 2},
+            {"tensor": [[true, false, true]]},
+            {"tensor": [[], []]},
+        ]))
+        .unwrap();
+        let shapes: Vec<_> = (batch.nodes.iter())
+            .map(|d| d.tensor.as_ref().unwrap().shape.clone())
+            .collect();
+        assert_eq!(shapes, [vec![], vec![1, 3], vec![2, 0]]);
+        assert_eq!(
+            tensor_values(batch.nodes[1].tensor.as_ref().unwrap()),
+            [1.0, 0.0, 1.0]
+        );
+        for ragged in [
+            json!([1, [2]]),
+            json!([[1], 2]),
+            json!([[], [1]]),
+            json!(["a"]),
+        ] {
+            let error = read(json!([{"tensor": ragged}])).unwrap_err();
+            assert!(error.path.starts_with("[0].tensor"), "{ragged}: {error}");
+        }
+    }
+
+    #[test]
+    fn takes_what_docarray_takes() {
+        let batch = read(json!([
+            {"id": 5, "parentId": 4, "mimeType": "text/plain", "colour": "red", "_metadata": {}},
+            "plain text",
+        ]))
+        .unwrap();
         assert_eq!(batch.nodes[0].id, "5");
         assert_eq!(batch.nodes[0].parent_id.as_deref(), Some("4"));
+        assert_eq!(batch.nodes[0].mime_type.as_deref(), Some("text/plain"));
+        assert_eq!(batch.nodes[1].text.as_deref(), Some("plain text"));
+        assert_ne!(batch.nodes[1].id, "", "a missing id is made");
+        let docs_form = batch_from_slice(br#"{"docs": [{"id": "a"}], "other": 1}"#).unwrap();
+        assert_eq!(docs_form.nodes[0].id, "a");
+        assert!(batch_from_slice(b"null").unwrap().roots.is_empty());
+        let error = batch_from_slice(br#"{"doc": []}"#).unwrap_err();
+        assert!(error.problem.contains("{\"docs\": [...]}"), "{error}");
     }
 
     #[test]
     fn score_texts_keep_numbers_and_refuse_other_values() {
         let batch =
-            batch_from_json(&[json!({"scores": {"s": {"value": 1, "op_name": 0, "ref_id": "r"}}})])
-                .unwrap();
+            read(json!([{"scores": {"s": {"value": 1, "op_name": 0, "ref_id": "r"}}}])).unwrap();
         let score = &batch.nodes[0].scores[0];
         assert_eq!(score.op_name.as_deref(), Some("0"));
         assert_eq!(score.ref_id.as_deref(), Some("r"));
-        let error = batch_from_json(&[json!({"scores": {"s": {"value": 1, "description": [1]}}})])
-            .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("`s` `description` must be a string"),
-            "{error}"
+        let error = read(json!([{"scores": {"s": {"value": 1, "description": [1]}}}])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`[0].scores.s.description` must be a string, got a list"
         );
+        let error = read(json!([{"scores": {"s": {"op_name": "x"}}}])).unwrap_err();
+        assert_eq!(error.to_string(), "`[0].scores.s` missing field `value`");
+    }
+
+    #[test]
+    fn a_json_lines_document_is_added_as_a_root() {
+        let mut batch = flowhost_docs::empty_batch();
+        push_document_from_slice(&mut batch, br#"{"text": "a", "chunks": [{}]}"#).unwrap();
+        push_document_from_slice(&mut batch, br#"{"text": "b"}"#).unwrap();
+        assert_eq!(batch.roots, [0, 2]);
+        assert!(push_document_from_slice(&mut batch, b"\"c\"").is_err());
     }
 }

@@ -7,73 +7,104 @@
 //! and parameters come back as floats, because Jina moves them through a protobuf `Struct`.
 
 pub mod documents;
+mod lenient;
 mod shapes;
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Map, Number, Value};
 
+use documents::JsonDocuments;
+pub use lenient::JsonError;
+use lenient::Object;
 use shapes::{
-    Detail, ErrorBody, ExceptionBody, Header, RequestBody, ResponseBody, Route, StatusBody,
-    ValidationError, kind,
+    Detail, ErrorBody, ExceptionBody, Header, RequestBody, RequestId, ResponseBody, Route,
+    StatusBody, ValidationError,
 };
 
 use crate::envelope::{
     DEFAULT_ENDPOINT, ExceptionInfo, Readiness, Refusal, Request, Response, RouteEntry, Status,
 };
-use flowhost_docs::{self as docs, DocumentBatch};
 
 /// Why a JSON request was refused; the message names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct BadRequest(pub String);
+#[error("{message}")]
+pub struct BadRequest {
+    /// What is wrong, naming the value at fault: "`data[0].text` must be a string, got a
+    /// number".
+    pub message: String,
+    /// The body is not JSON at all (FastAPI's `json_invalid`), rather than JSON of the wrong
+    /// shape (`value_error`).
+    pub not_json: bool,
+}
 
-/// Reads a Jina request body. `endpoint` is the endpoint the URL names (`/index`), or `None`
-/// for `/post`, which takes `execEndpoint` from the body.
-pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request, BadRequest> {
-    let Value::Object(mut object) = body else {
-        return Err(BadRequest(format!(
-            "the body must be a JSON object like {{\"data\": [{{\"text\": \"hello\"}}], \
-             \"execEndpoint\": \"/index\"}}, got {}",
-            kind(&body)
-        )));
-    };
-    // The documents are taken out first and moved, not rebuilt by serde: they are nearly all
-    // of the body, and the memory budget charges for them once.
-    let data = object.remove("data");
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !RequestBody::KNOWN.contains(&k.as_str()))
-    {
-        tracing::debug!(field = %unknown, "request field ignored");
+impl From<JsonError> for BadRequest {
+    fn from(error: JsonError) -> Self {
+        let message = if error.syntax {
+            format!("the body is not valid JSON: {}", error.problem)
+        } else if error.path.is_empty() {
+            format!(
+                "the body {}; send one like {{\"data\": [{{\"text\": \"hello\"}}], \
+                 \"execEndpoint\": \"/index\"}}",
+                error.problem
+            )
+        } else {
+            error.to_string()
+        };
+        BadRequest {
+            message,
+            not_json: error.syntax,
+        }
     }
-    let body: RequestBody = serde_path_to_error::deserialize(Value::Object(object))
-        .map_err(|error| BadRequest(format!("`{}` {}", error.path(), error.inner())))?;
+}
+
+/// Reads a Jina request body straight from its bytes. `endpoint` is the endpoint the URL names
+/// (`/index`), or `None` for `/post`, which takes `execEndpoint` from the body.
+pub fn request_from_slice(body: &[u8], endpoint: Option<&str>) -> Result<Request, BadRequest> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let Object(body) =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(JsonError::from)?;
+    deserializer.end().map_err(JsonError::from)?;
+    Ok(request(body, endpoint))
+}
+
+/// [`request_from_slice`] for a body already parsed.
+pub fn request_from_json(body: Value, endpoint: Option<&str>) -> Result<Request, BadRequest> {
+    let Object(body) = serde_path_to_error::deserialize(body).map_err(JsonError::from)?;
+    Ok(request(body, endpoint))
+}
+
+fn request(body: RequestBody, endpoint: Option<&str>) -> Request {
     let endpoint = match endpoint {
         Some(fixed) => fixed.to_owned(),
         None => body
             .exec_endpoint
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
     };
-    let docs = docs_from_json(data)?;
     let mut request =
-        Request::new(endpoint, docs).with_parameters(body.parameters.unwrap_or_default());
+        Request::new(endpoint, body.data.0).with_parameters(body.parameters.unwrap_or_default());
     request.target_executor = body.target_executor;
     if let Some(id) = body.request_id {
         request.request_id = id;
     }
-    Ok(request)
+    request
+}
+
+/// The request id a body carries, read on its own so that a request refused for its shape is
+/// answered under its id; empty if there is none to read.
+pub fn request_id_of(body: &[u8]) -> String {
+    serde_json::from_slice::<RequestId>(body)
+        .ok()
+        .and_then(|id| id.request_id)
+        .unwrap_or_default()
 }
 
 /// Jina's JSON reply as a response (routes are not read back).
-pub fn response_from_json(value: Value) -> Result<Response, ReplyError> {
-    let reply: ResponseBody = serde_path_to_error::deserialize(value)
-        .map_err(|error| ReplyError(format!("`{}` {}", error.path(), error.inner())))?;
-    let data = match reply.data {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    };
-    let docs = documents::batch_from_json(&data).map_err(|e| ReplyError(format!("`data`: {e}")))?;
+pub fn response_from_slice(reply: &[u8]) -> Result<Response, ReplyError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(reply);
+    let reply: ResponseBody<JsonDocuments> =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(JsonError::from)?;
+    deserializer.end().map_err(JsonError::from)?;
     let status = match reply.header.status {
         Some(status) if status.code == 1 => {
             let exception = status.exception.unwrap_or_default();
@@ -90,7 +121,7 @@ pub fn response_from_json(value: Value) -> Result<Response, ReplyError> {
     Ok(Response {
         request_id: reply.header.request_id,
         endpoint: reply.header.exec_endpoint.unwrap_or_default(),
-        docs,
+        docs: reply.data.0,
         parameters: reply.parameters,
         routes: Vec::new(),
         status,
@@ -138,66 +169,7 @@ pub fn error_reason(body: Value) -> String {
 /// Why a JSON reply could not be read; the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unreadable reply: {0}")]
-pub struct ReplyError(pub String);
-
-/// `data` is a list of documents (objects, or strings taken as text), or `{"docs": [...]}`.
-fn docs_from_json(data: Option<Value>) -> Result<DocumentBatch, BadRequest> {
-    let items = match data {
-        None | Some(Value::Null) => return Ok(docs::empty_batch()),
-        Some(Value::Array(items)) => items,
-        Some(Value::Object(mut map)) => match map.remove("docs") {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(BadRequest(
-                    "`data` must be a list of documents (or {\"docs\": [...]})".into(),
-                ));
-            }
-        },
-        Some(other) => {
-            return Err(BadRequest(format!(
-                "`data` must be a list of documents, got {}",
-                kind(&other)
-            )));
-        }
-    };
-    let items: Vec<Value> = items
-        .into_iter()
-        .map(|item| match item {
-            Value::String(text) => json!({ "text": text }),
-            Value::Object(map) => Value::Object(snake_case_keys(map)),
-            other => other,
-        })
-        .collect();
-    documents::batch_from_json(&items).map_err(|e| BadRequest(format!("`data`: {e}")))
-}
-
-/// docarray's camelCase spellings (`mimeType`, `parentId`) as its field names; keys starting
-/// with `_` (docarray's private `_metadata`) are dropped.
-fn snake_case_keys(map: Map<String, Value>) -> Map<String, Value> {
-    map.into_iter()
-        .filter(|(k, _)| !k.starts_with('_'))
-        .map(|(k, v)| {
-            let v = match (k.as_str(), v) {
-                ("chunks" | "matches", Value::Array(children)) => Value::Array(
-                    children
-                        .into_iter()
-                        .map(|c| match c {
-                            Value::Object(m) => Value::Object(snake_case_keys(m)),
-                            other => other,
-                        })
-                        .collect(),
-                ),
-                (_, v) => v,
-            };
-            let key = match k.as_str() {
-                "parentId" => "parent_id".to_owned(),
-                "mimeType" => "mime_type".to_owned(),
-                _ => k,
-            };
-            (key, v)
-        })
-        .collect()
-}
+pub struct ReplyError(#[from] pub JsonError);
 
 /// A flow response in Jina's JSON shape.
 pub fn response_to_json(response: &Response) -> Value {
@@ -337,6 +309,8 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+    use flowhost_docs as docs;
+    use serde_json::json;
 
     #[test]
     fn error_bodies_read_back_whichever_form_detail_takes() {
@@ -377,15 +351,55 @@ mod tests {
     fn malformed_bodies_say_what_is_wrong() {
         let error = request_from_json(json!([1]), None).unwrap_err();
         assert!(
-            error.0.starts_with("the body must be a JSON object"),
+            error
+                .message
+                .starts_with("the body must be an object, got a list; send one like"),
             "{error}"
         );
         let error = request_from_json(json!({"data": 5}), None).unwrap_err();
-        assert_eq!(error.0, "`data` must be a list of documents, got a number");
+        assert_eq!(
+            error.message,
+            "`data` must be a list of documents, got a number"
+        );
         let error = request_from_json(json!({"data": [{"text": 1}]}), None).unwrap_err();
-        assert_eq!(error.0, "`data`: document 0: `text` must be a string");
+        assert_eq!(
+            error.message,
+            "`data[0].text` must be a string, got a number"
+        );
         let error = request_from_json(json!({"execEndpoint": {"x": 1}}), None).unwrap_err();
-        assert_eq!(error.0, "`execEndpoint` must be a string, got an object");
+        assert_eq!(
+            error.message,
+            "`execEndpoint` must be a string, got an object"
+        );
+        assert!(!error.not_json);
+    }
+
+    #[test]
+    fn bodies_read_from_bytes_as_from_a_parsed_value() {
+        let body = json!({"data": ["plain", {"embedding": [1, 2]}], "execEndpoint": "/x"});
+        let from_value = request_from_json(body.clone(), None).unwrap();
+        let from_bytes = request_from_slice(body.to_string().as_bytes(), None).unwrap();
+        assert_eq!(from_bytes.endpoint, from_value.endpoint);
+        assert_eq!(
+            from_bytes.docs.nodes[1].embedding,
+            from_value.docs.nodes[1].embedding
+        );
+        let error = request_from_slice(b"{\"data\": [", None).unwrap_err();
+        assert!(error.not_json, "{error}");
+        assert!(
+            error.message.starts_with("the body is not valid JSON"),
+            "{error}"
+        );
+        let error =
+            request_from_slice(br#"{"data": [{"text": 1}], "requestId": "r7"}"#, None).unwrap_err();
+        assert_eq!(
+            error.message,
+            "`data[0].text` must be a string, got a number"
+        );
+        assert_eq!(
+            request_id_of(br#"{"data": [{"text": 1}], "requestId": "r7"}"#),
+            "r7"
+        );
     }
 
     #[test]

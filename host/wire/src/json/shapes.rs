@@ -1,14 +1,17 @@
 //! Jina's JSON envelope as serde types: written once, used to write replies (the gateway) and
-//! to read them (the client), and to read requests. The documents inside (`data`) have their
-//! own reader and writer in [`super::documents`], since docarray's JSON is lenient in ways a
-//! derive cannot say while naming the document at fault.
+//! to read them (the client), and to read requests. The documents inside (`data`) are read by
+//! [`JsonDocuments`]; they are written by [`super::documents::batch_to_json`] and moved into
+//! the reply, since serializing them through these types would copy them node by node.
 
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A request body (`POST /post` and the CRUD routes) but its `data`, as Jina's pydantic model
-/// reads it: camelCase aliases and snake_case names alike, fields it does not know ignored.
+use super::documents::JsonDocuments;
+use super::lenient::text_or_number;
+
+/// A request body (`POST /post` and the CRUD routes), as Jina's pydantic model reads it:
+/// camelCase aliases and snake_case names alike, fields it does not know ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct RequestBody {
     #[serde(
@@ -34,39 +37,34 @@ pub(super) struct RequestBody {
         deserialize_with = "text"
     )]
     pub request_id: Option<String>,
+    #[serde(default)]
+    pub data: JsonDocuments,
 }
 
-impl RequestBody {
-    /// The keys a request may carry: these fields, `data`, and what Jina's clients send that
-    /// flowhost has no use for. Others are ignored too, but logged.
-    pub const KNOWN: &[&str] = &[
-        "execEndpoint",
-        "exec_endpoint",
-        "targetExecutor",
-        "target_executor",
-        "parameters",
-        "requestId",
-        "request_id",
-        "data",
-        "header",
-        "routes",
-        "data_type",
-        "dataType",
-    ];
+/// Only a request's id, for answering a request that could not be read under its id.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RequestId {
+    #[serde(
+        rename = "requestId",
+        alias = "request_id",
+        default,
+        deserialize_with = "text"
+    )]
+    pub request_id: Option<String>,
 }
 
-/// A reply: what `POST /post` answers and a WebSocket JSON frame carries.
+/// A reply: what `POST /post` answers and a WebSocket JSON frame carries. `Data` is what
+/// `data` is written from (a JSON value built by the documents' writer) or read into
+/// ([`JsonDocuments`]).
 #[derive(Debug, Serialize, Deserialize)]
-pub(super) struct ResponseBody {
+pub(super) struct ResponseBody<Data = Value> {
     pub header: Header,
     #[serde(default)]
     pub parameters: Map<String, Value>,
     #[serde(default)]
     pub routes: Vec<Route>,
-    /// The documents: moved in and out by the callers, never through serde (it would copy
-    /// them node by node), so `null` here.
     #[serde(default)]
-    pub data: Value,
+    pub data: Data,
 }
 
 /// `header`: the request id, the status (`null` on success), the endpoint.
@@ -142,7 +140,7 @@ pub(super) struct ValidationError {
 }
 
 /// A JSON type's name for messages: "got a boolean".
-pub(super) fn kind(value: &Value) -> &'static str {
+fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -156,16 +154,7 @@ pub(super) fn kind(value: &Value) -> &'static str {
 /// A string field as pydantic reads one: a number stands for its text; `null` and `""` are
 /// unset.
 fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Null => Ok(None),
-        Value::String(text) if text.is_empty() => Ok(None),
-        Value::String(text) => Ok(Some(text)),
-        Value::Number(number) => Ok(Some(number.to_string())),
-        other => Err(D::Error::custom(format!(
-            "must be a string, got {}",
-            kind(&other)
-        ))),
-    }
+    Ok(text_or_number(deserializer)?.filter(|text| !text.is_empty()))
 }
 
 /// An object field; `null` is unset.
