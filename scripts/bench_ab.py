@@ -26,7 +26,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUESTS = os.path.join(ROOT, 'target/wasm32-wasip2/release')
 OUT = os.path.join(ROOT, 'bench-out')
-METRIC = {'seq1': 'rps', 'seq1_http': 'rps', 'stream1': 'rps', 'emb': 'docs_per_s'}
+METRIC = {'seq1': 'rps', 'seq1_http': 'rps', 'stream1': 'rps', 'emb': 'docs_per_s',
+          'emb_http': 'docs_per_s'}
 
 
 def free_port():

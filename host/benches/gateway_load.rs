@@ -11,7 +11,9 @@
 //! its cores), `emb_floor` (no gateway: the same bytes echoed over loopback TCP by a
 //! server that does nothing else, the most any gateway could answer here; only with
 //! `--only emb_floor`), `seq1_http` (sequential `POST /post` on one keep-alive
-//! connection). Prints one JSON object per scenario; `--only NAME` runs one.
+//! connection), `emb_http` (the `emb` documents as Jina's JSON, 100 a `POST /post`,
+//! sequential on one keep-alive connection: the JSON reader and writer at work). Prints one
+//! JSON object per scenario; `--only NAME` runs one.
 
 use std::time::{Duration, Instant};
 
@@ -178,16 +180,61 @@ async fn stream_raw(channel: Channel, requests: Vec<Bytes>, window: usize) -> f6
     .await
 }
 
-async fn seq1_http(address: &str, n: usize) -> serde_json::Value {
+type HttpSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn http_connect(address: &str) -> HttpSender {
     let stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (mut sender, conn) =
+    let (sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .expect("handshake");
     tokio::spawn(conn);
+    sender
+}
+
+async fn http_post(sender: &mut HttpSender, address: &str, body: Bytes) -> Bytes {
+    sender.ready().await.expect("connection ready");
+    let request = hyper::Request::post("/post")
+        .header("host", address)
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.status(), 200);
+    response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+}
+
+async fn emb_http(address: &str) -> serde_json::Value {
+    let mut sender = http_connect(address).await;
+    let bodies: Vec<Bytes> = embeddings(2_000, 512, 100)
+        .into_iter()
+        .map(|message| {
+            let request = convert::request_from_proto(message).expect("a valid request");
+            let data = flowhost_wire::json::documents::batch_to_json(&request.docs);
+            Bytes::from(json!({"data": data, "execEndpoint": "/foo"}).to_string())
+        })
+        .collect();
+    let bytes: usize = bodies.iter().map(Bytes::len).sum();
+    http_post(&mut sender, address, bodies[0].clone()).await;
+    let start = Instant::now();
+    for body in &bodies {
+        http_post(&mut sender, address, body.clone()).await;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    json!({"scenario": "emb_http", "n": 2_000, "docs_per_s": 2_000.0 / wall,
+           "request_mib_per_s": bytes as f64 / wall / (1 << 20) as f64})
+}
+
+async fn seq1_http(address: &str, n: usize) -> serde_json::Value {
+    let mut sender = http_connect(address).await;
     let body = Bytes::from_static(br#"{"data": [{"text": "hello"}], "execEndpoint": "/foo"}"#);
     let mut latencies = Vec::with_capacity(n);
     let mut start = Instant::now();
@@ -196,15 +243,7 @@ async fn seq1_http(address: &str, n: usize) -> serde_json::Value {
             start = Instant::now();
         }
         let t = Instant::now();
-        sender.ready().await.expect("connection ready");
-        let request = hyper::Request::post("/post")
-            .header("host", address)
-            .header("content-type", "application/json")
-            .body(Full::new(body.clone()))
-            .expect("request");
-        let response = sender.send_request(request).await.expect("response");
-        assert_eq!(response.status(), 200);
-        response.into_body().collect().await.expect("body");
+        http_post(&mut sender, address, body.clone()).await;
         if i >= 50 {
             latencies.push(t.elapsed());
         }
@@ -398,5 +437,10 @@ async fn main() {
         && run("seq1_http")
     {
         println!("{}", seq1_http(address, n.min(5000)).await);
+    }
+    if let Some(address) = &http
+        && run("emb_http")
+    {
+        println!("{}", emb_http(address).await);
     }
 }

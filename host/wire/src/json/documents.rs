@@ -11,7 +11,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use super::lenient::{Object, text_or_number};
+use super::lenient::{self, Object, text_or_number};
 use flowhost_docs::{DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_values};
 
 pub use super::lenient::JsonError;
@@ -147,19 +147,13 @@ impl Default for JsonDocuments {
 
 /// Reads a JSON list of documents (or `{"docs": [...]}`) into a batch.
 pub fn batch_from_slice(json: &[u8]) -> Result<DocumentBatch, JsonError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let JsonDocuments(batch) = serde_path_to_error::deserialize(&mut deserializer)?;
-    deserializer.end().map_err(JsonError::from)?;
-    Ok(batch)
+    lenient::from_slice::<JsonDocuments>(json).map(|documents| documents.0)
 }
 
 /// Reads one JSON document object and adds it to `batch` as a top-level document (a line of a
 /// JSON-lines file).
 pub fn push_document_from_slice(batch: &mut DocumentBatch, json: &[u8]) -> Result<(), JsonError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let Object(document): Object<JsonDocument> =
-        serde_path_to_error::deserialize(&mut deserializer)?;
-    deserializer.end().map_err(JsonError::from)?;
+    let Object(document) = lenient::from_slice::<Object<JsonDocument>>(json)?;
     let root = document.push_into(batch);
     batch.roots.push(root);
     Ok(())
