@@ -143,8 +143,100 @@ fn a_tls_external_executor_is_trusted_through_ssl_cert_file() {
     assert_eq!(failure["exception"]["executor"], "far", "{answer}");
     let description = failure["description"].as_str().unwrap_or_default();
     assert!(
-        description.contains("`far`") && description.contains("Certificate"),
+        description.contains("`far`") && description.contains("certificate"),
         "{description}"
     );
     assert!(far.stop().success());
+}
+
+/// A loopback TCP proxy that counts the connections it forwards to `target`.
+struct CountingProxy {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    async fn start(target: u16) -> CountingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        CountingProxy { port, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_to_a_remote_executor_share_one_persistent_connection() {
+    let remote = serve("foo_executor", "remote_foo");
+    let proxy = CountingProxy::start(remote.port(Protocol::Grpc)).await;
+    let flow =
+        deploy(Flow::new().add(ExecutorSpec::new("far").external("127.0.0.1", proxy.port))).await;
+    assert_eq!(
+        proxy.connections(),
+        0,
+        "nothing is connected before the first call"
+    );
+    let requests = (0..40).map(|_| {
+        flow.router()
+            .process(Request::new("/index", docs::empty_batch()))
+    });
+    for response in futures::future::join_all(requests).await {
+        assert!(!response.status.is_error(), "{:?}", response.status);
+        assert_eq!(texts(&response.docs), ["foo was here and got 0 document"]);
+    }
+    assert_eq!(flow.router().readiness().await, Ok(()));
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "40 concurrent calls and a health check over one connection"
+    );
+    assert!(remote.stop().success());
+    let error = flow.router().readiness().await.unwrap_err();
+    assert!(error.contains("`far`"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unreachable_remote_is_tried_as_often_as_jina_tries_it() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    for (retries, attempts) in [(None, 4), (Some(0), 1), (Some(2), 3)] {
+        let mut spec = ExecutorSpec::new("gone").external("127.0.0.1", closed_port);
+        if let Some(retries) = retries {
+            spec.extra.insert("retries".into(), retries.into());
+        }
+        let flow = deploy(Flow::new().add(spec)).await;
+        let response = flow
+            .router()
+            .process(Request::new("/index", docs::empty_batch()))
+            .await;
+        let Status::Error(error) = &response.status else {
+            panic!("a closed port answers nothing");
+        };
+        assert_eq!(error.name, "ExecutorUnavailable");
+        assert!(
+            error
+                .description
+                .contains(&format!("after {attempts} attempt(s)")),
+            "retries {retries:?}: {}",
+            error.description
+        );
+    }
 }

@@ -14,6 +14,18 @@ use flowhost_wire::proto::jina::status_proto::StatusCode;
 use flowhost_wire::protobuf as convert;
 
 async fn channel(client: &Client) -> Result<Channel, ClientError> {
+    let address = client.address();
+    endpoint(client)?
+        .connect()
+        .await
+        .map_err(|e| ClientError::Connect {
+            address,
+            reason: format!("{e:?}"),
+        })
+}
+
+/// Where and how to reach the gateway (TLS, windows), without connecting yet.
+pub(crate) fn endpoint(client: &Client) -> Result<Endpoint, ClientError> {
     let scheme = if client.trust.is_some() {
         "https"
     } else {
@@ -44,13 +56,10 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
             .tls_config(config)
             .map_err(|e| ClientError::Tls(e.to_string()))?;
     }
-    endpoint
-        .connect()
-        .await
-        .map_err(|e| connect_error(format!("{e:?}")))
+    Ok(endpoint)
 }
 
-fn encoding(compression: Option<Compression>) -> Option<CompressionEncoding> {
+pub(crate) fn encoding(compression: Option<Compression>) -> Option<CompressionEncoding> {
     match compression? {
         Compression::Gzip => Some(CompressionEncoding::Gzip),
         Compression::Deflate => Some(CompressionEncoding::Deflate),

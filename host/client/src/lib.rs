@@ -14,8 +14,11 @@
 
 mod grpc;
 mod http;
+mod peer;
 mod tls;
 mod ws;
+
+pub use peer::{Peer, PeerError};
 
 use std::path::PathBuf;
 
@@ -40,6 +43,9 @@ pub enum ClientError {
     /// The certificates could not be read, or the handshake failed.
     #[error("TLS: {0}")]
     Tls(String),
+    /// `grpc_metadata` that gRPC cannot carry.
+    #[error("grpc_metadata: {0}")]
+    Metadata(String),
     /// The connection broke before every request was sent.
     #[error("the gateway at {address} broke off: {reason}")]
     Transport {

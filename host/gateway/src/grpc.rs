@@ -23,6 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
 use flowhost_wire::Compression;
+use flowhost_wire::Readiness;
 use flowhost_wire::Refusal;
 use flowhost_wire::proto::jina::jina_discover_endpoints_rpc_server::{
     JinaDiscoverEndpointsRpc, JinaDiscoverEndpointsRpcServer,
@@ -37,6 +38,9 @@ use flowhost_wire::proto::jina::jina_single_data_request_rpc_server::{
 };
 use flowhost_wire::proto::jina::{DataRequestProto, EndpointsProto, JinaInfoProto, StatusProto};
 use flowhost_wire::protobuf as convert;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 /// The gRPC services as one axum router.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
@@ -69,7 +73,8 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             grpc.clone()
         )))
         .add_service(configure!(JinaGatewayDryRunRpcServer::new(grpc.clone())))
-        .add_service(configure!(JinaInfoRpcServer::new(grpc)))
+        .add_service(configure!(JinaInfoRpcServer::new(grpc.clone())))
+        .add_service(HealthServer::new(grpc))
         .into_axum_router()
 }
 
@@ -241,6 +246,50 @@ impl JinaSingleDataRequestRpc for Grpc {
     }
 }
 
+/// The services a health check may name, as Jina's executors register them; `""` is the
+/// whole server.
+const HEALTH_SERVICES: &[&str] = &[
+    "",
+    "jina.JinaRPC",
+    "jina.JinaSingleDataRequestRPC",
+    "jina.JinaGatewayDryRunRPC",
+    "jina.JinaDiscoverEndpointsRPC",
+    "jina.JinaInfoRPC",
+];
+
+/// The standard gRPC health service (`grpc.health.v1.Health`), which Jina's gateway and
+/// Kubernetes probes call: SERVING exactly when `dry_run` says ready.
+#[tonic::async_trait]
+impl Health for Grpc {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        let service = request.into_inner().service;
+        if !HEALTH_SERVICES.contains(&service.as_str()) {
+            return Err(Status::not_found(format!("unknown service `{service}`")));
+        }
+        let status = match super::http::readiness(&self.shared).await {
+            Readiness::Ready => ServingStatus::Serving,
+            Readiness::NotReady(_) => ServingStatus::NotServing,
+        };
+        Ok(Response::new(HealthCheckResponse {
+            status: status as i32,
+        }))
+    }
+
+    type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
+
+    async fn watch(
+        &self,
+        _: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        Err(Status::unimplemented(
+            "flowhost answers health checks (Check), not Watch",
+        ))
+    }
+}
+
 #[tonic::async_trait]
 impl JinaDiscoverEndpointsRpc for Grpc {
     async fn endpoint_discovery(&self, _: Request<()>) -> Result<Response<EndpointsProto>, Status> {
@@ -256,7 +305,7 @@ impl JinaDiscoverEndpointsRpc for Grpc {
 impl JinaGatewayDryRunRpc for Grpc {
     async fn dry_run(&self, _: Request<()>) -> Result<Response<StatusProto>, Status> {
         Ok(Response::new(convert::readiness_to_proto(
-            &super::http::readiness(&self.shared),
+            &super::http::readiness(&self.shared).await,
         )))
     }
 }

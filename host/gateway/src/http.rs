@@ -209,7 +209,9 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                 axum::Json(json!({ "jina": jina, "envs": envs }))
             }),
             RouteKind::DryRun => get(move || async move {
-                axum::Json(flowhost_wire::json::readiness_to_json(&readiness(&shared)))
+                axum::Json(flowhost_wire::json::readiness_to_json(
+                    &readiness(&shared).await,
+                ))
             }),
             RouteKind::Post => on(method_filter(spec.method), move |body: Bytes| async move {
                 handle(&shared, body, None).await
@@ -332,13 +334,13 @@ async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Respons
     axum::Json(response_to_json(&response)).into_response()
 }
 
-/// The gateway's readiness: it only serves once every executor is up, so serving means ready.
-pub fn readiness(shared: &Shared) -> Readiness {
+/// The gateway's readiness: it only serves once every executor it runs is up; executors
+/// served elsewhere must answer their health checks.
+pub async fn readiness(shared: &Shared) -> Readiness {
     if *shared.shutdown.borrow() {
-        Readiness::NotReady("the gateway is shutting down".into())
-    } else {
-        Readiness::Ready
+        return Readiness::NotReady("the gateway is shutting down".into());
     }
+    shared.service.readiness().await
 }
 
 /// `_status` / `GET /status`: versions.

@@ -30,7 +30,7 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 use flowhost_router::Router;
-use flowhost_wire::{Protocol, Request, Response};
+use flowhost_wire::{Protocol, Readiness, Request, Response};
 
 pub use config::{Binding, ExposedEndpoint, GatewayConfig};
 pub use error::GatewayError;
@@ -46,6 +46,11 @@ pub trait FlowService: Send + Sync + 'static {
     fn process(&self, request: Request) -> BoxFuture<'_, Response>;
     /// The endpoints the flow's executors bind (gRPC endpoint discovery).
     fn endpoints(&self) -> Vec<String>;
+    /// Whether the flow can serve now (executors elsewhere may be down); the gateway's own
+    /// shutdown is checked by the gateway.
+    fn readiness(&self) -> BoxFuture<'_, Readiness> {
+        Box::pin(async { Readiness::Ready })
+    }
 }
 
 impl FlowService for Router {
@@ -55,6 +60,15 @@ impl FlowService for Router {
 
     fn endpoints(&self) -> Vec<String> {
         Router::endpoints(self)
+    }
+
+    fn readiness(&self) -> BoxFuture<'_, Readiness> {
+        Box::pin(async {
+            match Router::readiness(self).await {
+                Ok(()) => Readiness::Ready,
+                Err(reason) => Readiness::NotReady(reason),
+            }
+        })
     }
 }
 

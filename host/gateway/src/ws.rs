@@ -78,7 +78,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             get(
                 move |upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
                       headers: HeaderMap| async move {
-                    let readiness = super::http::readiness(&dry_shared);
+                    let readiness = super::http::readiness(&dry_shared).await;
                     match upgrade {
                         Ok(upgrade) => {
                             let protocol = subprotocol(&headers);

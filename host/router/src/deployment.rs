@@ -155,6 +155,12 @@ pub trait ExternalExecutor: Send + Sync + std::fmt::Debug {
         docs: DocumentBatch,
         parameters: &'a str,
     ) -> BoxFuture<'a, Result<DocumentBatch, CallFailure>>;
+
+    /// Whether the executor is there to be called (its health check answers SERVING); `Err`
+    /// says which executor is not, and why.
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// One executor of the flow, as deployed.

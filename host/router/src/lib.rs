@@ -108,6 +108,25 @@ impl Router {
         self.nodes.iter().map(|n| &n.deployment)
     }
 
+    /// Whether every executor served elsewhere answers its health check; `Err` names those
+    /// that do not. Executors the flow runs itself are ready once the flow has started.
+    pub async fn readiness(&self) -> Result<(), String> {
+        let checks = self.deployments().filter_map(|deployment| {
+            let remote = deployment.external.as_ref()?;
+            Some(async move { remote.ready().await.err() })
+        });
+        let failures: Vec<String> = futures::future::join_all(checks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+
     /// Waits for floating work already started, then refuses new floating work.
     pub async fn close(&self) {
         self.background.close();

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, Peer};
 use flowhost_docs::when::Filter;
 use flowhost_flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
 use flowhost_router::{Deployment, MethodTable, ReplicaSet, RouteNode, Router};
@@ -201,13 +202,24 @@ impl Loader<'_> {
                 message: "an external executor needs `host` and `port` (or `host: name:port`)"
                     .into(),
             })?;
-            let remote = RemoteExecutor::new(
-                &spec.name,
-                &host,
-                port,
-                spec.tls,
-                remote_deadline(effective),
-            );
+            let deadline = remote_deadline(effective);
+            // The client's connect timeout, or less when `timeout_send` is shorter.
+            let connect_timeout =
+                deadline.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.min(DEFAULT_CONNECT_TIMEOUT));
+            let mut client = Client::new(&host, port).connect_timeout(connect_timeout);
+            if spec.tls {
+                client = client.tls_system_roots();
+            }
+            if let Some(compression) = effective.compression {
+                client = client.compression(compression);
+            }
+            let peer =
+                Peer::new(&client, &spec.grpc_metadata).map_err(|error| DeployError::Config {
+                    executor: spec.name.clone(),
+                    message: error.to_string(),
+                })?;
+            let retries = effective.extra.get("retries").and_then(Value::as_i64);
+            let remote = RemoteExecutor::new(&spec.name, vec![peer], deadline, retries);
             return Ok(DeploymentPlan::External {
                 name: spec.name.clone(),
                 remote: Arc::new(remote),

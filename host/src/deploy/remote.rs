@@ -1,56 +1,113 @@
-//! `external: true` executors: another flowhost (`flowhost executor serve`) or
-//! any Jina-compatible gateway, reached with the gRPC client.
+//! `external: true` executors: another flowhost (`flowhost executor serve`) or Jina's
+//! `jina executor`, called as Jina's gateway calls its executors.
 //!
-//! The far side is as untrusted as a guest: every call has a deadline (`timeout_send`), a
-//! connection attempt has its own, replies are size-limited by the client, and the documents
-//! that come back are validated like a guest's output before they go on.
+//! One persistent channel per address ([`Peer`]), so a call costs a stream, not a connection.
+//! `timeout_send` bounds each attempt; a call that did not reach the executor is tried again,
+//! on the next replica's address, `retries` times (Jina's count: unset or negative is
+//! `max(3, replicas) + 1` attempts in all); one the executor answered, even with an error, is
+//! never repeated. The far side is as untrusted as a guest: replies are size-limited by the
+//! client, and their documents are validated like a guest's output before they go on.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, RequestError};
+use flowhost_client::{Peer, PeerError};
 use flowhost_docs::DocumentBatch;
 use flowhost_router::ExternalExecutor;
 use flowhost_runtime::{CallError, CallFailure, Fault};
-use flowhost_wire::Request;
+use flowhost_wire::{Request, Response, Status};
 
-/// An `external: true` executor: a gateway elsewhere (flowhost's or Jina's) reached through
-/// the gRPC client, answering as untrusted as a guest (deadline, reply size, validation).
+/// Attempts at least, when `retries` is unset or negative (Jina's `DEFAULT_MINIMUM_RETRIES`).
+const MINIMUM_RETRIES: usize = 3;
+/// The pause before the second attempt; it doubles for each further one, up to the cap.
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// How long a readiness check waits for each peer's health answer.
+const HEALTH_DEADLINE: Duration = Duration::from_secs(2);
+
+/// An `external: true` executor: one or more addresses (its replicas), each with its own
+/// persistent channel.
 #[derive(Debug)]
 pub struct RemoteExecutor {
     name: String,
-    address: String,
-    client: Client,
-    /// Jina's `timeout_send`: how long one call may take, connecting included. `None` waits
-    /// for ever (`timeout_send: -1`).
+    peers: Vec<Peer>,
+    /// Where the next call starts (round robin over the replicas).
+    next: AtomicUsize,
+    /// Jina's `timeout_send`: how long one attempt may take, connecting included. `None`
+    /// waits for ever (`timeout_send: -1`).
     deadline: Option<Duration>,
+    attempts: usize,
 }
 
 impl RemoteExecutor {
-    /// Reaches `host:port` over gRPC; with `tls`, trusts the system's certificate store (or
-    /// `SSL_CERT_FILE` / `SSL_CERT_DIR`, the variables OpenSSL reads). Each call must finish
-    /// within `deadline`.
-    pub fn new(name: &str, host: &str, port: u16, tls: bool, deadline: Option<Duration>) -> Self {
-        // The client's connect timeout, or less when `timeout_send` is shorter.
-        let connect_timeout =
-            deadline.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.min(DEFAULT_CONNECT_TIMEOUT));
-        let mut client = Client::new(host, port)
-            .request_size(usize::MAX)
-            .connect_timeout(connect_timeout);
-        if tls {
-            client = client.tls_system_roots();
-        }
+    /// Calls the executor `name` at `peers` (at least one), each attempt within `deadline`,
+    /// with Jina's `retries` (`None` or negative: `max(3, replicas)` retries).
+    pub fn new(
+        name: &str,
+        peers: Vec<Peer>,
+        deadline: Option<Duration>,
+        retries: Option<i64>,
+    ) -> Self {
+        let attempts = match retries {
+            Some(retries) if retries >= 0 => 1 + retries as usize,
+            _ => MINIMUM_RETRIES.max(peers.len()) + 1,
+        };
         Self {
             name: name.to_owned(),
-            address: format!("{host}:{port}"),
-            client,
+            peers,
+            next: AtomicUsize::new(0),
             deadline,
+            attempts,
         }
     }
 
-    fn unavailable(&self, docs: DocumentBatch, reason: String) -> CallFailure {
+    /// Sends `request` until it is answered or the attempts run out, trying each replica once
+    /// before any twice.
+    async fn send(&self, request: &Request) -> Result<Response, PeerError> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut backoff = FIRST_BACKOFF;
+        let mut last = None;
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            let peer = &self.peers[(start + attempt) % self.peers.len()];
+            match peer.process(request, self.deadline).await {
+                Err(error) if error.is_retryable() => {
+                    tracing::debug!(executor = %self.name, attempt, %error, "remote call not answered");
+                    last = Some(error);
+                }
+                answered => return answered,
+            }
+        }
+        Err(last.unwrap_or_else(|| PeerError::Unreachable {
+            address: self.addresses(),
+            reason: "no attempt was made".into(),
+        }))
+    }
+
+    fn addresses(&self) -> String {
+        (self.peers.iter().map(Peer::address))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn unreachable(&self, docs: DocumentBatch, error: &PeerError) -> CallFailure {
+        let reason = match (error, self.deadline) {
+            (PeerError::Unreachable { .. }, Some(deadline)) => format!(
+                "{error} (after {} attempt(s), each within its timeout_send of {} ms)",
+                self.attempts,
+                deadline.as_millis()
+            ),
+            (PeerError::Unreachable { .. }, None) => {
+                format!("{error} (after {} attempt(s))", self.attempts)
+            }
+            (PeerError::Refused { .. }, _) => error.to_string(),
+        };
         CallFailure {
             error: CallError::Unavailable {
                 executor: self.name.clone(),
@@ -60,24 +117,16 @@ impl RemoteExecutor {
         }
     }
 
-    fn failure(&self, endpoint: &str, docs: DocumentBatch, error: RequestError) -> CallFailure {
-        let error = match error {
-            RequestError::Executor(info) => CallError::Failed {
+    fn failed(&self, endpoint: &str, docs: DocumentBatch, fault: Fault, at: &str) -> CallFailure {
+        CallFailure {
+            error: CallError::Failed {
                 executor: self.name.clone(),
-                method: format!("{} (at {})", info.executor, self.address),
+                method: at.to_owned(),
                 endpoint: endpoint.to_owned(),
-                fault: Fault::Raised(flowhost_docs::ExecutorError {
-                    name: info.name,
-                    message: info.args.join("; "),
-                    details: (!info.stacks.is_empty()).then(|| info.stacks.join("\n")),
-                }),
+                fault,
             },
-            other => CallError::Unavailable {
-                executor: self.name.clone(),
-                reason: format!("{} at {}", other, self.address),
-            },
-        };
-        CallFailure { error, docs }
+            docs,
+        }
     }
 }
 
@@ -92,43 +141,46 @@ impl ExternalExecutor for RemoteExecutor {
             let parameters: Map<String, Value> =
                 serde_json::from_str(parameters).unwrap_or_default();
             let request = Request::new(endpoint, docs.clone()).with_parameters(parameters);
-            let sent = self.client.send(vec![request]);
-            let outcome = match self.deadline {
-                Some(deadline) => match tokio::time::timeout(deadline, sent).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        let reason = format!(
-                            "no answer from {} within its timeout_send of {} ms",
-                            self.address,
-                            deadline.as_millis()
-                        );
-                        return Err(self.unavailable(docs, reason));
-                    }
-                },
-                None => sent.await,
+            let response = match self.send(&request).await {
+                Ok(response) => response,
+                Err(error) => return Err(self.unreachable(docs, &error)),
             };
-            let response = match outcome {
-                Ok(mut results) => match results.pop() {
-                    Some(Ok(response)) => response,
-                    Some(Err(error)) => return Err(self.failure(endpoint, docs, error)),
-                    None => {
-                        let error = RequestError::Lost("no reply".into());
-                        return Err(self.failure(endpoint, docs, error));
-                    }
-                },
-                Err(error) => return Err(self.unavailable(docs, error.to_string())),
-            };
+            if let Status::Error(info) = response.status {
+                let fault = Fault::Raised(flowhost_docs::ExecutorError {
+                    name: info.name,
+                    message: info.args.join("; "),
+                    details: (!info.stacks.is_empty()).then(|| info.stacks.join("\n")),
+                });
+                let at = format!("{} (at {})", info.executor, self.addresses());
+                return Err(self.failed(endpoint, docs, fault, &at));
+            }
             match flowhost_docs::validate(&response.docs) {
                 Ok(()) => Ok(response.docs),
-                Err(error) => Err(CallFailure {
-                    error: CallError::Failed {
-                        executor: self.name.clone(),
-                        method: format!("(at {})", self.address),
-                        endpoint: endpoint.to_owned(),
-                        fault: Fault::InvalidOutput(error.to_string()),
-                    },
-                    docs,
-                }),
+                Err(error) => {
+                    let fault = Fault::InvalidOutput(error.to_string());
+                    let at = format!("(at {})", self.addresses());
+                    Err(self.failed(endpoint, docs, fault, &at))
+                }
+            }
+        })
+    }
+
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let checks = self
+                .peers
+                .iter()
+                .map(|peer| peer.is_serving(HEALTH_DEADLINE));
+            let serving = futures::future::join_all(checks).await;
+            // Like a replica set: ready while one replica serves.
+            if serving.iter().any(|up| *up) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "executor `{}` does not answer its health check at {}",
+                    self.name,
+                    self.addresses()
+                ))
             }
         })
     }

@@ -1,0 +1,195 @@
+//! One persistent channel to an executor served elsewhere (`flowhost executor serve`, or
+//! Jina's `jina executor`), called as Jina's gateway calls its executors: one unary
+//! `JinaSingleDataRequestRPC/process_single_data` per request, multiplexed over one HTTP/2
+//! connection that reconnects by itself after the peer restarts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::{Client, ClientError};
+use flowhost_wire::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
+use flowhost_wire::protobuf as convert;
+use flowhost_wire::{Request, Response};
+
+/// Why a call to a peer did not come back with an answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PeerError {
+    /// The call did not reach the executor or was not answered in time: another attempt, on
+    /// this replica or another, may succeed.
+    #[error("{address}: {reason}")]
+    Unreachable {
+        /// `host:port` of the peer.
+        address: String,
+        /// The transport's or the deadline's reason.
+        reason: String,
+    },
+    /// The peer answered the call with a refusal (a gRPC status Jina does not retry, such as
+    /// INVALID_ARGUMENT or RESOURCE_EXHAUSTED), or with a reply that is not a response.
+    #[error("{address} refused the call: {reason}")]
+    Refused {
+        /// `host:port` of the peer.
+        address: String,
+        /// The peer's message.
+        reason: String,
+    },
+}
+
+impl PeerError {
+    /// Whether another attempt may succeed (Jina's gateway retries these).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PeerError::Unreachable { .. })
+    }
+}
+
+/// A persistent, multiplexed channel to one peer. Cheap to clone: clones share the
+/// connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    address: String,
+    rpc: JinaSingleDataRequestRpcClient<Channel>,
+    health: HealthClient<Channel>,
+    metadata: MetadataMap,
+}
+
+/// How often an idle connection is pinged, and how long a ping may go unanswered before the
+/// connection counts as dead (Jina's executor channels ping every 10 s, 5 s timeout).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Peer {
+    /// A channel to the gateway `client` names, with its TLS, compression, connect timeout and
+    /// reply limit, sending `metadata` (Jina's `grpc_metadata`) with every call. Nothing is
+    /// connected until the first call.
+    pub fn new(client: &Client, metadata: &BTreeMap<String, String>) -> Result<Self, ClientError> {
+        let address = client.address();
+        let channel = super::grpc::endpoint(client)?
+            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true)
+            .connect_lazy();
+        let mut rpc = JinaSingleDataRequestRpcClient::new(channel.clone())
+            .max_decoding_message_size(client.max_reply_size)
+            .max_encoding_message_size(usize::MAX)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Deflate);
+        if let Some(encoding) = super::grpc::encoding(client.compression) {
+            rpc = rpc.send_compressed(encoding);
+        }
+        Ok(Peer {
+            address,
+            rpc,
+            health: HealthClient::new(channel),
+            metadata: metadata_map(metadata).map_err(ClientError::Metadata)?,
+        })
+    }
+
+    /// `host:port` of the peer.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Sends one request; `deadline` bounds the call, connecting included (`None`: no bound).
+    /// An executor's error comes back as a response with an error status, not as an `Err`.
+    pub async fn process(
+        &self,
+        request: &Request,
+        deadline: Option<Duration>,
+    ) -> Result<Response, PeerError> {
+        let mut call = tonic::Request::new(convert::request_to_proto(request));
+        *call.metadata_mut() = self.metadata.clone();
+        // `endpoint` is what Jina's gateway adds to the metadata of every call.
+        if let Ok(endpoint) = MetadataValue::try_from(request.endpoint.as_str()) {
+            call.metadata_mut().insert("endpoint", endpoint);
+        }
+        if let Some(deadline) = deadline {
+            // Tells the peer too (`grpc-timeout`), so it can give up on its side.
+            call.set_timeout(deadline);
+        }
+        let mut rpc = self.rpc.clone();
+        let sent = rpc.process_single_data(call);
+        let answered =
+            match deadline {
+                Some(deadline) => tokio::time::timeout(deadline, sent).await.map_err(|_| {
+                    PeerError::Unreachable {
+                        address: self.address.clone(),
+                        reason: format!("no answer within {} ms", deadline.as_millis()),
+                    }
+                })?,
+                None => sent.await,
+            };
+        let reply = answered.map_err(|status| self.status_error(&status))?;
+        convert::response_from_proto(reply.into_inner()).map_err(|error| PeerError::Refused {
+            address: self.address.clone(),
+            reason: format!("unreadable reply: {error}"),
+        })
+    }
+
+    /// Whether the peer answers the standard health check (`grpc.health.v1.Health/Check` for
+    /// the whole server) with SERVING within `deadline`.
+    pub async fn is_serving(&self, deadline: Duration) -> bool {
+        let mut health = self.health.clone();
+        let check = health.check(HealthCheckRequest {
+            service: String::new(),
+        });
+        match tokio::time::timeout(deadline, check).await {
+            Ok(Ok(reply)) => reply.into_inner().status == ServingStatus::Serving as i32,
+            _ => false,
+        }
+    }
+
+    /// Jina's gateway retries UNAVAILABLE, DEADLINE_EXCEEDED, NOT_FOUND, CANCELLED, UNKNOWN
+    /// and INTERNAL (`jina/serve/networking/__init__.py`), and returns any other status.
+    fn status_error(&self, status: &tonic::Status) -> PeerError {
+        use tonic::Code;
+        let reason = match status.message() {
+            "" => format!("{:?}", status.code()),
+            message => format!("{:?}: {message}", status.code()),
+        };
+        let address = self.address.clone();
+        match status.code() {
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::NotFound
+            | Code::Cancelled
+            | Code::Unknown
+            | Code::Internal => PeerError::Unreachable { address, reason },
+            _ => PeerError::Refused { address, reason },
+        }
+    }
+}
+
+/// `grpc_metadata` as gRPC metadata: keys are lower-case ASCII, values printable ASCII.
+fn metadata_map(pairs: &BTreeMap<String, String>) -> Result<MetadataMap, String> {
+    let mut map = MetadataMap::new();
+    for (key, value) in pairs {
+        let name = MetadataKey::from_bytes(key.to_ascii_lowercase().as_bytes())
+            .map_err(|_| format!("`{key}` is not a valid gRPC metadata key"))?;
+        let value = MetadataValue::try_from(value.as_str())
+            .map_err(|_| format!("the value of `{key}` is not printable ASCII"))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_keys_are_checked() {
+        let ok = BTreeMap::from([("Authorization".to_owned(), "Bearer x".to_owned())]);
+        let map = metadata_map(&ok).unwrap();
+        assert_eq!(map.get("authorization").unwrap(), "Bearer x");
+        let bad = BTreeMap::from([("a b".to_owned(), "x".to_owned())]);
+        assert!(metadata_map(&bad).unwrap_err().contains("`a b`"));
+        let bad = BTreeMap::from([("k".to_owned(), "line\nbreak".to_owned())]);
+        assert!(metadata_map(&bad).unwrap_err().contains("`k`"));
+    }
+}
