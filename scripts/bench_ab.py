@@ -1,6 +1,6 @@
 """Two flowhost binaries side by side in one run: did a change cost gateway throughput?
 
-    python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N]
+    python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N] [--remote]
 
 Serves the benchmarks' one-executor flow (`noop_executor.wasm`, gRPC and HTTP) with each
 binary in turn, alternating BASE, NEW, BASE, NEW, ... for `--rounds` rounds, and drives each
@@ -36,23 +36,38 @@ def free_port():
         return s.getsockname()[1]
 
 
-def serve(binary, workdir):
-    grpc, http = free_port(), free_port()
-    flow = os.path.join(workdir, 'flow.yml')
-    with open(flow, 'w') as fh:
-        fh.write('jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http]\n'
-                 f'  port: [{grpc}, {http}]\nexecutors:\n'
-                 f'  - name: e0\n    uses: {os.path.join(GUESTS, "noop_executor.wasm")}\n')
-    process = subprocess.Popen([binary, 'run', flow], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, 'FLOWHOST_LOG': 'warn'})
+def start(command, banners):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, env={**os.environ, 'FLOWHOST_LOG': 'warn'})
     seen = 0
     for line in process.stdout:
         if 'Local access' in line:
             seen += 1
-            if seen == 2:
+            if seen == banners:
                 break
-    return process, grpc, http
+    return process
+
+
+def serve(binary, workdir, remote=False):
+    """The one-executor flow; with `remote`, its executor is served by `flowhost executor
+    serve` (the same binary) and reached as `external: true`: every request crosses one more
+    gRPC hop on loopback."""
+    grpc, http = free_port(), free_port()
+    noop = os.path.join(GUESTS, 'noop_executor.wasm')
+    helpers = []
+    if remote:
+        far = free_port()
+        helpers.append(start([binary, 'executor', 'serve', '--name', 'e0', '--port', str(far),
+                              '--uses', noop], 1))
+        executor = f'  - name: e0\n    external: true\n    host: 127.0.0.1\n    port: {far}\n'
+    else:
+        executor = f'  - name: e0\n    uses: {noop}\n'
+    flow = os.path.join(workdir, 'flow.yml')
+    with open(flow, 'w') as fh:
+        fh.write('jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http]\n'
+                 f'  port: [{grpc}, {http}]\nexecutors:\n' + executor)
+    process = start([binary, 'run', flow], 2)
+    return [process, *helpers], grpc, http
 
 
 def load(grpc, http, scenario, n=None):
@@ -77,6 +92,8 @@ def main():
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--only', default='seq1,stream1,emb')
     parser.add_argument('--n', type=int, help="requests per scenario (the load generator's default otherwise)")
+    parser.add_argument('--remote', action='store_true',
+                        help='serve the executor with `flowhost executor serve` and reach it as external: true')
     args = parser.parse_args()
     scenarios = args.only.split(',')
     os.makedirs(OUT, exist_ok=True)
@@ -87,7 +104,7 @@ def main():
     for round_ in range(args.rounds):
         for side, binary in (('base', args.base), ('new', args.new)):
             with tempfile.TemporaryDirectory() as workdir:
-                process, grpc, http = serve(binary, workdir)
+                processes, grpc, http = serve(binary, workdir, args.remote)
                 try:
                     for scenario in scenarios:
                         result = load(grpc, http, scenario, args.n)
@@ -95,8 +112,9 @@ def main():
                         print(f'round {round_ + 1} {side:4} {scenario:8} '
                               f'{result[METRIC[scenario]]:>12,.0f}', file=sys.stderr)
                 finally:
-                    process.terminate()
-                    process.wait(timeout=60)
+                    for process in processes:
+                        process.terminate()
+                        process.wait(timeout=60)
     with open(os.path.join(OUT, 'ab.json'), 'w') as fh:
         json.dump(results, fh, indent=1)
     print('| scenario | base | new | new/base | spread of the rounds (base; new) |')
