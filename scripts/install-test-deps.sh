@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need beyond Rust:
 # - .venv-tools: schemathesis, the OpenAPI-driven fuzzer tests/all/openapi_fuzz.rs runs against
-#   the HTTP gateway (pinned with its dependencies in tests/python/requirements-tools.txt);
+#   the HTTP gateway, and kubernetes-validate and check-jsonschema, which tests/all/export.rs
+#   validates the exports with (pinned with their dependencies in
+#   tests/python/requirements-tools.txt);
 # - for the registry tests, Debian's distribution registry (`docker-registry`, the reference
 #   OCI registry) and skopeo.
 # Idempotent: installs only what is missing.

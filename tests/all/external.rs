@@ -240,3 +240,187 @@ async fn an_unreachable_remote_is_tried_as_often_as_jina_tries_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_that_finds_one_replica_down_is_retried_on_the_next() {
+    let remote = serve("foo_executor", "remote_foo");
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut spec = ExecutorSpec::new("far");
+    spec.external = true;
+    spec.host = vec!["127.0.0.1".into(), "127.0.0.1".into()];
+    spec.port = vec![closed_port, remote.port(Protocol::Grpc)];
+    let flow = deploy(Flow::new().add(spec)).await;
+    // Round robin starts half of the calls on the closed port; each is retried on the other.
+    for _ in 0..6 {
+        let response = flow
+            .router()
+            .process(Request::new("/index", docs::empty_batch()))
+            .await;
+        assert!(!response.status.is_error(), "{:?}", response.status);
+        assert_eq!(texts(&response.docs), ["foo was here and got 0 document"]);
+    }
+    assert_eq!(
+        flow.router().readiness().await,
+        Ok(()),
+        "ready while one replica serves"
+    );
+    assert!(remote.stop().success());
+}
+
+/// Shards served elsewhere, with `polling` and `uses_after` kept here: what an exported
+/// Kubernetes flow's gateway runs (each shard its own service).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_executor_may_be_sharded_with_uses_after_run_here() {
+    let shard0 = serve("foo_executor", "foo_shard0");
+    let shard1 = serve("foo_executor", "foo_shard1");
+    let mut spec = ExecutorSpec::new("far")
+        .shards(2)
+        .uses_after(uses("bar_executor"));
+    spec.external = true;
+    spec.host = vec!["127.0.0.1".into(), "127.0.0.1".into()];
+    spec.port = vec![shard0.port(Protocol::Grpc), shard1.port(Protocol::Grpc)];
+    let flow = deploy(Flow::new().add(spec)).await;
+    let answer = |endpoint: &'static str| {
+        let router = flow.router().clone();
+        async move {
+            let response = router
+                .process(Request::new(endpoint, docs::empty_batch()))
+                .await;
+            assert!(!response.status.is_error(), "{:?}", response.status);
+            texts(&response.docs)
+        }
+    };
+    // `/search` polls ALL shards (Jina's default) and merges; `/index` goes to ANY one.
+    assert_eq!(
+        answer("/search").await,
+        [
+            "foo was here and got 0 document",
+            "foo was here and got 0 document",
+            "bar was here and got 2 document"
+        ]
+    );
+    assert_eq!(
+        answer("/index").await,
+        [
+            "foo was here and got 0 document",
+            "bar was here and got 1 document"
+        ]
+    );
+    assert!(shard0.stop().success());
+    let error = flow.router().readiness().await.unwrap_err();
+    assert!(error.contains("`far`"), "every shard must answer: {error}");
+    assert!(shard1.stop().success());
+}
+
+/// Jina's own gateway calls a flowhost `executor serve` as its `external: true` executor, and
+/// the stock client's documents (text, tags, embeddings, chunks) survive the trip.
+#[test]
+fn a_jina_flow_calls_a_flowhost_executor() {
+    let remote = serve("foo_executor", "wasm");
+    let script = flowhost_test_support::workspace_root().join("tests/python/jina_interop.py");
+    let output = Command::new(crate::gateway_support::jina_python())
+        .arg(script)
+        .args(["gateway-to", &remote.port(Protocol::Grpc).to_string()])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("roundtrip ok"));
+    assert!(remote.stop().success());
+}
+
+/// A flowhost flow calls a Python executor served by Jina as its `external: true` executor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flowhost_flow_calls_a_jina_executor() {
+    use std::io::BufRead as _;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let script = flowhost_test_support::workspace_root().join("tests/python/jina_interop.py");
+    let mut jina = KillOnDrop(
+        Command::new(crate::gateway_support::jina_python())
+            .arg(script)
+            .args(["serve", &port.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python runs"),
+    );
+    let stdout = jina.0.stdout.take().expect("stdout");
+    let ready = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "READY");
+    assert!(ready, "the Jina executor did not start");
+
+    let flow = deploy(Flow::new().add(ExecutorSpec::new("py").external("127.0.0.1", port))).await;
+    assert_eq!(
+        flow.router().readiness().await,
+        Ok(()),
+        "Jina serves the health check"
+    );
+    let mut doc = docs::document("d1");
+    doc.text = Some("hello".into());
+    doc.tags = Some(r#"{"lang":"en"}"#.into());
+    doc.embedding = Some(docs::Tensor {
+        dtype: docs::Dtype::Float32,
+        shape: vec![2],
+        data: [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+    });
+    let mut chunk = docs::document("c1");
+    chunk.text = Some("a chunk".into());
+    let mut batch = docs::batch_of([doc]);
+    let chunk_index = batch.nodes.len() as u32;
+    batch.nodes.push(chunk);
+    batch.nodes[0].chunks.push(chunk_index);
+    let response = flow.router().process(Request::new("/index", batch)).await;
+    assert!(!response.status.is_error(), "{:?}", response.status);
+    let roots: Vec<_> = docs::roots(&response.docs).collect();
+    assert_eq!(roots.len(), 2, "{:?}", response.docs);
+    let back = roots[0];
+    assert_eq!(
+        (back.id.as_str(), back.text.as_deref()),
+        ("d1", Some("hello"))
+    );
+    let tags: serde_json::Value = serde_json::from_str(back.tags.as_deref().unwrap()).unwrap();
+    assert_eq!(tags, serde_json::json!({"lang": "en", "seen_by": "jina"}));
+    assert_eq!(
+        docs::tensor_values(back.embedding.as_ref().unwrap()),
+        [1.5, -2.0]
+    );
+    let chunk = &response.docs.nodes[back.chunks[0] as usize];
+    assert_eq!(chunk.text.as_deref(), Some("a chunk"));
+    assert_eq!(
+        roots[1].text.as_deref(),
+        Some("jina was here and got 1 document")
+    );
+}
+
+/// A child process ended when the test ends, pass or fail (a Jina executor left running
+/// would hold the test harness's output open). Closing its stdin lets it shut its own
+/// executor processes down; it is killed if it has not within 20 s.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while matches!(self.0.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

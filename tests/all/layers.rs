@@ -96,6 +96,22 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "axum",
         ],
     ),
+    (
+        "flowhost-export",
+        &[
+            "flowhost-docs",
+            "flowhost-runtime",
+            "flowhost-router",
+            "flowhost-gateway",
+            "flowhost-client",
+            "flowhost-registry",
+            "wasmtime",
+            "tonic",
+            "axum",
+            "hyper",
+            "tokio",
+        ],
+    ),
 ];
 
 fn manifests() -> Value {

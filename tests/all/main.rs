@@ -3,6 +3,7 @@
 
 mod containment;
 mod examples;
+mod export;
 mod external;
 mod flows;
 mod fuzz_corpus;

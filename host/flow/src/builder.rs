@@ -255,8 +255,8 @@ impl ExecutorSpec {
     /// An executor managed elsewhere, reached at `host:port`.
     pub fn external(mut self, host: impl Into<String>, port: u16) -> ExecutorSpec {
         self.external = true;
-        self.host = Some(host.into());
-        self.port = Some(port);
+        self.host = vec![host.into()];
+        self.port = vec![port];
         self
     }
 

@@ -231,8 +231,17 @@ fn executor(e: &ExecutorSpec) -> Mapping {
     if e.external {
         put(&mut m, "external", true);
     }
-    put_opt(&mut m, "host", &e.host);
-    put_opt(&mut m, "port", &e.port);
+    if !e.host.is_empty() {
+        let hosts = e.host.iter().map(|h| Value::from(h.clone())).collect();
+        put(&mut m, "host", one_or_list(hosts));
+    }
+    if !e.port.is_empty() {
+        put(
+            &mut m,
+            "port",
+            one_or_list(e.port.iter().map(|p| Value::from(*p)).collect()),
+        );
+    }
     if e.tls {
         put(&mut m, "tls", true);
     }

@@ -136,10 +136,11 @@ pub struct ExecutorSpec {
     pub disable_reduce: bool,
     /// Managed elsewhere; reached at `host:port`.
     pub external: bool,
-    /// `host` of an external executor; may carry the port as `name:port` (see [`Self::address`]).
-    pub host: Option<String>,
-    /// `port` of an external executor.
-    pub port: Option<u16>,
+    /// `host` of an external executor, one per replica; each may carry its port as
+    /// `name:port` (see [`Self::addresses`]).
+    pub host: Vec<String>,
+    /// `port` of an external executor: one for every host, or one per host.
+    pub port: Vec<u16>,
     /// `tls`: reach the external executor over TLS (default false).
     pub tls: bool,
     /// `grpc_metadata`: gRPC metadata (key/value headers) for calls to an external executor.
@@ -170,8 +171,8 @@ impl Default for ExecutorSpec {
             uses_after: None,
             disable_reduce: false,
             external: false,
-            host: None,
-            port: None,
+            host: Vec::new(),
+            port: Vec::new(),
             tls: false,
             grpc_metadata: BTreeMap::new(),
             limits: Limits::default(),
@@ -268,17 +269,23 @@ pub struct ExposedEndpoint {
 }
 
 impl ExecutorSpec {
-    /// Where a remote executor is reached: `host` and `port`, or `host: name:port` when no
-    /// `port` is set (as newer Jina accepts).
-    pub fn address(&self) -> Option<(String, u16)> {
-        let host = self.host.as_deref()?;
-        match self.port {
-            Some(port) => Some((host.to_string(), port)),
-            None => {
-                let (name, port) = host.rsplit_once(':')?;
-                Some((name.to_string(), port.parse().ok()?))
-            }
+    /// Where a remote executor's replicas are reached: each `host` with the `port` at its
+    /// position, or the one `port` for all; a host without a port may carry it as
+    /// `name:port` (as newer Jina accepts). `None` when a host has no port or the lists do
+    /// not pair up.
+    pub fn addresses(&self) -> Option<Vec<(String, u16)>> {
+        if self.host.is_empty() || (self.port.len() > 1 && self.port.len() != self.host.len()) {
+            return None;
         }
+        (self.host.iter().enumerate())
+            .map(|(i, host)| match self.port.get(i).or(self.port.first()) {
+                Some(&port) => Some((host.clone(), port)),
+                None => {
+                    let (name, port) = host.rsplit_once(':')?;
+                    Some((name.to_string(), port.parse().ok()?))
+                }
+            })
+            .collect()
     }
 
     /// The polling this executor uses for `endpoint` (see [`PollingSpec::for_endpoint`]).

@@ -702,3 +702,32 @@ fn server_limits_load_save_and_say_what_is_wrong() {
     );
     assert!(err("jtype: Flow\nwith:\n  max_connections: -1\n").contains("a positive integer"));
 }
+
+#[test]
+fn an_external_executor_lists_its_replicas_as_hosts() {
+    let text = "jtype: Flow\nexecutors:\n\
+                \x20 - name: a\n    external: true\n    host: [h1, h2]\n    port: 81\n\
+                \x20 - name: b\n    external: true\n    host: [h1, h2]\n    port: [1, 2]\n\
+                \x20 - name: c\n    external: true\n    host: h3:9\n";
+    let flow = load(text).unwrap_or_else(|e| panic!("{e}"));
+    let addresses: Vec<_> = (flow.executors.iter())
+        .map(|e| e.addresses().unwrap_or_default())
+        .collect();
+    let at = |h: &str, p: u16| (h.to_owned(), p);
+    assert_eq!(addresses[0], [at("h1", 81), at("h2", 81)]);
+    assert_eq!(addresses[1], [at("h1", 1), at("h2", 2)]);
+    assert_eq!(addresses[2], [at("h3", 9)]);
+    let saved = flow.to_yaml().unwrap();
+    assert_eq!(load(&saved).unwrap(), flow, "{saved}");
+    let msg = err(
+        "jtype: Flow\nexecutors:\n  - name: a\n    external: true\n    host: [h1, h2]\n    port: [1, 2, 3]\n",
+    );
+    assert!(msg.contains("one port for all or one per host"), "{msg}");
+    let msg = err(
+        "jtype: Flow\nexecutors:\n  - name: a\n    external: true\n    shards: 2\n    host: [h1, h2, h3]\n    port: 1\n",
+    );
+    assert!(
+        msg.contains("3 addresses cannot be split evenly into 2 shards"),
+        "{msg}"
+    );
+}

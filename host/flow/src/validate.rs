@@ -77,13 +77,29 @@ pub fn validate(flow: &Flow, src: Option<&Source<'_>>) -> Result<(), FlowError> 
                 });
             }
         }
-        if e.external && e.address().is_none() {
+        if e.external && e.addresses().is_none() {
             return Err(FlowError::BadValue {
                 at: pos_in(src, &yaml_path!["executors", i, "external"], Target::Key),
                 ctx: ctx.clone(),
                 key: "external".to_string(),
-                message: "an external executor needs `host` and `port` (or `host: name:port`) to be reached at"
+                message: "an external executor needs `host` and `port` (or `host: name:port`) to be reached at; \
+                          with several hosts (its replicas), one port for all or one per host"
                     .to_string(),
+            });
+        }
+        if let Some(addresses) = e.addresses().filter(|_| e.external)
+            && addresses.len() % e.shards.max(1) as usize != 0
+        {
+            return Err(FlowError::BadValue {
+                at: pos_in(src, &yaml_path!["executors", i, "host"], Target::Key),
+                ctx: ctx.clone(),
+                key: "host".to_string(),
+                message: format!(
+                    "{} addresses cannot be split evenly into {} shards (an external executor's \
+                     hosts are taken shard by shard)",
+                    addresses.len(),
+                    e.shards
+                ),
             });
         }
         check_limits(&e.limits, &yaml_path!["executors", i], &ctx, src)?;

@@ -65,7 +65,7 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
             }
         }};
     }
-    tonic::service::Routes::new(configure!(JinaRpcServer::new(grpc.clone())))
+    let routes = tonic::service::Routes::new(configure!(JinaRpcServer::new(grpc.clone())))
         .add_service(configure!(JinaSingleDataRequestRpcServer::new(
             grpc.clone()
         )))
@@ -74,9 +74,44 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
         )))
         .add_service(configure!(JinaGatewayDryRunRpcServer::new(grpc.clone())))
         .add_service(configure!(JinaInfoRpcServer::new(grpc.clone())))
-        .add_service(HealthServer::new(grpc))
-        .into_axum_router()
+        .add_service(HealthServer::new(grpc));
+    match reflection() {
+        Ok(reflection) => routes.add_service(reflection),
+        // Our own descriptors, checked by the tests: only a broken build gets here.
+        Err(error) => {
+            tracing::error!(%error, "gRPC server reflection is not served");
+            routes
+        }
+    }
+    .into_axum_router()
 }
+
+/// gRPC server reflection (v1alpha, which Jina's gateway uses to list an executor's services
+/// before it calls them), advertising exactly the services served here.
+fn reflection() -> Result<
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+    tonic_reflection::server::Error,
+> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(flowhost_wire::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    for service in SERVED {
+        builder = builder.with_service_name(*service);
+    }
+    builder.build_v1alpha()
+}
+
+/// The services this gateway serves, as reflection advertises them.
+const SERVED: &[&str] = &[
+    "jina.JinaRPC",
+    "jina.JinaSingleDataRequestRPC",
+    "jina.JinaGatewayDryRunRPC",
+    "jina.JinaDiscoverEndpointsRPC",
+    "jina.JinaInfoRPC",
+    "grpc.health.v1.Health",
+];
 
 #[derive(Clone)]
 struct Grpc {
@@ -246,17 +281,6 @@ impl JinaSingleDataRequestRpc for Grpc {
     }
 }
 
-/// The services a health check may name, as Jina's executors register them; `""` is the
-/// whole server.
-const HEALTH_SERVICES: &[&str] = &[
-    "",
-    "jina.JinaRPC",
-    "jina.JinaSingleDataRequestRPC",
-    "jina.JinaGatewayDryRunRPC",
-    "jina.JinaDiscoverEndpointsRPC",
-    "jina.JinaInfoRPC",
-];
-
 /// The standard gRPC health service (`grpc.health.v1.Health`), which Jina's gateway and
 /// Kubernetes probes call: SERVING exactly when `dry_run` says ready.
 #[tonic::async_trait]
@@ -266,7 +290,8 @@ impl Health for Grpc {
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<HealthCheckResponse>, Status> {
         let service = request.into_inner().service;
-        if !HEALTH_SERVICES.contains(&service.as_str()) {
+        // `""` is the whole server.
+        if !service.is_empty() && !SERVED.contains(&service.as_str()) {
             return Err(Status::not_found(format!("unknown service `{service}`")));
         }
         let status = match super::http::readiness(&self.shared).await {

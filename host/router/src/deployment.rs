@@ -145,8 +145,9 @@ impl ReplicaSet {
     }
 }
 
-/// An executor the flow does not run itself (`external: true`): reached over
-/// the network, it resolves endpoints, shards and replicas on its own side.
+/// An executor the flow does not run itself (`external: true`): reached over the network,
+/// it resolves endpoints and replicas on its own side. A deployment may have several, one
+/// per shard.
 pub trait ExternalExecutor: Send + Sync + std::fmt::Debug {
     /// Sends `docs` to `endpoint`; on failure the documents come back with the error.
     fn call<'a>(
@@ -176,8 +177,9 @@ pub struct Deployment {
     pub after: Option<ReplicaSet>,
     /// The executor's `polling:`; `None` means Jina's defaults ([`PollingSpec::for_endpoint`]).
     pub polling: Option<PollingSpec>,
-    /// Set for `external: true` executors; then `shards` is empty.
-    pub external: Option<Arc<dyn ExternalExecutor>>,
+    /// The shards of an `external: true` executor, served elsewhere; then `shards` is
+    /// empty, and `before`, `after` and `polling` work as for shards the flow runs.
+    pub external: Vec<Arc<dyn ExternalExecutor>>,
     next_shard: AtomicUsize,
 }
 
@@ -196,15 +198,22 @@ impl Deployment {
             before,
             after,
             polling,
-            external: None,
+            external: Vec::new(),
             next_shard: AtomicUsize::new(0),
         }
     }
 
-    /// A deployment that forwards every request to an external executor.
-    pub fn external(name: impl Into<String>, remote: Arc<dyn ExternalExecutor>) -> Self {
-        let mut deployment = Self::new(name, Vec::new(), None, None, None);
-        deployment.external = Some(remote);
+    /// A deployment whose shards are served elsewhere (`external: true`), one remote per
+    /// shard, with `uses_before` / `uses_after` run here.
+    pub fn external(
+        name: impl Into<String>,
+        remote_shards: Vec<Arc<dyn ExternalExecutor>>,
+        before: Option<ReplicaSet>,
+        after: Option<ReplicaSet>,
+        polling: Option<PollingSpec>,
+    ) -> Self {
+        let mut deployment = Self::new(name, Vec::new(), before, after, polling);
+        deployment.external = remote_shards;
         deployment
     }
 
@@ -240,7 +249,7 @@ impl Deployment {
     }
 
     /// Runs one request on `endpoint`: `uses_before`, then one shard or all of them (merged
-    /// by id), then `uses_after`; or forwards it to the external executor. `parameters` is a
+    /// by id), then `uses_after`; shards may be served here or elsewhere. `parameters` is a
     /// JSON object as text. A failure carries the documents the failing part was given.
     pub async fn call(
         &self,
@@ -248,22 +257,19 @@ impl Deployment {
         docs: DocumentBatch,
         parameters: &str,
     ) -> Result<DocumentBatch, CallFailure> {
-        if let Some(remote) = &self.external {
-            return remote.call(endpoint, docs, parameters).await;
-        }
         let docs = match &self.before {
             Some(before) => before.call(endpoint, docs, parameters).await?,
             None => docs,
         };
-        let docs = match self.shards.as_slice() {
-            [] => docs,
-            [only] => only.call(endpoint, docs, parameters).await?,
-            shards => match PollingSpec::for_endpoint(self.polling.as_ref(), endpoint) {
+        let docs = match self.shard_count() {
+            0 => docs,
+            1 => self.call_shard(0, endpoint, docs, parameters).await?,
+            count => match PollingSpec::for_endpoint(self.polling.as_ref(), endpoint) {
                 Polling::Any => {
-                    let next = self.next_shard.fetch_add(1, Ordering::Relaxed) % shards.len();
-                    shards[next].call(endpoint, docs, parameters).await?
+                    let next = self.next_shard.fetch_add(1, Ordering::Relaxed) % count;
+                    self.call_shard(next, endpoint, docs, parameters).await?
                 }
-                Polling::All => self.call_all(shards, endpoint, docs, parameters).await?,
+                Polling::All => self.call_all(count, endpoint, docs, parameters).await?,
             },
         };
         match &self.after {
@@ -272,16 +278,39 @@ impl Deployment {
         }
     }
 
-    async fn call_all(
+    fn shard_count(&self) -> usize {
+        if self.external.is_empty() {
+            self.shards.len()
+        } else {
+            self.external.len()
+        }
+    }
+
+    async fn call_shard(
         &self,
-        shards: &[ReplicaSet],
+        shard: usize,
         endpoint: &str,
         docs: DocumentBatch,
         parameters: &str,
     ) -> Result<DocumentBatch, CallFailure> {
-        let calls = shards
-            .iter()
-            .map(|shard| shard.call(endpoint, docs.clone(), parameters));
+        match self.external.get(shard) {
+            Some(remote) => remote.call(endpoint, docs, parameters).await,
+            None => match self.shards.get(shard) {
+                Some(set) => set.call(endpoint, docs, parameters).await,
+                None => Ok(docs),
+            },
+        }
+    }
+
+    async fn call_all(
+        &self,
+        count: usize,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        let calls =
+            (0..count).map(|shard| self.call_shard(shard, endpoint, docs.clone(), parameters));
         let answers = futures::future::join_all(calls).await;
         let mut merged = Vec::with_capacity(answers.len());
         for answer in answers {

@@ -111,10 +111,9 @@ impl Router {
     /// Whether every executor served elsewhere answers its health check; `Err` names those
     /// that do not. Executors the flow runs itself are ready once the flow has started.
     pub async fn readiness(&self) -> Result<(), String> {
-        let checks = self.deployments().filter_map(|deployment| {
-            let remote = deployment.external.as_ref()?;
-            Some(async move { remote.ready().await.err() })
-        });
+        let checks = (self.deployments())
+            .flat_map(|deployment| &deployment.external)
+            .map(|remote| async move { remote.ready().await.err() });
         let failures: Vec<String> = futures::future::join_all(checks)
             .await
             .into_iter()

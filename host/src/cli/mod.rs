@@ -2,6 +2,7 @@
 //! module per subcommand. Errors are reported here, once, with their causes.
 
 mod call;
+mod export;
 mod input;
 mod ping;
 mod post;
@@ -44,6 +45,21 @@ enum Command {
     Login(registry::LoginArgs),
     /// Forget the credentials saved for a registry.
     Logout(registry::LogoutArgs),
+    /// Export a flow: Kubernetes manifests, a docker compose file, or a flowchart.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Kubernetes manifests: a namespace, the gateway, and every executor shard as its own
+    /// Deployment (or StatefulSet) and Service.
+    Kubernetes(export::KubernetesArgs),
+    /// A docker compose file with the same topology.
+    #[command(name = "docker-compose")]
+    DockerCompose(export::ComposeArgs),
+    /// The flow as a Mermaid flowchart.
+    Flowchart(export::FlowchartArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +121,9 @@ pub fn main() -> ExitCode {
             Command::Inspect(args) => registry::inspect(args).await,
             Command::Login(args) => registry::login(args).await,
             Command::Logout(args) => registry::logout(args).await,
+            Command::Export(ExportCommand::Kubernetes(args)) => export::kubernetes(args).await,
+            Command::Export(ExportCommand::DockerCompose(args)) => export::compose(args).await,
+            Command::Export(ExportCommand::Flowchart(args)) => export::flowchart(args),
             Command::Run(args) => run::run(args).await,
             Command::Ping(args) => ping::run(args).await,
             Command::Post(args) => post::run(args).await,

@@ -136,21 +136,20 @@ struct PartPlan {
     uses_requests: std::collections::BTreeMap<String, String>,
 }
 
-struct LocalPlan {
+/// What an executor's deployment is made of, before anything starts.
+struct DeploymentPlan {
     name: String,
-    main: PartPlan,
+    main: Shards,
     before: Option<PartPlan>,
     after: Option<PartPlan>,
     polling: Option<flowhost_flow::PollingSpec>,
     template: InstanceConfig,
 }
 
-enum DeploymentPlan {
-    Local(Box<LocalPlan>),
-    External {
-        name: String,
-        remote: Arc<dyn flowhost_router::ExternalExecutor>,
-    },
+/// The executor's shards: run here, or served elsewhere (`external: true`).
+enum Shards {
+    Local(PartPlan),
+    Remote(Vec<Arc<dyn flowhost_router::ExternalExecutor>>),
 }
 
 struct Loader<'a> {
@@ -196,45 +195,26 @@ impl Loader<'_> {
         expanded: &ExpandedExecutor,
         effective: &EffectiveExecutor,
     ) -> Result<DeploymentPlan, DeployError> {
-        if spec.external {
-            let (host, port) = spec.address().ok_or_else(|| DeployError::Config {
-                executor: spec.name.clone(),
-                message: "an external executor needs `host` and `port` (or `host: name:port`)"
-                    .into(),
-            })?;
-            let deadline = remote_deadline(effective);
-            // The client's connect timeout, or less when `timeout_send` is shorter.
-            let connect_timeout =
-                deadline.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.min(DEFAULT_CONNECT_TIMEOUT));
-            let mut client = Client::new(&host, port).connect_timeout(connect_timeout);
-            if spec.tls {
-                client = client.tls_system_roots();
-            }
-            if let Some(compression) = effective.compression {
-                client = client.compression(compression);
-            }
-            let peer =
-                Peer::new(&client, &spec.grpc_metadata).map_err(|error| DeployError::Config {
-                    executor: spec.name.clone(),
-                    message: error.to_string(),
-                })?;
-            let retries = effective.extra.get("retries").and_then(Value::as_i64);
-            let remote = RemoteExecutor::new(&spec.name, vec![peer], deadline, retries);
-            return Ok(DeploymentPlan::External {
-                name: spec.name.clone(),
-                remote: Arc::new(remote),
-            });
-        }
         let flow_dir = self.options.flow_dir.clone();
-        let base = expanded
-            .config_file
-            .as_deref()
-            .and_then(Path::parent)
-            .unwrap_or(&flow_dir)
-            .to_owned();
-        let main = match &expanded.component {
-            Some(uses) => Some(self.component(&spec.name, uses, &base).await?),
-            None => None,
+        let main = if spec.external {
+            Shards::Remote(remote_shards(spec, effective)?)
+        } else {
+            let base = expanded
+                .config_file
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(&flow_dir)
+                .to_owned();
+            let component = match &expanded.component {
+                Some(uses) => Some(self.component(&spec.name, uses, &base).await?),
+                None => None,
+            };
+            Shards::Local(PartPlan {
+                component,
+                shards: spec.shards.max(1),
+                replicas: spec.replicas.max(1),
+                uses_requests: expanded.uses_requests.clone(),
+            })
         };
         let part = |component, shards, replicas, requests| PartPlan {
             component,
@@ -242,12 +222,6 @@ impl Loader<'_> {
             replicas,
             uses_requests: requests,
         };
-        let main = part(
-            main,
-            spec.shards.max(1),
-            spec.replicas.max(1),
-            expanded.uses_requests.clone(),
-        );
         let before = match &spec.uses_before {
             Some(uses) => {
                 let c = self.component(&spec.name, uses, &flow_dir).await?;
@@ -262,15 +236,62 @@ impl Loader<'_> {
             }
             None => None,
         };
-        Ok(DeploymentPlan::Local(Box::new(LocalPlan {
+        Ok(DeploymentPlan {
             name: spec.name.clone(),
             main,
             before,
             after,
             polling: spec.polling.clone(),
             template: instance_template(spec, expanded, effective, &flow_dir),
-        })))
+        })
     }
+}
+
+/// An external executor's shards: its addresses, taken shard by shard when it has several
+/// (`shards: 2` with four hosts is two shards of two replicas each), each called through
+/// one persistent channel per address.
+fn remote_shards(
+    spec: &flowhost_flow::ExecutorSpec,
+    effective: &EffectiveExecutor,
+) -> Result<Vec<Arc<dyn flowhost_router::ExternalExecutor>>, DeployError> {
+    let config_error = |message: String| DeployError::Config {
+        executor: spec.name.clone(),
+        message,
+    };
+    let addresses = spec.addresses().ok_or_else(|| {
+        config_error("an external executor needs `host` and `port` (or `host: name:port`)".into())
+    })?;
+    let shards = spec.shards.max(1) as usize;
+    if addresses.len() % shards != 0 {
+        return Err(config_error(format!(
+            "{} addresses cannot be split evenly into {shards} shards",
+            addresses.len()
+        )));
+    }
+    let deadline = remote_deadline(effective);
+    // The client's connect timeout, or less when `timeout_send` is shorter.
+    let connect_timeout =
+        deadline.map_or(DEFAULT_CONNECT_TIMEOUT, |d| d.min(DEFAULT_CONNECT_TIMEOUT));
+    let peer = |(host, port): &(String, u16)| {
+        let mut client = Client::new(host.clone(), *port).connect_timeout(connect_timeout);
+        if spec.tls {
+            client = client.tls_system_roots();
+        }
+        if let Some(compression) = effective.compression {
+            client = client.compression(compression);
+        }
+        Peer::new(&client, &spec.grpc_metadata).map_err(|error| config_error(error.to_string()))
+    };
+    let retries = effective.extra.get("retries").and_then(Value::as_i64);
+    addresses
+        .chunks(addresses.len() / shards)
+        .map(|replicas| {
+            let peers = replicas.iter().map(peer).collect::<Result<_, _>>()?;
+            let remote: Arc<dyn flowhost_router::ExternalExecutor> =
+                Arc::new(RemoteExecutor::new(&spec.name, peers, deadline, retries));
+            Ok(remote)
+        })
+        .collect()
 }
 
 fn instance_template(
@@ -350,21 +371,24 @@ async fn start_part(
 }
 
 async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployError> {
-    let (name, main, before, after, polling, template) = match plan {
-        DeploymentPlan::External { name, remote } => return Ok(Deployment::external(name, remote)),
-        DeploymentPlan::Local(plan) => {
-            let LocalPlan {
-                name,
-                main,
-                before,
-                after,
-                polling,
-                template,
-            } = *plan;
-            (name, main, before, after, polling, template)
+    let DeploymentPlan {
+        name,
+        main,
+        before,
+        after,
+        polling,
+        template,
+    } = plan;
+    let (local, remotes) = match main {
+        Shards::Local(part) => (Some(part), Vec::new()),
+        Shards::Remote(remotes) => (None, remotes),
+    };
+    let shards = async {
+        match local {
+            Some(part) => start_part(&name, part, &template).await,
+            None => Ok(Vec::new()),
         }
     };
-    let shards = start_part(&name, main, &template);
     let before = async {
         match before {
             Some(part) => start_part(&name, part, &template)
@@ -382,7 +406,11 @@ async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployErro
         }
     };
     let (shards, before, after) = futures::future::try_join3(shards, before, after).await?;
-    Ok(Deployment::new(name, shards, before, after, polling))
+    Ok(if remotes.is_empty() {
+        Deployment::new(name, shards, before, after, polling)
+    } else {
+        Deployment::external(name, remotes, before, after, polling)
+    })
 }
 
 /// Jina's `timeout_send` for a remote executor: milliseconds, `-1` (or any negative value)

@@ -1,6 +1,6 @@
 //! The generated protobuf messages and gRPC stubs of Jina's gateway protocol (`proto/`).
 //!
-//! Code generation happens in `host/build.rs` with protox (no system `protoc`).
+//! Code generation happens in `host/wire/build.rs` with protox (no system `protoc`).
 
 #![allow(clippy::all, clippy::pedantic, missing_docs, non_camel_case_types)]
 
@@ -13,3 +13,7 @@ pub mod docarray {
 pub mod jina {
     tonic::include_proto!("jina");
 }
+
+/// The encoded `FileDescriptorSet` of `proto/`, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/jina_descriptor.bin"));

@@ -189,8 +189,14 @@ impl Topology {
                 filtered: e.when.is_some(),
                 external: e
                     .external
-                    .then(|| e.address().map(|(h, p)| format!("{h}:{p}")))
-                    .flatten(),
+                    .then(|| e.addresses())
+                    .flatten()
+                    .map(|addresses| {
+                        (addresses.iter())
+                            .map(|(h, p)| format!("{h}:{p}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
             })
             .collect();
         let mut topo = Topology {

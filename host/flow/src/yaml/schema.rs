@@ -129,27 +129,7 @@ impl Reader<'_> {
                 ],
             )?;
             match canonical {
-                "port" => {
-                    args.port = match v {
-                        Value::Sequence(items) => items
-                            .iter()
-                            .map(|i| {
-                                self.uint::<u16>(
-                                    &at,
-                                    &key,
-                                    i,
-                                    "a port number (0-65535) or a list of them",
-                                )
-                            })
-                            .collect::<Result<_, _>>()?,
-                        v => vec![self.uint::<u16>(
-                            &at,
-                            &key,
-                            v,
-                            "a port number (0-65535) or a list of them",
-                        )?],
-                    }
-                }
+                "port" => args.port = self.ports(&at, &key, v)?,
                 "protocol" => {
                     args.protocol = self
                         .string_list(&at, &key, v)?
@@ -230,6 +210,18 @@ impl Reader<'_> {
             }
         }
         Ok(args)
+    }
+
+    /// A port, or a list of them.
+    fn ports(&self, at: &At<'_>, key: &str, v: &Value) -> Result<Vec<u16>, FlowError> {
+        const EXPECTED: &str = "a port number (0-65535) or a list of them";
+        match v {
+            Value::Sequence(items) => items
+                .iter()
+                .map(|i| self.uint::<u16>(at, key, i, EXPECTED))
+                .collect(),
+            v => Ok(vec![self.uint::<u16>(at, key, v, EXPECTED)?]),
+        }
     }
 
     fn expose_endpoints(
@@ -384,8 +376,9 @@ impl Reader<'_> {
                 "uses_after" => e.uses_after = self.opt_string(&at, &key, v)?,
                 "disable_reduce" => e.disable_reduce = self.boolean(&at, &key, v)?,
                 "external" => e.external = self.boolean(&at, &key, v)?,
-                "host" => e.host = self.opt_string(&at, &key, v)?,
-                "port" => e.port = Some(self.uint(&at, &key, v, "a port number (0-65535)")?),
+                // Several hosts (and ports) are the replicas of an external executor.
+                "host" => e.host = self.string_list(&at, &key, v)?,
+                "port" => e.port = self.ports(&at, &key, v)?,
                 "tls" => e.tls = self.boolean(&at, &key, v)?,
                 "grpc_metadata" => e.grpc_metadata = self.string_map(&at, &key, v)?,
                 "timeout_ms" | "memory_limit" | "fuel" => {

@@ -1,0 +1,265 @@
+//! `flowhost export`: the manifests validate against Kubernetes' and the compose
+//! specification's schemas, and the exported Kubernetes topology, run as local processes
+//! (each service's command on its ConfigMap's flow file, service names mapped to loopback
+//! ports), answers the seed's curl request.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flowhost_flow::Flow;
+use flowhost_wire::Protocol;
+
+use crate::gateway_support::{FlowServer, flowhost_bin, http_post, json_texts, venv_tool};
+use crate::registry_support::{RegistryOptions, TestRegistry};
+
+const TOOLS: &str = "scripts/install-test-deps.sh";
+
+/// A flow with replicas, shards, a workspace, environment and a secret, `when` and
+/// `uses_after`: everything the export maps.
+fn flow_yaml(protocol: &str) -> String {
+    let guest = |name: &str| flowhost_test_support::guest(name).display().to_string();
+    format!(
+        "jtype: Flow\nwith:\n  protocol: {protocol}\nexecutors:\n\
+         \x20 - name: foo\n    uses: {}\n    replicas: 2\n    env:\n      LANG: en\n\
+         \x20   workspace: ws\n\
+         \x20 - name: bar_shards\n    uses: {}\n    shards: 2\n    uses_after: {}\n\
+         \x20   env_from_secret:\n      TOKEN:\n        name: api\n        key: token\n",
+        guest("foo_executor"),
+        guest("bar_executor"),
+        guest("baz_executor"),
+    )
+}
+
+/// `flowhost` with a configuration and cache of its own.
+fn flowhost(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(flowhost_bin())
+        .args(args)
+        .env("FLOWHOST_CONFIG_DIR", home.join("config"))
+        .env("FLOWHOST_CACHE_DIR", home.join("cache"))
+        .env("HOME", home)
+        .output()
+        .expect("flowhost runs")
+}
+
+fn succeeded(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("the export's folder") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            files.extend(yaml_files(&path));
+        } else if path.extension().is_some_and(|e| e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn exports_validate_against_the_kubernetes_and_compose_schemas() {
+    let home = tempfile::tempdir().unwrap();
+    let flow = home.path().join("flow.yml");
+    std::fs::write(&flow, flow_yaml("[grpc, http]")).unwrap();
+    let out = home.path().join("k8s");
+    let (flow_arg, out_arg) = (flow.display().to_string(), out.display().to_string());
+
+    // A local component cannot be reached from a cluster: the export says which and what to do.
+    let refused = flowhost(home.path(), &["export", "kubernetes", &flow_arg, &out_arg]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("executor `foo`") && stderr.contains("--registry"),
+        "{stderr}"
+    );
+
+    let registry = ["--registry", "registry.example.com/acme"];
+    let args = [
+        &["export", "kubernetes", &flow_arg, &out_arg][..],
+        &registry,
+    ]
+    .concat();
+    let printed = succeeded(&flowhost(home.path(), &args));
+    assert!(printed.contains("flowhost push"), "{printed}");
+    let files = yaml_files(&out);
+    let names: Vec<String> = (files.iter())
+        .map(|f| f.strip_prefix(&out).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "bar-shards/bar-shards-0.yml",
+            "bar-shards/bar-shards-1.yml",
+            "foo/foo.yml",
+            "gateway/gateway.yml",
+            "namespace.yml"
+        ]
+    );
+    let validate = venv_tool(
+        "FLOWHOST_KUBERNETES_VALIDATE",
+        ".venv-tools/bin/kubernetes-validate",
+        TOOLS,
+    );
+    let output = Command::new(validate)
+        .args(["--strict", "--kubernetes-version", "1.33.0"])
+        .args(&files)
+        .output()
+        .expect("kubernetes-validate runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let foo = std::fs::read_to_string(out.join("foo/foo.yml")).unwrap();
+    assert!(
+        foo.contains("kind: StatefulSet"),
+        "a workspace needs a volume: {foo}"
+    );
+    assert!(foo.contains("replicas: 2"), "{foo}");
+    let bar = std::fs::read_to_string(out.join("bar-shards/bar-shards-0.yml")).unwrap();
+    assert!(bar.contains("secretKeyRef"), "{bar}");
+
+    let compose = home.path().join("compose/docker-compose.yml");
+    let compose_arg = compose.display().to_string();
+    let args = [
+        &["export", "docker-compose", &flow_arg, &compose_arg][..],
+        &registry,
+    ]
+    .concat();
+    succeeded(&flowhost(home.path(), &args));
+    let check = venv_tool(
+        "FLOWHOST_CHECK_JSONSCHEMA",
+        ".venv-tools/bin/check-jsonschema",
+        TOOLS,
+    );
+    let output = Command::new(check)
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&compose)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&compose).unwrap();
+    for service in [
+        "foo-rep-0:",
+        "foo-rep-1:",
+        "bar-shards-0:",
+        "bar-shards-1:",
+        "gateway:",
+    ] {
+        assert!(text.contains(service), "{service} in {text}");
+    }
+}
+
+/// The flow file a service's ConfigMap holds.
+fn config_map_flow(manifest: &Path) -> Flow {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    for document in serde_norway::Deserializer::from_str(&text) {
+        let value: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
+        if value["kind"] == "ConfigMap" {
+            let flow = value["data"]["flow.yml"].as_str().expect("flow.yml");
+            return Flow::from_yaml_str(flow, "configmap.yml", &Default::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        }
+    }
+    panic!("no ConfigMap in {}", manifest.display());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn the_exported_kubernetes_flow_runs_as_local_processes() {
+    let registry = TestRegistry::start(RegistryOptions::default());
+    let home = tempfile::tempdir().unwrap();
+    let flow = home.path().join("flow.yml");
+    std::fs::write(&flow, flow_yaml("http")).unwrap();
+    let out = home.path().join("k8s");
+    let target = format!("{}/acme", registry.addr);
+    let printed = succeeded(&flowhost(
+        home.path(),
+        &[
+            "export",
+            "kubernetes",
+            &flow.display().to_string(),
+            &out.display().to_string(),
+            "--registry",
+            &target,
+            "--push",
+        ],
+    ));
+    assert!(printed.contains("pushed"), "{printed}");
+
+    // Each executor service: its container's command on its own flow file, on a loopback port.
+    let mut executors = Vec::new();
+    let mut ports = BTreeMap::new();
+    for manifest in yaml_files(&out) {
+        let service = manifest.file_stem().unwrap().to_str().unwrap().to_owned();
+        if service == "gateway" || service == "namespace" {
+            continue;
+        }
+        let mut flow = config_map_flow(&manifest);
+        assert_eq!(flow.with.port, [flowhost_export::EXECUTOR_PORT]);
+        let port = free_port();
+        flow.with.port = vec![port];
+        flow.with.host = Some("127.0.0.1".into());
+        // The workspace volume, mounted at /workspace in the pod, is a folder beside the flow.
+        for executor in &mut flow.executors {
+            if executor.workspace.is_some() {
+                executor.workspace = Some("workspace".into());
+            }
+        }
+        executors.push(FlowServer::start(&flow.to_yaml().unwrap(), 1));
+        ports.insert(format!("{service}.default.svc"), port);
+    }
+    assert_eq!(executors.len(), 3, "foo and two shards of bar_shards");
+
+    let mut gateway = config_map_flow(&out.join("gateway/gateway.yml"));
+    for executor in gateway.executors.iter_mut().filter(|e| e.external) {
+        executor.port = (executor.host.iter())
+            .map(|host| ports[host.as_str()])
+            .collect();
+        executor.host = vec!["127.0.0.1".into(); executor.port.len()];
+    }
+    gateway.with.host = Some("127.0.0.1".into());
+    gateway.with.port = vec![free_port()];
+    let gateway = FlowServer::start(&gateway.to_yaml().unwrap(), 1);
+    let (status, answer) = http_post(
+        gateway.port(Protocol::Http),
+        "/post",
+        r#"{"data": [], "execEndpoint": "/"}"#,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        json_texts(&answer),
+        [
+            "foo was here and got 0 document",
+            "bar was here and got 1 document",
+            "baz was here and got 2 document"
+        ],
+        "{answer}"
+    );
+    assert!(gateway.stop().success());
+    for executor in executors {
+        assert!(executor.stop().success());
+    }
+}
