@@ -10,6 +10,7 @@ mod fuzz_corpus;
 mod gateway;
 mod gateway_support;
 mod hardening;
+mod image;
 mod layers;
 mod openapi_fuzz;
 mod registry_flows;
