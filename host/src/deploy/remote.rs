@@ -75,7 +75,9 @@ impl RemoteExecutor {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
-            let peer = &self.peers[(start + attempt) % self.peers.len()];
+            let Some(peer) = self.peers.get((start + attempt) % self.peers.len().max(1)) else {
+                break;
+            };
             match peer.process(request, self.deadline).await {
                 Err(error) if error.is_retryable() => {
                     tracing::debug!(executor = %self.name, attempt, %error, "remote call not answered");
@@ -86,7 +88,7 @@ impl RemoteExecutor {
         }
         Err(last.unwrap_or_else(|| PeerError::Unreachable {
             address: self.addresses(),
-            reason: "no attempt was made".into(),
+            reason: "the executor has no address to call".into(),
         }))
     }
 
