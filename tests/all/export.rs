@@ -263,3 +263,22 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
         assert!(executor.stop().success());
     }
 }
+
+#[test]
+fn the_flowchart_is_drawn_as_svg_or_mermaid() {
+    let home = tempfile::tempdir().unwrap();
+    let flow = home.path().join("flow.yml");
+    std::fs::write(&flow, flow_yaml("grpc")).unwrap();
+    let svg = home.path().join("flow.svg");
+    let (flow_arg, svg_arg) = (flow.display().to_string(), svg.display().to_string());
+    succeeded(&flowhost(
+        home.path(),
+        &["export", "flowchart", &flow_arg, &svg_arg],
+    ));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg"), "{picture}");
+    assert!(picture.contains(">bar_shards<"), "{picture}");
+    assert!(picture.contains("replicas: 2, shards: 1"), "{picture}");
+    let mermaid = succeeded(&flowhost(home.path(), &["export", "flowchart", &flow_arg]));
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+}

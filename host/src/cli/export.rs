@@ -47,7 +47,8 @@ pub struct ComposeArgs {
 pub struct FlowchartArgs {
     /// The flow file.
     flow: PathBuf,
-    /// Where to write the Mermaid text (`-`: standard output).
+    /// Where to write it: `.svg` for a picture, anything else for Mermaid text (`-`: Mermaid
+    /// on standard output).
     #[arg(default_value = "-")]
     out: PathBuf,
 }
@@ -94,7 +95,16 @@ pub async fn compose(args: ComposeArgs) -> anyhow::Result<()> {
 
 pub fn flowchart(args: FlowchartArgs) -> anyhow::Result<()> {
     let (flow, _) = load(&args.flow)?;
-    let text = flow.topology()?.to_mermaid();
+    let topology = flow.topology()?;
+    let svg = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let text = if svg {
+        topology.to_svg()
+    } else {
+        topology.to_mermaid()
+    };
     if args.out == Path::new("-") {
         print!("{text}");
         return Ok(());

@@ -58,7 +58,7 @@ enum ExportCommand {
     /// A docker compose file with the same topology.
     #[command(name = "docker-compose")]
     DockerCompose(export::ComposeArgs),
-    /// The flow as a Mermaid flowchart.
+    /// The flow as a picture (SVG) or a Mermaid flowchart.
     Flowchart(export::FlowchartArgs),
 }
 

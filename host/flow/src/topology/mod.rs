@@ -13,6 +13,7 @@
 //! [`Topology::predecessors`] order, which is the `needs` order.
 
 mod mermaid;
+mod svg;
 
 use std::collections::HashMap;
 

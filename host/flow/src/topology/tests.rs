@@ -224,6 +224,53 @@ fn mermaid_flowchart() {
 }
 
 #[test]
+fn svg_flowchart() {
+    let flow = diamond()
+        .add(ExecutorSpec::new("log").needs("join").floating(true))
+        .add(
+            ExecutorSpec::new("idx")
+                .needs("join")
+                .shards(2)
+                .when(json!({"a": 1})),
+        );
+    let t = topo(&flow);
+    let svg = t.to_svg();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+    // The gateway twice, and every executor: one box each.
+    assert_eq!(
+        svg.matches("<rect").count(),
+        flow.executors.len() + 2,
+        "{svg}"
+    );
+    for text in [
+        ">idx<",
+        ">replicas: 1, shards: 2<",
+        ">when<",
+        ">gateway end<",
+    ] {
+        assert!(svg.contains(text), "missing {text} in {svg}");
+    }
+    assert!(
+        svg.contains("stroke-dasharray"),
+        "the floating executor is dashed: {svg}"
+    );
+    // A join sits right of its inputs: `join` is in a later column than `bar` and `baz`.
+    let x_of = |name: &str| -> u32 {
+        let at = svg.find(&format!(">{name}<")).unwrap();
+        let rect = svg[..at].rfind("<rect x=\"").unwrap();
+        svg[rect + 9..].split('"').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        x_of("join") > x_of("bar") && x_of("join") > x_of("baz"),
+        "{svg}"
+    );
+}
+
+#[test]
 fn node_lookup() {
     let t = topo(&diamond());
     assert_eq!(t.node("baz"), Some(E(2)));
