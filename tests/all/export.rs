@@ -164,6 +164,8 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
     ] {
         assert!(text.contains(service), "{service} in {text}");
     }
+    // Health is checked in the protocol the gateway serves first (`flowhost ping`).
+    assert!(text.contains("- --protocol\n      - grpc"), "{text}");
 }
 
 /// The flow file a service's ConfigMap holds.

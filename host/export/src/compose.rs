@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use flowhost_flow::Flow;
+use flowhost_wire::Protocol;
 
 use crate::plan::{Addressing, Plan, compose_replicas};
 use crate::{EXECUTOR_PORT, Export, ExportError, ExportOptions, ExportedFile, yaml};
@@ -59,7 +60,7 @@ pub fn docker_compose(
                         ports: Vec::new(),
                         expose: vec![EXECUTOR_PORT.to_string()],
                         depends_on: Vec::new(),
-                        healthcheck: Some(Healthcheck::ping(EXECUTOR_PORT)),
+                        healthcheck: Some(Healthcheck::ping(Protocol::Grpc, EXECUTOR_PORT)),
                     },
                 );
                 executor_services.push(service);
@@ -71,7 +72,8 @@ pub fn docker_compose(
         path: gateway_config.clone(),
         text: plan.gateway.flow_yaml.clone(),
     });
-    let first_port = plan.gateway.bindings.first().map_or(EXECUTOR_PORT, |b| b.1);
+    let (first_protocol, first_port) =
+        (plan.gateway.bindings.first().copied()).unwrap_or((Protocol::Grpc, EXECUTOR_PORT));
     services.insert(
         "gateway".to_owned(),
         Service {
@@ -85,7 +87,7 @@ pub fn docker_compose(
                 .collect(),
             expose: Vec::new(),
             depends_on: executor_services.clone(),
-            healthcheck: Some(Healthcheck::ping(first_port)),
+            healthcheck: Some(Healthcheck::ping(first_protocol, first_port)),
         },
     );
     let volumes: BTreeMap<String, Empty> = (plan.executors.iter())
@@ -144,13 +146,15 @@ struct Healthcheck {
 
 impl Healthcheck {
     /// `flowhost ping`: the gateway's readiness, as Jina's `jina ping` is used.
-    fn ping(port: u16) -> Healthcheck {
+    fn ping(protocol: Protocol, port: u16) -> Healthcheck {
         Healthcheck {
             test: vec![
                 "CMD".into(),
                 "flowhost".into(),
                 "ping".into(),
                 format!("127.0.0.1:{port}"),
+                "--protocol".into(),
+                protocol.as_str().into(),
             ],
             interval: "2s",
             timeout: "5s",
