@@ -50,12 +50,21 @@ impl PeerError {
 
 /// A persistent, multiplexed channel to one peer. Cheap to clone: clones share the
 /// connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Peer {
     address: String,
     rpc: JinaSingleDataRequestRpcClient<Channel>,
     health: HealthClient<Channel>,
     metadata: MetadataMap,
+}
+
+/// Only the address: `grpc_metadata` often carries credentials, which must not reach a log.
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How often an idle connection is pinged, and how long a ping may go unanswered before the
@@ -181,6 +190,19 @@ fn metadata_map(pairs: &BTreeMap<String, String>) -> Result<MetadataMap, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_metadata_stay_out_of_debug_output() {
+        let client = Client::new("127.0.0.1", 1);
+        let secret = BTreeMap::from([("authorization".to_owned(), "Bearer s3cret".to_owned())]);
+        let peer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { Peer::new(&client, &secret).unwrap() });
+        let shown = format!("{peer:?}");
+        assert!(shown.contains("127.0.0.1:1") && !shown.contains("s3cret"), "{shown}");
+    }
 
     #[test]
     fn metadata_keys_are_checked() {
