@@ -201,7 +201,10 @@ mod tests {
             .unwrap()
             .block_on(async { Peer::new(&client, &secret).unwrap() });
         let shown = format!("{peer:?}");
-        assert!(shown.contains("127.0.0.1:1") && !shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("127.0.0.1:1") && !shown.contains("s3cret"),
+            "{shown}"
+        );
     }
 
     #[test]
