@@ -71,10 +71,12 @@ def serve(binary, workdir, remote=False):
 
 
 def load(grpc, http, scenario, n=None):
+    """One scenario of the load generator against the gateway's gRPC (and HTTP, if given)
+    port; its JSON result."""
     out = subprocess.run(
         ['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
-         '--grpc', f'127.0.0.1:{grpc}', '--http', f'127.0.0.1:{http}', '--only', scenario,
-         *(['--n', str(n)] if n else [])],
+         '--grpc', f'127.0.0.1:{grpc}', *(['--http', f'127.0.0.1:{http}'] if http else []),
+         '--only', scenario, *(['--n', str(n)] if n else [])],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
         line = line.strip()

@@ -17,35 +17,18 @@ release binary and .venv-jina (scripts/jina-venv.sh).
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from bench_ab import free_port, load, start  # the same harness, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOOP = os.path.join(ROOT, 'target/wasm32-wasip2/release/noop_executor.wasm')
 JINA_BENCH = os.path.join(os.path.dirname(ROOT), 'shared/jina-bench')
 JINA_PYTHON = os.path.join(ROOT, '.venv-jina/bin/python')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def start_flowhost(command, banners):
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env={**os.environ, 'FLOWHOST_LOG': 'warn'})
-    seen = 0
-    for line in process.stdout:
-        if 'Local access' in line:
-            seen += 1
-            if seen == banners:
-                break
-    return process
 
 
 def flowhost(binary, workdir, remotes):
@@ -58,7 +41,7 @@ def flowhost(binary, workdir, remotes):
         executors = ''
         for i in range(remotes):
             far = free_port()
-            processes.append(start_flowhost(
+            processes.append(start(
                 [binary, 'executor', 'serve', '--name', f'e{i}', '--port', str(far),
                  '--uses', NOOP], 1))
             executors += (f'  - name: e{i}\n    external: true\n    host: 127.0.0.1\n'
@@ -67,7 +50,7 @@ def flowhost(binary, workdir, remotes):
     with open(flow, 'w') as fh:
         fh.write(f'jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: grpc\n  port: {port}\n'
                  f'executors:\n{executors}')
-    processes.append(start_flowhost([binary, 'run', flow], 1))
+    processes.append(start([binary, 'run', flow], 1))
     return processes, port
 
 
@@ -96,19 +79,6 @@ def jina(topology, workdir, attempts=3):
     raise RuntimeError(f'jina {topology} did not start; see {log_path}')
 
 
-def load(port, scenario, n):
-    out = subprocess.run(
-        ['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
-         '--grpc', f'127.0.0.1:{port}', '--only', scenario, '--n', str(n)],
-        cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.strip().startswith('{'):
-            result = json.loads(line)
-            if result.get('scenario') == scenario:
-                return result
-    raise RuntimeError(f'no result for {scenario}: {out}')
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--binary', default=os.path.join(ROOT, 'target/release/flowhost'))
@@ -131,8 +101,8 @@ def main():
             with tempfile.TemporaryDirectory() as workdir:
                 processes, port = setup(workdir)
                 try:
-                    seq1 = load(port, 'seq1', args.n)
-                    stream1 = load(port, 'stream1', args.n)
+                    seq1 = load(port, None, 'seq1', args.n)
+                    stream1 = load(port, None, 'stream1', args.n)
                 finally:
                     for process in processes:
                         process.terminate()
