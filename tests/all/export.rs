@@ -10,7 +10,9 @@ use std::process::Command;
 use flowhost_flow::Flow;
 use flowhost_wire::Protocol;
 
-use crate::gateway_support::{FlowServer, flowhost_bin, http_post, json_texts, venv_tool};
+use crate::gateway_support::{
+    FlowServer, flowhost_bin, http_post, json_texts, succeeds, venv_tool,
+};
 use crate::registry_support::{RegistryOptions, TestRegistry};
 
 const TOOLS: &str = "scripts/install-test-deps.sh";
@@ -32,24 +34,14 @@ fn flow_yaml(protocol: &str) -> String {
 }
 
 /// `flowhost` with a configuration and cache of its own.
-fn flowhost(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(flowhost_bin())
+fn flowhost(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(flowhost_bin());
+    command
         .args(args)
         .env("FLOWHOST_CONFIG_DIR", home.join("config"))
         .env("FLOWHOST_CACHE_DIR", home.join("cache"))
-        .env("HOME", home)
-        .output()
-        .expect("flowhost runs")
-}
-
-fn succeeded(output: &std::process::Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+        .env("HOME", home);
+    command
 }
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
@@ -75,7 +67,9 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
     let (flow_arg, out_arg) = (flow.display().to_string(), out.display().to_string());
 
     // A local component cannot be reached from a cluster: the export says which and what to do.
-    let refused = flowhost(home.path(), &["export", "kubernetes", &flow_arg, &out_arg]);
+    let refused = flowhost(home.path(), &["export", "kubernetes", &flow_arg, &out_arg])
+        .output()
+        .expect("flowhost runs");
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -89,7 +83,7 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
         &registry,
     ]
     .concat();
-    let printed = succeeded(&flowhost(home.path(), &args));
+    let printed = succeeds(&mut flowhost(home.path(), &args));
     assert!(printed.contains("flowhost push"), "{printed}");
     let files = yaml_files(&out);
     let names: Vec<String> = (files.iter())
@@ -110,16 +104,10 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
         ".venv-tools/bin/kubernetes-validate",
         TOOLS,
     );
-    let output = Command::new(validate)
-        .args(["--strict", "--kubernetes-version", "1.33.0"])
-        .args(&files)
-        .output()
-        .expect("kubernetes-validate runs");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    succeeds(
+        Command::new(validate)
+            .args(["--strict", "--kubernetes-version", "1.33.0"])
+            .args(&files),
     );
     let foo = std::fs::read_to_string(out.join("foo/foo.yml")).unwrap();
     assert!(
@@ -137,22 +125,16 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
         &registry,
     ]
     .concat();
-    succeeded(&flowhost(home.path(), &args));
+    succeeds(&mut flowhost(home.path(), &args));
     let check = venv_tool(
         "FLOWHOST_CHECK_JSONSCHEMA",
         ".venv-tools/bin/check-jsonschema",
         TOOLS,
     );
-    let output = Command::new(check)
-        .args(["--builtin-schema", "vendor.compose-spec"])
-        .arg(&compose)
-        .output()
-        .expect("check-jsonschema runs");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    succeeds(
+        Command::new(check)
+            .args(["--builtin-schema", "vendor.compose-spec"])
+            .arg(&compose),
     );
     let text = std::fs::read_to_string(&compose).unwrap();
     for service in [
@@ -197,7 +179,7 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
     std::fs::write(&flow, flow_yaml("http")).unwrap();
     let out = home.path().join("k8s");
     let target = format!("{}/acme", registry.addr);
-    let printed = succeeded(&flowhost(
+    let printed = succeeds(&mut flowhost(
         home.path(),
         &[
             "export",
@@ -273,7 +255,7 @@ fn the_flowchart_is_drawn_as_svg_or_mermaid() {
     std::fs::write(&flow, flow_yaml("grpc")).unwrap();
     let svg = home.path().join("flow.svg");
     let (flow_arg, svg_arg) = (flow.display().to_string(), svg.display().to_string());
-    succeeded(&flowhost(
+    succeeds(&mut flowhost(
         home.path(),
         &["export", "flowchart", &flow_arg, &svg_arg],
     ));
@@ -281,6 +263,9 @@ fn the_flowchart_is_drawn_as_svg_or_mermaid() {
     assert!(picture.starts_with("<svg"), "{picture}");
     assert!(picture.contains(">bar_shards<"), "{picture}");
     assert!(picture.contains("replicas: 2, shards: 1"), "{picture}");
-    let mermaid = succeeded(&flowhost(home.path(), &["export", "flowchart", &flow_arg]));
+    let mermaid = succeeds(&mut flowhost(
+        home.path(),
+        &["export", "flowchart", &flow_arg],
+    ));
     assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
 }

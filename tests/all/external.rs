@@ -321,18 +321,12 @@ async fn an_external_executor_may_be_sharded_with_uses_after_run_here() {
 fn a_jina_flow_calls_a_flowhost_executor() {
     let remote = serve("foo_executor", "wasm");
     let script = flowhost_test_support::workspace_root().join("tests/python/jina_interop.py");
-    let output = Command::new(crate::gateway_support::jina_python())
-        .arg(script)
-        .args(["gateway-to", &remote.port(Protocol::Grpc).to_string()])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = crate::gateway_support::succeeds(
+        Command::new(crate::gateway_support::jina_python())
+            .arg(script)
+            .args(["gateway-to", &remote.port(Protocol::Grpc).to_string()]),
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("roundtrip ok"));
+    assert!(stdout.contains("roundtrip ok"), "{stdout}");
     assert!(remote.stop().success());
 }
 

@@ -255,6 +255,19 @@ pub fn http_post(port: u16, path: &str, body: &str) -> (u16, serde_json::Value) 
     )
 }
 
+/// Runs `command` to its end and returns its standard output; panics, showing the command and
+/// both outputs, when it fails.
+pub fn succeeds(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?}\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// A program from one of the project's virtualenvs (`relative` to the workspace root), or
 /// the path in `$override_var`; panics saying which script installs it when it is missing.
 pub fn venv_tool(override_var: &str, relative: &str, installed_by: &str) -> PathBuf {

@@ -6,19 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::gateway_support::flowhost_bin;
+use crate::gateway_support::{flowhost_bin, succeeds as run};
 use crate::registry_support::{RegistryOptions, TestRegistry};
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the command runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?}\n{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
