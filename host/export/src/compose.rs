@@ -29,10 +29,7 @@ pub fn docker_compose(
     let mut services = BTreeMap::new();
     let mut executor_services = Vec::new();
     for executor in &plan.executors {
-        let config = PathBuf::from(CONFIG_FOLDER).join(format!(
-            "{}.yml",
-            crate::plan::service_name(&executor.name)?
-        ));
+        let config = PathBuf::from(CONFIG_FOLDER).join(format!("{}.yml", executor.service));
         files.push(ExportedFile {
             path: config.clone(),
             text: executor.flow_yaml.clone(),

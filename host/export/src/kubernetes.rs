@@ -65,8 +65,7 @@ pub fn kubernetes(
     for executor in &plan.executors {
         for shard in &executor.shards {
             files.push(ExportedFile {
-                path: PathBuf::from(crate::plan::service_name(&executor.name)?)
-                    .join(format!("{shard}.yml")),
+                path: PathBuf::from(&executor.service).join(format!("{shard}.yml")),
                 text: executor_shard(executor, shard, &namespace, options)?,
             });
         }

@@ -40,8 +40,8 @@ pub(crate) struct GatewayPlan {
 
 /// One executor the gateway reaches elsewhere.
 pub(crate) struct ExecutorPlan {
-    /// The executor's name in the flow.
-    pub name: String,
+    /// The executor's name as a service name (`my_indexer` → `my-indexer`).
+    pub service: String,
     /// Its service names: one per shard (`indexer`, or `indexer-0`, `indexer-1`).
     pub shards: Vec<String>,
     pub replicas: u32,
@@ -94,10 +94,10 @@ impl Plan {
             let uses = reference(&spec.name, component, base, options, &mut components)?;
             let service = service_name(&spec.name)?;
             let shards: Vec<String> = match spec.shards.max(1) {
-                1 => vec![service],
+                1 => vec![service.clone()],
                 n => (0..n).map(|i| format!("{service}-{i}")).collect(),
             };
-            let plan = executor_plan(spec, expanded, effective, uses, shards, flow)?;
+            let plan = executor_plan(spec, expanded, effective, uses, service, shards, flow)?;
             let hosts = match addressing {
                 Addressing::Kubernetes { namespace } => (plan.shards.iter())
                     .map(|shard| format!("{shard}.{namespace}.svc"))
@@ -158,6 +158,7 @@ fn executor_plan(
     expanded: &ExpandedExecutor,
     effective: &EffectiveExecutor,
     uses: String,
+    service: String,
     shards: Vec<String>,
     flow: &Flow,
 ) -> Result<ExecutorPlan, ExportError> {
@@ -194,7 +195,7 @@ fn executor_plan(
         executors: vec![alone],
     };
     Ok(ExecutorPlan {
-        name: spec.name.clone(),
+        service,
         shards,
         replicas: spec.replicas.max(1),
         flow_yaml: pod.to_yaml()?,
@@ -286,7 +287,7 @@ fn reference(
 
 /// An executor's name as a service name: lower case, `_` and `/` as `-` (Jina's rule), and
 /// then a valid DNS label with room for a `-N` shard and `-rep-N` replica suffix.
-pub(crate) fn service_name(executor: &str) -> Result<String, ExportError> {
+fn service_name(executor: &str) -> Result<String, ExportError> {
     let name = executor.to_ascii_lowercase().replace(['_', '/'], "-");
     let valid = name.len() <= 50
         && name.starts_with(|c: char| c.is_ascii_lowercase())
