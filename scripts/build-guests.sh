@@ -24,6 +24,7 @@ GUESTS=(
     memory-bomb
     escape-guest
     hostile-output
+    conformance-rust
 )
 
 # Idempotent; fails only if rustup itself is missing, which the build would too.

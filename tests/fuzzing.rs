@@ -322,21 +322,6 @@ impl Input<'_> {
     }
 }
 
-const DTYPES: [Dtype; 12] = [
-    Dtype::Float16,
-    Dtype::Float32,
-    Dtype::Float64,
-    Dtype::Int8,
-    Dtype::Int16,
-    Dtype::Int32,
-    Dtype::Int64,
-    Dtype::Uint8,
-    Dtype::Uint16,
-    Dtype::Uint32,
-    Dtype::Uint64,
-    Dtype::Boolean,
-];
-
 /// The most data bytes a decoded tensor gets (more would only slow the fuzzer down).
 const MAX_TENSOR_BYTES: usize = 4096;
 
@@ -515,7 +500,7 @@ fn decode_fields(input: &mut Input<'_>, doc: &mut Document) {
 }
 
 fn decode_tensor(input: &mut Input<'_>) -> Tensor {
-    let dtype = DTYPES[usize::from(input.byte()) % DTYPES.len()];
+    let dtype = Dtype::ALL[usize::from(input.byte()) % Dtype::ALL.len()];
     let dims = input.byte();
     let dims = if dims & 0x80 != 0 {
         dims & 0x7f

@@ -212,3 +212,40 @@ async fn fuel_limits_a_metered_call() {
         ok.err()
     );
 }
+
+#[tokio::test]
+async fn a_full_instance_pool_is_a_capacity_error_that_says_what_to_change() {
+    let runtime = flowhost_test_support::runtime_with(flowhost_runtime::RuntimeConfig::default());
+    // The test runtime's pool is shared by every test in this process: start a runtime of
+    // its own with room for two instances.
+    let small = std::sync::Arc::new(
+        flowhost_runtime::Runtime::new(flowhost_runtime::RuntimeConfig {
+            max_instances: 2,
+            ..runtime.config().clone()
+        })
+        .expect("runtime"),
+    );
+    let component = small
+        .load_async(&flowhost_test_support::guest("noop_executor"))
+        .await
+        .expect("loads");
+    let mut running = Vec::new();
+    for replica in 0..2 {
+        let config = InstanceConfig::new(format!("noop-{replica}"));
+        running.push(
+            flowhost_runtime::Executor::start(component.clone(), config)
+                .await
+                .expect("fits"),
+        );
+    }
+    let error = flowhost_runtime::Executor::start(component, InstanceConfig::new("noop-2"))
+        .await
+        .expect_err("a third does not fit");
+    assert!(
+        matches!(error, flowhost_runtime::StartError::Capacity { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("noop-2"), "{message}");
+    assert!(message.contains("FLOWHOST_MAX_INSTANCES"), "{message}");
+}

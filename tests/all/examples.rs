@@ -190,7 +190,7 @@ fn second_load_is_a_cache_hit() {
     );
     let again = runtime.load(&path).unwrap();
     assert_eq!(again.cache_outcome(), CacheOutcome::Hit);
-    assert!(again.digest().starts_with("sha256:"));
+    assert!(again.digest().starts_with("blake3:"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! flowhost's end-to-end tests, one binary (as wasmtime does) so the heavy
 //! dependencies link once.
 
+mod conformance;
 mod containment;
 mod examples;
 mod export;
@@ -13,6 +14,7 @@ mod hardening;
 mod image;
 mod layers;
 mod openapi_fuzz;
+mod polyglot;
 mod registry_flows;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;

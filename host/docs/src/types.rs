@@ -54,6 +54,24 @@ pub enum Dtype {
     Boolean,
 }
 
+impl Dtype {
+    /// Every element type, in the WIT enum's order.
+    pub const ALL: [Dtype; 12] = [
+        Dtype::Float16,
+        Dtype::Float32,
+        Dtype::Float64,
+        Dtype::Int8,
+        Dtype::Int16,
+        Dtype::Int32,
+        Dtype::Int64,
+        Dtype::Uint8,
+        Dtype::Uint16,
+        Dtype::Uint32,
+        Dtype::Uint64,
+        Dtype::Boolean,
+    ];
+}
+
 /// An n-dimensional array: `shape`'s product × the dtype's size = `data.len()`, little-endian.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "component", derive(ComponentType, Lift, Lower))]

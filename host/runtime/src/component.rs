@@ -79,7 +79,7 @@ impl ExecutorComponent {
         &self.path
     }
 
-    /// `sha256:<hex>` of the component's bytes.
+    /// `blake3:<hex>` of the component's bytes, its key in the compile cache.
     pub fn digest(&self) -> &str {
         &self.digest
     }

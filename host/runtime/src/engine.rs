@@ -29,7 +29,8 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<std::path::PathBuf>,
     /// How instance memory is allocated; [`Allocation::Auto`] by default.
     pub allocation: Allocation,
-    /// How many instances may be alive at once (pool size).
+    /// How many component instances may be alive at once (the pool's size); each may
+    /// hold up to 24 core instances, 2 memories and 24 tables on average.
     pub max_instances: u32,
     /// The largest memory any single instance may reach; executor memory
     /// limits above this are refused at start.
@@ -37,6 +38,11 @@ pub struct RuntimeConfig {
     /// Meter instructions so executors may set a fuel limit. Costs a few
     /// percent of guest speed, so it is off unless some executor asks.
     pub consume_fuel: bool,
+    /// Accept components that use the component model's async built-ins (`task.cancel`,
+    /// streams, futures): jco's QuickJS default build does. On by default; the polyglot
+    /// bench (`cargo bench -p flowhost --bench polyglot`) times calls with it on and off
+    /// side by side.
+    pub component_model_async: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -47,6 +53,7 @@ impl Default for RuntimeConfig {
             max_instances: 256,
             max_memory_per_instance: 4 << 30,
             consume_fuel: false,
+            component_model_async: true,
         }
     }
 }
@@ -67,20 +74,29 @@ fn base_config(config: &RuntimeConfig) -> Config {
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(config.consume_fuel)
+        .wasm_component_model_async(config.component_model_async)
         .memory_init_cow(true)
         .parallel_compilation(true);
     wasm
 }
 
+/// What one component instance may hold, on average, of the pool's core instances,
+/// memories and tables. A component built by rustc holds a handful of core instances (the
+/// program, libc's shims, the WASI adapter) and one memory; an interpreter built by
+/// componentize-py holds 14 core instances (CPython and its libraries, dynamically linked).
+/// Larger counts reserve more address space, not memory, so they are sized
+/// for the interpreters.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 24;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 24;
+
 fn pooling(config: &RuntimeConfig) -> PoolingAllocationConfig {
     let instances = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
-    // A component built by rustc for wasm32-wasip2 holds a handful of core
-    // instances (the program, libc's shims, the WASI glue) and one memory.
     pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(8))
-        .total_memories(instances.saturating_mul(2))
-        .total_tables(instances.saturating_mul(8))
+        .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .total_memories(instances.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(instances.saturating_mul(TABLES_PER_COMPONENT))
         .total_stacks(instances)
         .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX))
         // Keep a little of each slot's memory mapped: re-instantiating a

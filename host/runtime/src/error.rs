@@ -38,10 +38,29 @@ pub enum RuntimeError {
         #[source]
         source: wasmtime::Error,
     },
+    /// The bytes are not a component the host can read: a core module, or malformed.
+    #[error("{} is not a Wasm component: {reason}", path.display())]
+    NotAComponent {
+        /// The file.
+        path: PathBuf,
+        /// What the parser found.
+        reason: String,
+    },
+    /// Refused before compiling: the component imports what the host does not link, or
+    /// does not export the executor interface.
+    #[error("{} cannot run as an executor: {}", path.display(), unfit_reason(unlinked, *exports_executor))]
+    Unfit {
+        /// The component file.
+        path: PathBuf,
+        /// The imports the host does not provide.
+        unlinked: Vec<String>,
+        /// Whether it exports `flowhost:executor/executor`.
+        exports_executor: bool,
+    },
     /// The component does not fit the `flowhost:executor` world: it lacks the `executor`
     /// export or imports something the host does not provide.
     #[error(
-        "{} does not fit flowhost: {source:#}\n(an executor must implement the `flowhost:executor/executor` interface and import nothing but WASI and `flowhost:executor/logging`)",
+        "{} does not fit flowhost: {source:#}\n(an executor must implement the `flowhost:executor/executor` interface and import only WASI 0.2 interfaces and `flowhost:executor/logging`)",
         path.display()
     )]
     Link {
@@ -51,6 +70,30 @@ pub enum RuntimeError {
         #[source]
         source: wasmtime::Error,
     },
+}
+
+fn unfit_reason(unlinked: &[String], exports_executor: bool) -> String {
+    let mut reasons = Vec::new();
+    if !unlinked.is_empty() {
+        reasons.push(format!(
+            "it imports {} which the host does not provide (an executor may import WASI 0.2: \
+             cli, io, clocks, filesystem, random, sockets and http, whose outgoing requests \
+             are refused; and `flowhost:executor/logging`)",
+            unlinked
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !exports_executor {
+        reasons.push(
+            "it does not export `flowhost:executor/executor@0.1.x` (build it against \
+             `wit/executor.wit`, world `executor-world`)"
+                .to_owned(),
+        );
+    }
+    reasons.join("; ")
 }
 
 /// Starting (or restarting) an executor instance.
@@ -83,6 +126,19 @@ pub enum StartError {
         /// The executor's name in the flow.
         executor: String,
         /// The cause, as the matching [`Fault`] would describe it.
+        reason: String,
+    },
+    /// The runtime's instance pool is full: the flow starts more instances (or core
+    /// instances, memories, tables) than [`RuntimeConfig`](crate::RuntimeConfig) reserved.
+    #[error(
+        "executor `{executor}`: no room for another instance: {reason} (the runtime reserves \
+         room for `RuntimeConfig::max_instances` instances, which `flowhost run` sizes from the \
+         flow's replicas and shards; lower them, or set FLOWHOST_MAX_INSTANCES higher)"
+    )]
+    Capacity {
+        /// The executor's name in the flow.
+        executor: String,
+        /// Which pool ran out, as wasmtime says it.
         reason: String,
     },
     /// The guest's `init` raised an error or faulted.

@@ -11,7 +11,7 @@ use super::bindings::{Description, DocumentBatch, ExecutorWorld, WitMetas, WitOu
 use super::component::ExecutorComponent;
 use super::error::{Fault, StartError};
 use super::limits::{InstanceLimits, MemoryLimiter};
-use super::sandbox::{Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
+use super::sandbox::{RefuseOutgoing, Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
 use super::state::InstanceState;
 use super::ticker::TICK;
 
@@ -144,6 +144,8 @@ impl LiveInstance {
         let state = InstanceState {
             wasi: build_wasi(&executor, &config.sandbox)?,
             table: Default::default(),
+            http: Default::default(),
+            http_hooks: RefuseOutgoing,
             limiter: MemoryLimiter::new(config.limits.memory),
             deadline: None,
             deadline_hit: false,
@@ -165,9 +167,15 @@ impl LiveInstance {
 
         let world = arm_and_instantiate(&mut store, component, &config.limits)
             .await
-            .map_err(|reason| StartError::Instantiate {
-                executor: config.name.clone(),
-                reason,
+            .map_err(|failure| match failure {
+                InstantiateFailure::PoolFull(reason) => StartError::Capacity {
+                    executor: config.name.clone(),
+                    reason,
+                },
+                InstantiateFailure::Fault(fault) => StartError::Instantiate {
+                    executor: config.name.clone(),
+                    reason: fault.to_string(),
+                },
             })?;
         Ok(Self {
             world,
@@ -244,15 +252,29 @@ fn arm(store: &mut Store<InstanceState>, limits: &InstanceLimits) {
     let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
 }
 
+/// Why an instance could not be created.
+enum InstantiateFailure {
+    /// The engine's pre-reserved pool has no free slot of some kind; carries wasmtime's
+    /// account of which. Not a fault of the guest: the runtime was sized too small.
+    PoolFull(String),
+    /// The guest's start code faulted (or ran past its deadline or memory cap).
+    Fault(Fault),
+}
+
 async fn arm_and_instantiate(
     store: &mut Store<InstanceState>,
     component: &ExecutorComponent,
     limits: &InstanceLimits,
-) -> Result<ExecutorWorld, String> {
+) -> Result<ExecutorWorld, InstantiateFailure> {
     arm(store, limits);
     let result = component.pre.instantiate_async(&mut *store).await;
     store.data_mut().deadline = None;
-    result.map_err(|error| classify(error, store.data(), limits).to_string())
+    result.map_err(
+        |error| match error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+            Some(full) => InstantiateFailure::PoolFull(full.to_string()),
+            None => InstantiateFailure::Fault(classify(error, store.data(), limits)),
+        },
+    )
 }
 
 fn classify(error: wasmtime::Error, state: &InstanceState, limits: &InstanceLimits) -> Fault {

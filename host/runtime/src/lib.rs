@@ -24,6 +24,7 @@ mod component;
 mod engine;
 mod error;
 mod executor;
+mod imports;
 mod instance;
 mod limits;
 mod log_stream;
@@ -76,6 +77,9 @@ impl Runtime {
             source,
         };
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+        // Linked so that components importing it (componentize-js's default build) load;
+        // the sandbox refuses every request they make (`sandbox::RefuseOutgoing`).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(link_error)?;
         ExecutorWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(link_error)?;
         let cache = CompileCache::new(&engine, config.cache_dir.as_deref());
@@ -100,7 +104,8 @@ impl Runtime {
         &self.config
     }
 
-    /// Loads a component file: compile (or cache hit), link, pre-instantiate.
+    /// Loads a component file: check its imports, compile (or cache hit), link,
+    /// pre-instantiate.
     /// Compilation is CPU-heavy; from async code call [`Runtime::load_async`].
     pub fn load(&self, path: &Path) -> Result<Arc<ExecutorComponent>, RuntimeError> {
         let bytes = std::fs::read(path).map_err(|source| RuntimeError::Read {
@@ -116,7 +121,9 @@ impl Runtime {
         path: &Path,
         bytes: &[u8],
     ) -> Result<Arc<ExecutorComponent>, RuntimeError> {
-        let (component, outcome) = self.cache.load(&self.engine, path, bytes)?;
+        imports::check(path, bytes)?;
+        let digest = content_digest(bytes);
+        let (component, outcome) = self.cache.load(&self.engine, path, bytes, &digest)?;
         tracing::debug!(component = %path.display(), ?outcome, "component loaded");
         let context = LinkContext {
             engine: &self.engine,
@@ -125,7 +132,6 @@ impl Runtime {
             max_memory: self.config.max_memory_per_instance,
             fuel_enabled: self.config.consume_fuel,
         };
-        let digest = content_digest(bytes);
         ExecutorComponent::link(context, component, path, digest, outcome).map(Arc::new)
     }
 

@@ -46,3 +46,26 @@ pub(crate) fn build_wasi(executor: &Arc<str>, sandbox: &Sandbox) -> Result<WasiC
     }
     Ok(wasi.build())
 }
+
+/// The `wasi:http` hooks of every instance: the interface is linked, so components built
+/// with it (componentize-js's default) load, and every outgoing request is refused with
+/// `HTTP-request-denied`. The sandbox has no network; this keeps it closed for HTTP too.
+pub(crate) struct RefuseOutgoing;
+
+impl wasmtime_wasi_http::WasiHttpHooks for RefuseOutgoing {
+    fn send_request(
+        &mut self,
+        _request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _on_response_error: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                )>,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::{LogLevel, flowhost::executor::logging};
 use super::limits::MemoryLimiter;
+use super::sandbox::RefuseOutgoing;
 
 /// Log lines longer than this are cut: a guest must not be able to make the
 /// host format megabytes per call.
@@ -18,6 +20,8 @@ pub(crate) struct InstanceState {
     pub(crate) executor: Arc<str>,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) http_hooks: RefuseOutgoing,
     pub(crate) limiter: MemoryLimiter,
     /// When the running call must stop; `None` between calls.
     pub(crate) deadline: Option<Instant>,
@@ -30,6 +34,16 @@ impl WasiView for InstanceState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
         }
     }
 }

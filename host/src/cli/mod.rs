@@ -1,9 +1,11 @@
 //! The `flowhost` command line: argument parsing, logging set-up and one
 //! module per subcommand. Errors are reported here, once, with their causes.
 
+mod build;
 mod call;
 mod export;
 mod input;
+mod new;
 mod ping;
 mod post;
 mod registry;
@@ -48,6 +50,18 @@ enum Command {
     /// Export a flow: Kubernetes manifests, a docker compose file, or a flowchart.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Start a new project.
+    #[command(subcommand)]
+    New(NewCommand),
+    /// Build an executor project (Rust, Python, JavaScript, Go or C) into a component;
+    /// prints its path.
+    Build(build::BuildArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum NewCommand {
+    /// An executor in any language with an SDK, with a flow file that serves it and a test.
+    Executor(new::NewExecutorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +109,9 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: piped into a file or another program, escape codes
+        // are noise in every line.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -124,6 +141,8 @@ pub fn main() -> ExitCode {
             Command::Export(ExportCommand::Kubernetes(args)) => export::kubernetes(args).await,
             Command::Export(ExportCommand::DockerCompose(args)) => export::compose(args).await,
             Command::Export(ExportCommand::Flowchart(args)) => export::flowchart(args),
+            Command::New(NewCommand::Executor(args)) => new::executor(args),
+            Command::Build(args) => build::run(args),
             Command::Run(args) => run::run(args).await,
             Command::Ping(args) => ping::run(args).await,
             Command::Post(args) => post::run(args).await,

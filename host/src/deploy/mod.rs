@@ -56,14 +56,37 @@ impl DeployOptions {
     }
 }
 
-/// The runtime settings a flow needs (fuel metering only if an executor asks).
+/// The runtime settings a flow needs: fuel metering only if an executor asks, and an
+/// instance pool with room for every replica and shard the flow starts (a quarter more,
+/// so replacing a poisoned instance never waits for a slot), at least the default.
+/// `FLOWHOST_MAX_INSTANCES` overrides the pool's size.
 pub fn runtime_config_for(flow: &Flow) -> RuntimeConfig {
+    let defaults = RuntimeConfig::default();
+    let needed: u32 = flow
+        .executors
+        .iter()
+        .filter(|e| !e.external && e.uses.is_some())
+        .map(|e| {
+            let shards = e.shards.max(1);
+            let parts =
+                shards + u32::from(e.uses_before.is_some()) + u32::from(e.uses_after.is_some());
+            parts.saturating_mul(e.replicas.max(1))
+        })
+        .fold(0u32, u32::saturating_add);
+    let sized = needed
+        .saturating_add(needed / 4)
+        .max(defaults.max_instances);
+    let max_instances = std::env::var("FLOWHOST_MAX_INSTANCES")
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(sized);
     RuntimeConfig {
         consume_fuel: flow
             .effective_executors()
             .iter()
             .any(|e| e.limits.fuel.is_some()),
-        ..RuntimeConfig::default()
+        max_instances,
+        ..defaults
     }
 }
 

@@ -62,3 +62,20 @@ pub fn runtime_with(config: RuntimeConfig) -> Arc<Runtime> {
     };
     Arc::new(Runtime::new(config).expect("runtime starts"))
 }
+
+/// A component written in another language, built by `scripts/build-polyglot.sh` into
+/// `target/polyglot/<language>/<name>.wasm` (`name` is an example's folder, or
+/// `conformance`). Panics with the fix when it has not been built.
+pub fn polyglot(language: &str, name: &str) -> PathBuf {
+    let path = target_dir()
+        .join("polyglot")
+        .join(language)
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "component {} is missing: run `bash scripts/install-toolchains.sh {language}` and \
+         `bash scripts/build-polyglot.sh {language}` first",
+        path.display()
+    );
+    path
+}

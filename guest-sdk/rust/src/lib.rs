@@ -21,7 +21,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! flowhost-guest = { path = "../guest-sdk" }   # or `flowhost-guest.workspace = true`
+//! flowhost-guest = { path = "../guest-sdk/rust" }   # or `flowhost-guest.workspace = true`
 //! serde = { version = "1", features = ["derive"] }
 //! serde_json = "1"
 //! ```
@@ -204,7 +204,7 @@ pub use tensor::{DType, Element, Tensor};
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../../wit",
         world: "executor-world",
         pub_export_macro: true,
         export_macro_name: "export",

@@ -1,0 +1,8 @@
+module example.invalid/flowhost/examples/go/foo
+
+go 1.25
+
+require example.invalid/flowhost/guest-sdk/go v0.0.0
+
+// For editors and `go vet` in this tree; guest-sdk/go/build.sh rewrites it.
+replace example.invalid/flowhost/guest-sdk/go => ../../../guest-sdk/go

@@ -1,0 +1,3 @@
+module example.invalid/flowhost/guest-sdk/go
+
+go 1.25
