@@ -685,6 +685,55 @@ fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
 }
 
+#[test]
+fn jina_keys_without_effect_are_named_and_strict_refuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |strict: bool, yaml: &str| {
+        let file = dir.path().join("flow.yml");
+        std::fs::write(&file, yaml).unwrap();
+        let mut command = Command::new(flowhost_bin());
+        command.arg("run").arg(&file);
+        if strict {
+            command.arg("--strict");
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        (status, stderr)
+    };
+    // Without --strict the flow goes on (here to fail at its missing component), having
+    // named the key, its line and why it does nothing.
+    let (status, stderr) = run(
+        false,
+        "jtype: Flow\nexecutors:\n  - name: a\n    uses: missing.wasm\n    gpus: 1\n",
+    );
+    assert!(!status.success());
+    assert!(
+        stderr.contains("flow.yml:5:5: executor `a`: `gpus` has no effect in flowhost")
+            && stderr.contains("missing.wasm"),
+        "{stderr}"
+    );
+    let (status, stderr) = run(
+        true,
+        &format!(
+            "jtype: Flow\nexecutors:\n  - name: a\n    uses: {}\n    gpus: 1\n    quiet: true\n",
+            uses("noop_executor")
+        ),
+    );
+    assert!(!status.success());
+    assert!(
+        stderr.contains("2 keys have no effect in flowhost")
+            && stderr.contains("flow.yml:5:5")
+            && stderr.contains("flow.yml:6:5"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_json_subprotocol_answers_jina_json_and_survives_bad_messages() {
     use futures::{SinkExt as _, StreamExt as _};

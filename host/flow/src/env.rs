@@ -11,8 +11,10 @@
 //! - Jina substitutes after parsing, into string values. flowhost substitutes the text, so
 //!   `replicas: ${{ ENV.R }}` yields a number. Comments are skipped, so a commented-out
 //!   reference to an unset variable is harmless.
-//! - Jina's internal references (`${{root.executors[0].name}}`) and the deprecated bare `$NAME`
-//!   are not supported; the former is an error, the latter is left as text.
+//! - Jina's internal references (`${{root.executors[0].name}}`) are not supported: an error.
+//!
+//! Jina's deprecated `$NAME` / `${NAME}` are expanded as Jina expands them, after parsing and
+//! in string values only (`yaml/dollar.rs`).
 
 use std::collections::BTreeMap;
 
@@ -43,7 +45,7 @@ impl Vars {
         }
     }
 
-    fn env_var(&self, name: &str) -> Option<String> {
+    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
         match &self.env {
             Some(map) => map.get(name).cloned(),
             None => std::env::var(name).ok(),

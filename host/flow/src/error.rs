@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::keys::KeyWarning;
+
 /// Where an error is: a file name and, when known, the 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pos {
@@ -300,6 +302,30 @@ pub enum FlowError {
         searched: Vec<PathBuf>,
     },
 
+    /// A Jina key or value flowhost cannot honour (`pods:`, `py_modules`, a Python class or
+    /// `jinahub://` in `uses`, ...); the message says what to write instead.
+    #[error("{at}: {ctx}{what}: {message}")]
+    Unsupported {
+        /// Where the key (or value) is.
+        at: Box<Pos>,
+        /// The section it is in.
+        ctx: Ctx,
+        /// The key, or the key and its value, as written: `` `pods` ``, `` `uses: Foo` ``.
+        what: String,
+        /// Why flowhost refuses it, and what to write instead.
+        message: String,
+    },
+
+    /// Strict loading found keys that have no effect in flowhost: every one of them, each
+    /// with its own file, line and reason.
+    #[error("{file}: {} (strict mode refuses them):{}", count(.warnings.len()), list(.warnings))]
+    Strict {
+        /// The flow file that was loaded.
+        file: String,
+        /// The keys with no effect, in file order (the flow file, then executor configs).
+        warnings: Vec<KeyWarning>,
+    },
+
     /// An executor config file that is wrong as a whole: not a mapping, or a `jtype` with no
     /// component; also an executor index out of range.
     #[error("{at}: {message}")]
@@ -309,4 +335,15 @@ pub enum FlowError {
         /// What is wrong, and how to fix it.
         message: String,
     },
+}
+
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 key has no effect in flowhost".to_string(),
+        n => format!("{n} keys have no effect in flowhost"),
+    }
+}
+
+fn list(warnings: &[KeyWarning]) -> String {
+    warnings.iter().map(|w| format!("\n  {w}")).collect()
 }

@@ -22,11 +22,13 @@ use serde_norway::Value;
 
 use crate::env::substitute;
 use crate::error::{Ctx, FlowError, Pos};
-use crate::keys::EXECUTOR_CONFIG_KEYS;
+use crate::keys::{KeyWarning, Level};
 use crate::locate::Target;
 use crate::source::{Source, yaml_path};
 use crate::spec::Flow;
-use crate::yaml::{At, LoadOptions, Reader, describe, parse_value};
+use crate::yaml::{
+    At, LoadOptions, Reader, describe, expand_dollar_vars, parse_value, python_only,
+};
 
 /// An executor with its config file (if any) folded in: what the runtime should start.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,17 +107,9 @@ impl Flow {
             uses_metas: metas,
             uses_requests: e.uses_requests.clone(),
         };
-        let Some(uses) = e.uses.as_deref().filter(|u| is_executor_config(u)) else {
+        let Some(file) = self.executor_config_file(index, flow_dir)? else {
             return Ok(out);
         };
-        let file = find_executor_config(uses, flow_dir, &self.with.extra_search_paths).map_err(
-            |searched| FlowError::ConfigNotFound {
-                at: Box::new(Pos::file(flow_dir.display().to_string())),
-                executor: e.name.clone(),
-                uses: uses.to_string(),
-                searched,
-            },
-        )?;
         let config = ExecutorConfig::load(&file, opts)?;
         out.component = config.component;
         out.jtype = config.jtype;
@@ -126,6 +120,29 @@ impl Flow {
         requests.extend(e.uses_requests.iter().map(|(k, v)| (k.clone(), v.clone())));
         out.uses_requests = requests;
         Ok(out)
+    }
+
+    /// The executor config file the executor at `index` names in `uses`, found beside the flow
+    /// or along the search paths; `None` when `uses` is not a config file (or out of range).
+    pub(crate) fn executor_config_file(
+        &self,
+        index: usize,
+        flow_dir: &Path,
+    ) -> Result<Option<PathBuf>, FlowError> {
+        let Some(e) = self.executors.get(index) else {
+            return Ok(None);
+        };
+        let Some(uses) = e.uses.as_deref().filter(|u| is_executor_config(u)) else {
+            return Ok(None);
+        };
+        find_executor_config(uses, flow_dir, &self.with.extra_search_paths)
+            .map(Some)
+            .map_err(|searched| FlowError::ConfigNotFound {
+                at: Box::new(Pos::file(flow_dir.display().to_string())),
+                executor: e.name.clone(),
+                uses: uses.to_string(),
+                searched,
+            })
     }
 
     /// Every executor expanded, in flow order.
@@ -160,6 +177,8 @@ pub struct ExecutorConfig {
     pub requests: BTreeMap<String, String>,
     /// The component, already made relative to the config file's folder.
     pub component: Option<String>,
+    /// Keys in the file that have no effect in flowhost, one per occurrence.
+    pub warnings: Vec<KeyWarning>,
 }
 
 impl ExecutorConfig {
@@ -175,8 +194,10 @@ impl ExecutorConfig {
             file: &name,
             text: &text,
         };
-        let reader = Reader { src };
-        let (root, tag) = match parse_value(&src)? {
+        let reader = Reader::new(src);
+        let mut parsed = parse_value(&src)?;
+        expand_dollar_vars(&mut parsed, &opts.vars);
+        let (root, tag) = match parsed {
             Value::Tagged(t) => (
                 t.value,
                 Some(t.tag.to_string().trim_start_matches('!').to_string()),
@@ -203,12 +224,17 @@ impl ExecutorConfig {
         };
         let mut component_key: Option<String> = None;
         for (key, v) in reader.entries(&at, "executor config", &root)? {
+            reader.known(&at, Level::ExecutorConfig, &key)?;
             match key.as_str() {
                 "jtype" => config.jtype = reader.opt_string(&at, &key, v)?,
                 "with" => config.with = reader.json_map(&at, &key, v)?,
-                "metas" => config.metas = reader.json_map(&at, &key, v)?,
+                "metas" => {
+                    reader.metas_keys(&at, &key, v, true)?;
+                    config.metas = reader.json_map(&at, &key, v)?
+                }
                 "requests" => config.requests = reader.string_map(&at, &key, v)?,
-                "py_modules" => {}
+                // Read by the Python SDK when it builds the component, not by the host.
+                "py_modules" | "dynamic_batching" => {}
                 "uses" | "component" => {
                     if let Some(first) = &component_key {
                         return Err(reader.bad(
@@ -219,6 +245,15 @@ impl ExecutorConfig {
                     }
                     component_key = Some(key.clone());
                     let c = reader.string(&at, &key, v)?;
+                    if let Some(message) = python_only(&c) {
+                        return Err(reader.refuse(
+                            &at,
+                            &key,
+                            Target::Value,
+                            format!("`{key}: {}`", c.trim()),
+                            message,
+                        ));
+                    }
                     if is_executor_config(&c) {
                         return Err(reader.bad(
                             &at,
@@ -228,7 +263,7 @@ impl ExecutorConfig {
                     }
                     config.component = Some(relative_to(&c, file));
                 }
-                _ => return Err(reader.unknown(&at, &key, &[EXECUTOR_CONFIG_KEYS])),
+                _ => return Err(reader.unknown(&at, &key, Level::ExecutorConfig)),
             }
         }
         let pass_through = matches!(config.jtype.as_deref(), None | Some("BaseExecutor"));
@@ -241,6 +276,7 @@ impl ExecutorConfig {
                 ),
             });
         }
+        config.warnings = reader.into_warnings();
         Ok(config)
     }
 }

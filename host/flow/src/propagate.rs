@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::keys::EXECUTOR_JINA_KEYS;
+use crate::keys::kept_by_executors;
 use crate::limits::ResolvedLimits;
 use crate::spec::{ExposedEndpoint, Flow, ServerSettings};
 use flowhost_wire::Compression;
@@ -111,7 +111,7 @@ impl Flow {
         let mut extra: BTreeMap<String, Value> = with
             .extra
             .iter()
-            .filter(|(k, _)| EXECUTOR_JINA_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| kept_by_executors(k))
             .filter(|(k, _)| !NOT_FOR_EXECUTORS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();

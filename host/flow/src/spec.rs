@@ -72,8 +72,9 @@ pub struct FlowArgs {
     /// What one peer may make the gateway hold (flowhost's keys; the gRPC ones also come from
     /// Jina's `grpc_server_options`).
     pub server: ServerSettings,
-    /// Other keys Jina knows for a Flow or gateway that flowhost does not interpret. They are
-    /// validated as known, kept, propagated by the Jina rules and saved back.
+    /// Jina's keys for a Flow or gateway that have no typed field: validated as known, kept as
+    /// written, propagated by the Jina rules and saved back (`KEYS.md` says which have an
+    /// effect, e.g. `grpc_server_options`, and which do not).
     pub extra: BTreeMap<String, Value>,
 }
 
@@ -147,7 +148,8 @@ pub struct ExecutorSpec {
     pub grpc_metadata: BTreeMap<String, String>,
     /// flowhost's sandbox limits for this executor (unset: flow default, then built-in default).
     pub limits: Limits,
-    /// Other keys Jina knows for an executor that flowhost does not interpret (kept and saved).
+    /// Jina's keys for an executor that have no typed field, kept as written and saved back
+    /// (`KEYS.md` says which have an effect, e.g. `retries`, and which do not).
     pub extra: BTreeMap<String, Value>,
 }
 

@@ -26,7 +26,7 @@ fn err(text: &str) -> String {
 
 /// `examples/flows`, found from the working directory (the crate) or from this file (when the
 /// module is compiled from elsewhere by path).
-fn examples_dir() -> PathBuf {
+pub(crate) fn examples_dir() -> PathBuf {
     let starts = [
         std::env::current_dir().unwrap_or_default(),
         PathBuf::from(file!()),
@@ -75,7 +75,7 @@ fn unknown_keys_elsewhere() {
 #[test]
 fn known_jina_keys_are_kept() {
     let flow = load(
-        "jtype: Flow\nwith:\n  monitoring: true\n  port_monitoring: 9090\nexecutors:\n  - name: a\n    py_modules: exec.py\n    output_array_type: numpy\n",
+        "jtype: Flow\nwith:\n  monitoring: true\n  port_monitoring: 9090\nexecutors:\n  - name: a\n    gpus: 1\n    output_array_type: numpy\n",
     )
     .unwrap();
     assert_eq!(flow.with.extra["monitoring"], json!(true));

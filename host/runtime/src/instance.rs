@@ -20,6 +20,9 @@ use super::ticker::TICK;
 pub struct InstanceConfig {
     /// The executor's name in the flow, used in every log line and error.
     pub name: String,
+    /// Jina's `metas.name` when the flow sets one (`uses_metas: {name: ...}`); the guest
+    /// sees [`InstanceConfig::name`] otherwise. Logs and errors always use `name`.
+    pub metas_name: Option<String>,
     /// Jina's `metas.description` (from the flow's `uses_metas`), passed to the guest in `metas`.
     pub description: Option<String>,
     /// Jina's `uses_with`: a JSON object of constructor arguments.
@@ -46,6 +49,7 @@ impl InstanceConfig {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
+            metas_name: None,
             description: None,
             uses_with: serde_json::Value::Object(Default::default()),
             replica_id: 0,
@@ -60,7 +64,7 @@ impl InstanceConfig {
 
     fn metas(&self) -> WitMetas {
         WitMetas {
-            name: self.name.clone(),
+            name: self.metas_name.as_ref().unwrap_or(&self.name).clone(),
             description: self.description.clone(),
             workspace: self
                 .sandbox
@@ -307,5 +311,19 @@ fn guest_frames(error: &wasmtime::Error) -> String {
         String::new()
     } else {
         format!(" (in {})", names.join(" <- "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guest_sees_metas_name_when_set_and_the_flow_name_otherwise() {
+        let mut config = InstanceConfig::new("in-the-flow");
+        assert_eq!(config.metas().name, "in-the-flow");
+        config.metas_name = Some("MyExec".into());
+        assert_eq!(config.metas().name, "MyExec");
+        assert_eq!(config.name, "in-the-flow");
     }
 }

@@ -54,7 +54,7 @@ pub struct FlowchartArgs {
 }
 
 fn load(path: &Path) -> anyhow::Result<(Flow, PathBuf)> {
-    let flow = Flow::load(path)?;
+    let flow = super::flow_file::load(path, super::flow_file::KeyPolicy::Warn)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -4,6 +4,7 @@
 mod build;
 mod call;
 mod export;
+mod flow_file;
 mod input;
 mod new;
 mod ping;

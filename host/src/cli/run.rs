@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use super::flow_file::KeyPolicy;
 use crate::deploy::{
     DeployOptions, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
 };
@@ -24,13 +25,22 @@ pub struct RunArgs {
     /// always, missing (use the cache when it has the tag) or never (offline).
     #[arg(long, default_value = "missing")]
     pull: flowhost_registry::PullPolicy,
+    /// Refuse a flow that uses Jina keys flowhost ignores (by default each is a warning
+    /// with its file and line).
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     registry: super::registry::RegistryFlags,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let flow = Flow::load(&args.flow)?;
+    let policy = if args.strict {
+        KeyPolicy::Strict
+    } else {
+        KeyPolicy::Warn
+    };
+    let flow = super::flow_file::load(&args.flow, policy)?;
     let flow_dir = args
         .flow
         .parent()

@@ -325,11 +325,15 @@ fn instance_template(
 ) -> InstanceConfig {
     let mut config = InstanceConfig::new(spec.name.clone());
     config.uses_with = Value::Object(expanded.uses_with.clone());
-    config.description = expanded
-        .uses_metas
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let meta = |key: &str| {
+        expanded
+            .uses_metas
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    config.metas_name = meta("name");
+    config.description = meta("description");
     config.limits = InstanceLimits {
         timeout: Duration::from_millis(effective.limits.timeout_ms),
         memory: effective.limits.memory_limit,
@@ -446,5 +450,41 @@ fn remote_deadline(effective: &EffectiveExecutor) -> Option<std::time::Duration>
         None => Some(std::time::Duration::from_millis(
             effective.limits.timeout_ms,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templates(yaml: &str) -> Vec<InstanceConfig> {
+        let flow = Flow::from_yaml_str(yaml, "flow.yml", &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dir = Path::new(".");
+        let expanded = flow
+            .expand_executors(dir, &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let effective = flow.effective_executors();
+        flow.executors
+            .iter()
+            .zip(&expanded)
+            .zip(&effective)
+            .map(|((spec, expanded), effective)| instance_template(spec, expanded, effective, dir))
+            .collect()
+    }
+
+    #[test]
+    fn uses_metas_name_reaches_the_executor_not_the_logs() {
+        let configs = templates(
+            "jtype: Flow\nmetas: {description: every}\nexecutors:\n\
+             - name: a\n  uses: a.wasm\n  uses_metas: {name: MyExec, description: mine}\n\
+             - name: b\n  uses: b.wasm\n",
+        );
+        assert_eq!(configs[0].name, "a");
+        assert_eq!(configs[0].metas_name.as_deref(), Some("MyExec"));
+        assert_eq!(configs[0].description.as_deref(), Some("mine"));
+        assert_eq!(configs[1].name, "b");
+        assert_eq!(configs[1].metas_name, None);
+        assert_eq!(configs[1].description.as_deref(), Some("every"));
     }
 }

@@ -2,13 +2,14 @@
 //! getters (`string`, `uint`, `string_map`, ...) whose errors name the file, line, column,
 //! context and key, with a did-you-mean for unknown keys. Knows nothing of the Flow schema.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 use serde_norway::Value;
 
 use crate::error::{Ctx, FlowError, Hint, Pos};
-use crate::keys;
+use crate::keys::{self, KeyInfo, KeyWarning, Level, Status};
 use crate::locate::{Seg, Target};
 use crate::source::Source;
 
@@ -71,9 +72,12 @@ pub(crate) fn to_json(v: &Value) -> Result<Json, String> {
     serde_json::to_value(v).map_err(|e| e.to_string())
 }
 
-/// The converter: holds the source to position errors.
+/// The converter: holds the source to position errors, and the warnings found so far.
 pub(crate) struct Reader<'a> {
     pub src: Source<'a>,
+    // The getters take `&self` (a reader is shared down the walk); warnings are the one thing
+    // they add to.
+    warnings: RefCell<Vec<KeyWarning>>,
 }
 
 /// A mapping being read: its path and the context named in messages.
@@ -91,6 +95,62 @@ impl At<'_> {
 }
 
 impl<'a> Reader<'a> {
+    pub fn new(src: Source<'a>) -> Reader<'a> {
+        Reader {
+            src,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The warnings collected while reading, in file order.
+    pub fn into_warnings(self) -> Vec<KeyWarning> {
+        self.warnings.into_inner()
+    }
+
+    /// The table's entry for `key` at `level`, after acting on its status: a refused key is an
+    /// error, an ignored one is noted as a warning. `None`: a key no one knows here.
+    pub fn known(
+        &self,
+        at: &At<'_>,
+        level: Level,
+        key: &str,
+    ) -> Result<Option<&'static KeyInfo>, FlowError> {
+        let Some(info) = keys::key_info(level, key) else {
+            return Ok(None);
+        };
+        match info.status {
+            Status::Refused(message) => {
+                return Err(self.refuse(at, key, Target::Key, format!("`{key}`"), message));
+            }
+            Status::Ignored(reason) => self.warnings.borrow_mut().push(KeyWarning {
+                at: *self.pos(&at.child(key), Target::Key),
+                ctx: at.ctx.clone(),
+                key: key.to_string(),
+                reason,
+            }),
+            Status::Implemented | Status::Differs(_) => {}
+        }
+        Ok(Some(info))
+    }
+
+    /// A Jina key (or its value, per `target`) flowhost refuses; `what` names it in the
+    /// message.
+    pub fn refuse(
+        &self,
+        at: &At<'_>,
+        key: &str,
+        target: Target,
+        what: String,
+        message: impl Into<String>,
+    ) -> FlowError {
+        FlowError::Unsupported {
+            at: self.pos(&at.child(key), target),
+            ctx: at.ctx.clone(),
+            what,
+            message: message.into(),
+        }
+    }
+
     pub fn pos(&self, path: &[Seg], target: Target) -> Box<Pos> {
         self.src.pos(path, target)
     }
@@ -114,15 +174,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn unknown(&self, at: &At<'_>, key: &str, known: &[&[&str]]) -> FlowError {
+    /// A key the table does not know at `level`, with the closest one that it does.
+    pub fn unknown(&self, at: &At<'_>, key: &str, level: Level) -> FlowError {
         FlowError::UnknownKey {
             at: self.pos(&at.child(key), Target::Key),
             ctx: at.ctx.clone(),
             key: key.to_string(),
-            hint: Hint(keys::did_you_mean(
-                key,
-                known.iter().flat_map(|k| k.iter().copied()),
-            )),
+            hint: Hint(keys::did_you_mean(key, keys::names(level))),
         }
     }
 

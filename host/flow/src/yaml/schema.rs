@@ -7,7 +7,7 @@ use serde_norway::Value;
 
 use super::reader::{At, Reader, describe, scalar_text};
 use crate::error::{Ctx, FlowError};
-use crate::keys;
+use crate::keys::Level;
 use crate::limits::parse_bytes;
 use crate::locate::{Seg, Target};
 use crate::source::yaml_path;
@@ -96,13 +96,20 @@ impl Reader<'_> {
             }
         }
         let mut flow = Flow::default();
+        let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in &entries {
-            match key.as_str() {
-                "jtype" | "version" => {}
+            self.known(&top, Level::Top, key)?;
+            let canonical =
+                self.canonical_key(&top, &mut seen_alias, key, &[("deployments", "executors")])?;
+            match canonical {
+                "jtype" | "version" | "jcloud" => {}
                 "with" => flow.with = self.flow_args(v)?,
-                "metas" => flow.metas = self.json_map(&top, key, v)?,
-                "executors" => flow.executors = self.executors(v)?,
-                other => return Err(self.unknown(&top, other, &[keys::TOP_KEYS])),
+                "metas" => {
+                    self.metas_keys(&top, key, v, false)?;
+                    flow.metas = self.json_map(&top, key, v)?
+                }
+                "executors" => flow.executors = self.executors(key, v)?,
+                other => return Err(self.unknown(&top, other, Level::Top)),
             }
         }
         Ok(flow)
@@ -118,6 +125,7 @@ impl Reader<'_> {
         let mut args = FlowArgs::default();
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "with", v)? {
+            let known = self.known(&at, Level::With, &key)?;
             let canonical = self.canonical_key(
                 &at,
                 &mut seen_alias,
@@ -203,10 +211,10 @@ impl Reader<'_> {
                     args.server.idle_timeout_ms =
                         Some(self.uint(&at, &key, v, "milliseconds (0: never)")?)
                 }
-                k if keys::WITH_JINA_KEYS.contains(&k) => {
+                _ if known.is_some_and(|k| k.kept) => {
                     args.extra.insert(key.clone(), self.json(&at, &key, v)?);
                 }
-                _ => return Err(self.unknown(&at, &key, &[keys::WITH_KEYS, keys::WITH_JINA_KEYS])),
+                _ => return Err(self.unknown(&at, &key, Level::With)),
             }
         }
         Ok(args)
@@ -248,6 +256,7 @@ impl Reader<'_> {
             };
             let mut ep = ExposedEndpoint::default();
             for (key, v) in self.entries(&ep_at, &endpoint, spec)? {
+                self.known(&ep_at, Level::Endpoint, &key)?;
                 match key.as_str() {
                     "methods" => {
                         ep.methods = self
@@ -259,7 +268,7 @@ impl Reader<'_> {
                     "summary" => ep.summary = self.opt_string(&ep_at, &key, v)?,
                     "description" => ep.description = self.opt_string(&ep_at, &key, v)?,
                     "tags" => ep.tags = self.string_list(&ep_at, &key, v)?,
-                    _ => return Err(self.unknown(&ep_at, &key, &[keys::EXPOSE_KEYS])),
+                    _ => return Err(self.unknown(&ep_at, &key, Level::Endpoint)),
                 }
             }
             out.insert(endpoint, ep);
@@ -267,15 +276,16 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    fn executors(&self, v: &Value) -> Result<Vec<ExecutorSpec>, FlowError> {
+    /// `executors:` (or Jina's `deployments:`, written as `key`).
+    fn executors(&self, key: &str, v: &Value) -> Result<Vec<ExecutorSpec>, FlowError> {
         let items = match v {
             Value::Null => return Ok(Vec::new()),
             Value::Sequence(items) => items,
             other => {
                 return Err(FlowError::WrongType {
-                    at: self.pos(&yaml_path!["executors"], Target::Value),
+                    at: self.pos(&yaml_path![key], Target::Value),
                     ctx: Ctx::Top,
-                    key: "executors".to_string(),
+                    key: key.to_string(),
                     expected: "a list of executors (`- name: ...`)".to_string(),
                     found: describe(other),
                 });
@@ -284,12 +294,12 @@ impl Reader<'_> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.executor(i, item))
+            .map(|(i, item)| self.executor(key, i, item))
             .collect()
     }
 
-    fn executor(&self, index: usize, v: &Value) -> Result<ExecutorSpec, FlowError> {
-        let p = yaml_path!["executors", index];
+    fn executor(&self, list: &str, index: usize, v: &Value) -> Result<ExecutorSpec, FlowError> {
+        let p = yaml_path![list, index];
         let default_name = format!("executor{index}");
         // The name is read first so that every later message can name the executor.
         let name = match v {
@@ -334,6 +344,7 @@ impl Reader<'_> {
         };
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "executor", v)? {
+            let known = self.known(&at, Level::Executor, &key)?;
             let canonical = self.canonical_key(
                 &at,
                 &mut seen_alias,
@@ -342,9 +353,12 @@ impl Reader<'_> {
             )?;
             match canonical {
                 "name" => {}
-                "uses" => e.uses = self.opt_string(&at, &key, v)?,
+                "uses" => e.uses = self.uses(&at, &key, v)?,
                 "uses_with" => e.uses_with = self.json_map(&at, &key, v)?,
-                "uses_metas" => e.uses_metas = self.json_map(&at, &key, v)?,
+                "uses_metas" => {
+                    self.metas_keys(&at, &key, v, false)?;
+                    e.uses_metas = self.json_map(&at, &key, v)?
+                }
                 "uses_requests" => e.uses_requests = self.string_map(&at, &key, v)?,
                 "workspace" => e.workspace = self.opt_string(&at, &key, v)?,
                 "env" => e.env = self.string_map(&at, &key, v)?,
@@ -372,8 +386,8 @@ impl Reader<'_> {
                 "replicas" => e.replicas = self.uint(&at, &key, v, "a positive integer")?,
                 "shards" => e.shards = self.uint(&at, &key, v, "a positive integer")?,
                 "polling" => e.polling = self.polling(&at, &key, v)?,
-                "uses_before" => e.uses_before = self.opt_string(&at, &key, v)?,
-                "uses_after" => e.uses_after = self.opt_string(&at, &key, v)?,
+                "uses_before" => e.uses_before = self.uses(&at, &key, v)?,
+                "uses_after" => e.uses_after = self.uses(&at, &key, v)?,
                 "disable_reduce" => e.disable_reduce = self.boolean(&at, &key, v)?,
                 "external" => e.external = self.boolean(&at, &key, v)?,
                 // Several hosts (and ports) are the replicas of an external executor.
@@ -384,19 +398,41 @@ impl Reader<'_> {
                 "timeout_ms" | "memory_limit" | "fuel" => {
                     self.limit(&at, &key, v, &mut e.limits)?
                 }
-                k if keys::EXECUTOR_JINA_KEYS.contains(&k) => {
+                _ if known.is_some_and(|k| k.kept) => {
                     e.extra.insert(key.clone(), self.json(&at, &key, v)?);
                 }
-                _ => {
-                    return Err(self.unknown(
-                        &at,
-                        &key,
-                        &[keys::EXECUTOR_KEYS, keys::EXECUTOR_JINA_KEYS],
-                    ));
-                }
+                _ => return Err(self.unknown(&at, &key, Level::Executor)),
             }
         }
         Ok(e)
+    }
+
+    /// Checks the keys of a metas mapping (`metas`, `uses_metas`) against the table: warns
+    /// for the ones with no effect, refuses `py_modules` unless `config_file` (the Python SDK
+    /// reads it there). Other keys stay free-form, as Jina's metas are; type errors are
+    /// `json_map`'s to report.
+    pub(crate) fn metas_keys(
+        &self,
+        at: &At<'_>,
+        key: &str,
+        v: &Value,
+        config_file: bool,
+    ) -> Result<(), FlowError> {
+        let Value::Mapping(map) = v else {
+            return Ok(());
+        };
+        let path = at.child(key);
+        let ctx = Ctx::Nested(Box::new(at.ctx.clone()), format!("`{key}`"));
+        let inner = At {
+            path: &path,
+            ctx: &ctx,
+        };
+        for k in map.keys().filter_map(scalar_text) {
+            if !(config_file && k == "py_modules") {
+                self.known(&inner, Level::Metas, &k)?;
+            }
+        }
+        Ok(())
     }
 
     fn polling(&self, at: &At<'_>, key: &str, v: &Value) -> Result<Option<PollingSpec>, FlowError> {
