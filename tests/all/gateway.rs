@@ -646,24 +646,33 @@ fn sigterm_does_not_wait_for_idle_or_silent_connections() {
     drop((keep_alive, silent_h2, mute));
 }
 
+/// `flowhost run FLAGS dir/flow.yml` for a flow expected not to start: its exit status
+/// and standard error.
+fn run_failing_flow(
+    dir: &std::path::Path,
+    flags: &[&str],
+    yaml: &str,
+) -> (std::process::ExitStatus, String) {
+    let file = dir.join("flow.yml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut child = Command::new(flowhost_bin())
+        .arg("run")
+        .args(flags)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(60));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
+}
+
 #[test]
 fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |yaml: &str| {
-        let file = dir.path().join("flow.yml");
-        std::fs::write(&file, yaml).unwrap();
-        let mut child = Command::new(flowhost_bin())
-            .arg("run")
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-        (status, stderr)
-    };
+    let run = |yaml: &str| run_failing_flow(dir.path(), &[], yaml);
     let (status, stderr) = run("jtype: Flow\nexecutors:\n  - name: a\n    uses: [oops\n");
     assert!(!status.success());
     // The YAML error, where the file ended, and where the unclosed list began.
@@ -689,22 +698,8 @@ fn flows_that_cannot_start_exit_non_zero_with_the_reason() {
 fn jina_keys_without_effect_are_named_and_strict_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let run = |strict: bool, yaml: &str| {
-        let file = dir.path().join("flow.yml");
-        std::fs::write(&file, yaml).unwrap();
-        let mut command = Command::new(flowhost_bin());
-        command.arg("run").arg(&file);
-        if strict {
-            command.arg("--strict");
-        }
-        let mut child = command
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let status = wait_with_timeout(&mut child, Duration::from_secs(60));
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-        (status, stderr)
+        let flags: &[&str] = if strict { &["--strict"] } else { &[] };
+        run_failing_flow(dir.path(), flags, yaml)
     };
     // Without --strict the flow goes on (here to fail at its missing component), having
     // named the key, its line and why it does nothing.
