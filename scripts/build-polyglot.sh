@@ -4,7 +4,9 @@
 # with each language's own recipe, guest-sdk/<lang>/build.sh. A component newer than
 # everything it is built from (its project, its SDK, the WIT) is kept.
 #
-# Usage: bash scripts/build-polyglot.sh [python|js|go|c ...]   (default: all four)
+# Usage: bash scripts/build-polyglot.sh [python|js|go|c|floors ...]   (default: the four languages)
+# `floors` builds the benchmark's toolchain floors (tests/floors: no SDK) into
+# target/polyglot/<lang>-floor/floor.wasm.
 # Needs the toolchains: bash scripts/install-toolchains.sh all
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,7 +43,34 @@ build() {
     fi
 }
 
+# The floors: the Python one goes straight to componentize-py, the JS one through the
+# SDK's build without the SDK (FLOWHOST_JS_NO_SDK).
+build_floors() {
+    local python_out="$target_dir/polyglot/python-floor/floor.wasm"
+    if stale "$python_out" tests/floors/python wit; then
+        mkdir -p "$(dirname "$python_out")"
+        local toolchains="${FLOWHOST_TOOLCHAINS:-$root/.toolchains}"
+        (
+            cd tests/floors/python
+            unset VIRTUAL_ENV PYTHONPATH
+            export PYTHONDONTWRITEBYTECODE=1
+            "$toolchains/venv/bin/componentize-py" -q -d "$root/wit" -w executor-world \
+                componentize -p . app -o "$python_out"
+        )
+        echo "build-polyglot: $python_out"
+    fi
+    local js_out="$target_dir/polyglot/js-floor/floor.wasm"
+    if stale "$js_out" tests/floors/js guest-sdk/js/tools wit; then
+        FLOWHOST_JS_NO_SDK=1 bash guest-sdk/js/build.sh tests/floors/js "$js_out"
+        echo "build-polyglot: $js_out"
+    fi
+}
+
 for language in "${languages[@]}"; do
+    if [ "$language" = floors ]; then
+        build_floors
+        continue
+    fi
     [ -f "guest-sdk/$language/build.sh" ] || { echo "build-polyglot: no guest-sdk/$language/build.sh" >&2; exit 1; }
     out_dir="$target_dir/polyglot/$language"
     for project in examples/"$language"/*/; do

@@ -14,6 +14,11 @@
 //! into the SDK's type and back); the host side of both is the same for every language.
 //! The second row of Rust repeats its 1-document call with the component model's async
 //! feature off, to show what turning it on costs.
+//!
+//! `python-floor` and `js-floor` are the toolchains' floors (`tests/floors`, built by
+//! `bash scripts/build-polyglot.sh floors`): no SDK, `init` does nothing and `call` hands
+//! its batch straight back, for both calls. Beside them, a row shows what the SDK adds
+//! to what the toolchain itself costs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,16 +34,38 @@ struct Plan {
     replicas: usize,
 }
 
-fn components(language: &str) -> (PathBuf, PathBuf) {
+/// A language's 1-document executor, the one that takes 100 × 512 embeddings, and the
+/// latter's method and endpoint.
+struct Components {
+    appender: PathBuf,
+    roundtrip: PathBuf,
+    roundtrip_method: &'static str,
+    roundtrip_endpoint: &'static str,
+}
+
+fn components(language: &str) -> Components {
     match language {
-        "rust" => (
-            flowhost_test_support::guest("foo_executor"),
-            flowhost_test_support::guest("conformance_rust"),
-        ),
-        _ => (
-            flowhost_test_support::polyglot(language, "foo"),
-            flowhost_test_support::polyglot(language, "conformance"),
-        ),
+        "rust" => Components {
+            appender: flowhost_test_support::guest("foo_executor"),
+            roundtrip: flowhost_test_support::guest("conformance_rust"),
+            roundtrip_method: "roundtrip",
+            roundtrip_endpoint: "/roundtrip",
+        },
+        floor if floor.ends_with("-floor") => {
+            let component = flowhost_test_support::polyglot(floor, "floor");
+            Components {
+                appender: component.clone(),
+                roundtrip: component,
+                roundtrip_method: "echo",
+                roundtrip_endpoint: "/index",
+            }
+        }
+        _ => Components {
+            appender: flowhost_test_support::polyglot(language, "foo"),
+            roundtrip: flowhost_test_support::polyglot(language, "conformance"),
+            roundtrip_method: "roundtrip",
+            roundtrip_endpoint: "/roundtrip",
+        },
     }
 }
 
@@ -132,7 +159,12 @@ struct Row {
 }
 
 async fn measure(language: &str, plan: &Plan, cache: &tempfile::TempDir) -> Row {
-    let (appender, conformance) = components(language);
+    let Components {
+        appender,
+        roundtrip: conformance,
+        roundtrip_method,
+        roundtrip_endpoint,
+    } = components(language);
     let size = std::fs::metadata(&appender).map(|m| m.len()).unwrap_or(0);
 
     let uncached = runtime(None, true);
@@ -188,8 +220,8 @@ async fn measure(language: &str, plan: &Plan, cache: &tempfile::TempDir) -> Row 
     let batch = embedding_batch(100, 512);
     let call_100 = time_calls(
         &conformance_executor,
-        "roundtrip",
-        "/roundtrip",
+        roundtrip_method,
+        roundtrip_endpoint,
         &batch,
         plan.calls_100,
     )
@@ -223,7 +255,7 @@ async fn measure(language: &str, plan: &Plan, cache: &tempfile::TempDir) -> Row 
 
 /// Rust's 1-document call on an engine without the component model's async feature.
 async fn rust_call_without_async(plan: &Plan, cache: &tempfile::TempDir) -> Duration {
-    let (appender, _) = components("rust");
+    let appender = components("rust").appender;
     let runtime = runtime(Some(cache.path().join("no-async")), false);
     let component = runtime.load(&appender).expect("load");
     let executor = Executor::start(component, InstanceConfig::new("foo"))

@@ -35,26 +35,27 @@ function scoresFromWit(list) {
 /**
  * One WIT node as a Document, leaving chunks and matches empty. Only the fields
  * the node sets are touched (a new Document has every field unset already):
- * this runs once per document in an interpreter, where each step counts.
+ * this runs once per document in an interpreter, where each step counts (so
+ * `!= null`, one test for both null and undefined).
  */
 export function docFromWit(n) {
   const d = new Document(BARE);
   const id = n.id;
   d.id = id;
   let v;
-  if ((v = n.parentId) !== undefined && v !== null) d.parentId = v;
-  if ((v = n.granularity) !== undefined && v !== null) d.granularity = v;
-  if ((v = n.adjacency) !== undefined && v !== null) d.adjacency = v;
-  if ((v = n.text) !== undefined && v !== null) d.text = v;
-  if ((v = n.blob) !== undefined && v !== null) d.blob = toBytes(v);
-  if ((v = n.tensor) !== undefined && v !== null) d.tensor = tensorFromWit(v, id, 'tensor');
-  if ((v = n.embedding) !== undefined && v !== null) d.embedding = tensorFromWit(v, id, 'embedding');
-  if ((v = n.uri) !== undefined && v !== null) d.uri = v;
-  if ((v = n.mimeType) !== undefined && v !== null) d.mimeType = v;
-  if ((v = n.tags) !== undefined && v !== null) receiveRawTags(d, v);
-  if ((v = n.weight) !== undefined && v !== null) d.weight = v;
-  if ((v = n.modality) !== undefined && v !== null) d.modality = v;
-  if ((v = n.offset) !== undefined && v !== null) d.offset = v;
+  if ((v = n.parentId) != null) d.parentId = v;
+  if ((v = n.granularity) != null) d.granularity = v;
+  if ((v = n.adjacency) != null) d.adjacency = v;
+  if ((v = n.text) != null) d.text = v;
+  if ((v = n.blob) != null) d.blob = toBytes(v);
+  if ((v = n.tensor) != null) d.tensor = tensorFromWit(v, id, 'tensor');
+  if ((v = n.embedding) != null) d.embedding = tensorFromWit(v, id, 'embedding');
+  if ((v = n.uri) != null) d.uri = v;
+  if ((v = n.mimeType) != null) d.mimeType = v;
+  if ((v = n.tags) != null) receiveRawTags(d, v);
+  if ((v = n.weight) != null) d.weight = v;
+  if ((v = n.modality) != null) d.modality = v;
+  if ((v = n.offset) != null) d.offset = v;
   if ((v = n.location) && v.length) d.location = Array.from(v);
   if ((v = n.scores) && v.length) d.scores = scoresFromWit(v);
   if ((v = n.evaluations) && v.length) d.evaluations = scoresFromWit(v);
@@ -159,9 +160,13 @@ function tensorToWit(v, id, field) {
   return { dtype: t.dtype, shape: t.shape.slice(), data: t.bytes() };
 }
 
+// The empty list of every node field a document leaves empty: the bindings
+// only read it, and most nodes have no location, scores, chunks or matches.
+const NONE = Object.freeze([]);
+
+/** Named scores as a WIT list; the caller has checked `scores` has keys. */
 function scoresToWit(scores, id, field) {
   const out = [];
-  if (scores === null || scores === undefined) return out;
   const names = Object.keys(scores);
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
@@ -182,15 +187,16 @@ function scoresToWit(scores, id, field) {
 }
 
 /**
- * One Document as a WIT node, with empty chunks and matches (the caller fills
- * them). Unset fields skip their checker (a call each, in an interpreter).
+ * One Document as a WIT node, without chunks and matches (shared empty lists:
+ * a caller that fills them sets its own). Unset fields (`== null`: null or
+ * undefined) skip their checker (a call each, in an interpreter).
  */
 export function docToWit(d) {
   const id = d.id;
   if (typeof id !== 'string') throw valueError(`a document id must be a string, got ${typeof id}`);
   const location = d.location;
   let loc;
-  if (location === null || location === undefined || location.length === 0) loc = [];
+  if (location === null || location === undefined || location.length === 0) loc = NONE;
   else {
     loc = new Array(location.length);
     for (let i = 0; i < location.length; i++) {
@@ -199,26 +205,38 @@ export function docToWit(d) {
     }
   }
   const { parentId, granularity, adjacency, text, blob, tensor, embedding, uri, mimeType, weight, modality, offset, scores, evaluations } = d;
+  // Most documents have no scores: the emptiness test is inline (`for...in`
+  // does nothing for null or undefined), a call less per field.
+  let witScores = NONE;
+  for (const _ in scores) {
+    witScores = scoresToWit(scores, id, 'scores');
+    break;
+  }
+  let witEvaluations = NONE;
+  for (const _ in evaluations) {
+    witEvaluations = scoresToWit(evaluations, id, 'evaluations');
+    break;
+  }
   return {
     id,
-    parentId: parentId === null || parentId === undefined ? null : optString(parentId, id, 'parentId'),
-    granularity: granularity === null || granularity === undefined ? null : optInt32(granularity, id, 'granularity'),
-    adjacency: adjacency === null || adjacency === undefined ? null : optInt32(adjacency, id, 'adjacency'),
-    text: text === null || text === undefined ? null : optString(text, id, 'text'),
-    blob: blob === null || blob === undefined ? null : bytes(blob, id),
-    tensor: tensor === null || tensor === undefined ? null : tensorToWit(tensor, id, 'tensor'),
-    embedding: embedding === null || embedding === undefined ? null : tensorToWit(embedding, id, 'embedding'),
-    uri: uri === null || uri === undefined ? null : optString(uri, id, 'uri'),
-    mimeType: mimeType === null || mimeType === undefined ? null : optString(mimeType, id, 'mimeType'),
+    parentId: parentId == null ? null : optString(parentId, id, 'parentId'),
+    granularity: granularity == null ? null : optInt32(granularity, id, 'granularity'),
+    adjacency: adjacency == null ? null : optInt32(adjacency, id, 'adjacency'),
+    text: text == null ? null : optString(text, id, 'text'),
+    blob: blob == null ? null : bytes(blob, id),
+    tensor: tensor == null ? null : tensorToWit(tensor, id, 'tensor'),
+    embedding: embedding == null ? null : tensorToWit(embedding, id, 'embedding'),
+    uri: uri == null ? null : optString(uri, id, 'uri'),
+    mimeType: mimeType == null ? null : optString(mimeType, id, 'mimeType'),
     tags: rawTags(d),
-    weight: weight === null || weight === undefined ? null : optNumber(weight, id, 'weight'),
-    modality: modality === null || modality === undefined ? null : optString(modality, id, 'modality'),
-    offset: offset === null || offset === undefined ? null : optNumber(offset, id, 'offset'),
+    weight: weight == null ? null : optNumber(weight, id, 'weight'),
+    modality: modality == null ? null : optString(modality, id, 'modality'),
+    offset: offset == null ? null : optNumber(offset, id, 'offset'),
     location: loc,
-    scores: scoresToWit(scores, id, 'scores'),
-    evaluations: scoresToWit(evaluations, id, 'evaluations'),
-    chunks: [],
-    matches: [],
+    scores: witScores,
+    evaluations: witEvaluations,
+    chunks: NONE,
+    matches: NONE,
   };
 }
 
@@ -264,7 +282,10 @@ function normalizeTree(docs) {
 export function flatten(input) {
   const docs = [];
   if (Array.isArray(input)) {
-    for (let i = 0; i < input.length; i++) docs.push(toDocument(input[i]));
+    for (let i = 0; i < input.length; i++) {
+      const d = input[i];
+      docs.push(d instanceof Document ? d : toDocument(d)); // (a call less for a Document)
+    }
   } else {
     for (const d of input) docs.push(toDocument(d));
   }
@@ -296,6 +317,8 @@ export function flatten(input) {
     const parent = queue[head + 1];
     const idx = nodes.length;
     const node = docToWit(doc);
+    node.chunks = [];
+    node.matches = [];
     nodes.push(node);
     if (parent === null) roots.push(idx);
     else if (queue[head + 2] === 1) parent.chunks.push(idx);

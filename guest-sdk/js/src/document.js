@@ -76,8 +76,84 @@ function copyScores(scores, what) {
   return out;
 }
 
-let rawTagsOf;
-let setRawTags;
+/** The tags' JSON text as it goes back to the host (null when there are none). */
+export let rawTags;
+/** Sets the tags' JSON text as received from the host (parsed when first read). */
+export let receiveRawTags;
+
+/** `new Document({...})` of a plain object: only the keys it has are looked at. */
+function fromPlain(doc, o) {
+  const keys = Object.keys(o);
+  let id;
+  let tags;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const v = o[key];
+    switch (key) {
+      case 'id':
+        id = v;
+        break;
+      case 'tags':
+        tags = v;
+        break;
+      case 'location':
+        if (v) doc.location = Array.from(v, Number);
+        break;
+      case 'scores':
+      case 'evaluations':
+        if (v !== null && v !== undefined) doc[key] = copyScores(v, key);
+        break;
+      case 'chunks':
+      case 'matches':
+        if (v !== null && v !== undefined) doc[key] = toDocumentArray(v);
+        break;
+      case 'parentId':
+      case 'granularity':
+      case 'adjacency':
+      case 'text':
+      case 'blob':
+      case 'tensor':
+      case 'embedding':
+      case 'uri':
+      case 'mimeType':
+      case 'weight':
+      case 'modality':
+      case 'offset':
+        if (v !== undefined) doc[key] = v;
+        break;
+      default:
+        throw unknownField(key);
+    }
+  }
+  doc.id = id !== undefined && id !== null ? String(id) : newId();
+  if (tags !== undefined && tags !== null) doc.tags = tags;
+}
+
+/** `new Document(x)` of anything else (a class instance, another Document): its fields are read, inherited ones too. */
+function fromAny(doc, o) {
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw unknownField(key);
+  }
+  doc.id = o.id !== undefined && o.id !== null ? String(o.id) : newId();
+  doc.parentId = o.parentId ?? null;
+  doc.granularity = o.granularity ?? null;
+  doc.adjacency = o.adjacency ?? null;
+  doc.text = o.text ?? null;
+  doc.blob = o.blob ?? null;
+  doc.tensor = o.tensor ?? null;
+  doc.embedding = o.embedding ?? null;
+  doc.uri = o.uri ?? null;
+  doc.mimeType = o.mimeType ?? null;
+  doc.weight = o.weight ?? null;
+  doc.modality = o.modality ?? null;
+  doc.offset = o.offset ?? null;
+  if (o.location) doc.location = Array.from(o.location, Number);
+  doc.scores = copyScores(o.scores, 'scores');
+  doc.evaluations = copyScores(o.evaluations, 'evaluations');
+  if (o.chunks !== null && o.chunks !== undefined) doc.chunks = toDocumentArray(o.chunks);
+  if (o.matches !== null && o.matches !== undefined) doc.matches = toDocumentArray(o.matches);
+  if (o.tags !== undefined && o.tags !== null) doc.tags = o.tags;
+}
 
 /**
  * One document. Unset fields are `null` (lists and maps are empty instead).
@@ -90,9 +166,11 @@ let setRawTags;
  * ```
  */
 export class Document {
-  #tagsRaw = null; // the JSON text as received, while nobody looked at the tags
-  #tags = undefined; // the parsed (or assigned) tags object
-  #received = false; // whether the host sent tags (then empty tags go back as {}, not as none)
+  // Two private fields, not three (each is one more field to add per document):
+  // the received text stays after the tags are parsed or replaced, and whether
+  // the host sent tags (then empty tags go back as {}, not as none) is whether it is set.
+  #tagsRaw = null; // the JSON text as received (null or undefined: the host sent none)
+  #tags = undefined; // the parsed (or assigned) tags object; undefined until the tags are read or set
 
   constructor(init = {}) {
     // Every field is defined here, in FIELDS' order, with its unset value first:
@@ -119,95 +197,24 @@ export class Document {
     if (init === BARE) return;
     const o = init ?? {};
     if (typeof o !== 'object') throw valueError('new Document() takes an object of fields, e.g. {text: "hello"}');
-    if (Object.getPrototypeOf(o) === Object.prototype) this.#fromPlain(o);
-    else this.#fromAny(o);
-  }
-
-  /** `new Document({...})` of a plain object: only the keys it has are looked at. */
-  #fromPlain(o) {
-    const keys = Object.keys(o);
-    let id;
-    let tags;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const v = o[key];
-      switch (key) {
-        case 'id':
-          id = v;
-          break;
-        case 'tags':
-          tags = v;
-          break;
-        case 'location':
-          if (v) this.location = Array.from(v, Number);
-          break;
-        case 'scores':
-        case 'evaluations':
-          if (v !== null && v !== undefined) this[key] = copyScores(v, key);
-          break;
-        case 'chunks':
-        case 'matches':
-          if (v !== null && v !== undefined) this[key] = toDocumentArray(v);
-          break;
-        case 'parentId':
-        case 'granularity':
-        case 'adjacency':
-        case 'text':
-        case 'blob':
-        case 'tensor':
-        case 'embedding':
-        case 'uri':
-        case 'mimeType':
-        case 'weight':
-        case 'modality':
-        case 'offset':
-          if (v !== undefined) this[key] = v;
-          break;
-        default:
-          throw unknownField(key);
-      }
-    }
-    this.id = id !== undefined && id !== null ? String(id) : newId();
-    if (tags !== undefined && tags !== null) this.tags = tags;
-  }
-
-  /** `new Document(x)` of anything else (a class instance, another Document): its fields are read, inherited ones too. */
-  #fromAny(o) {
-    for (const key of Object.keys(o)) {
-      if (!KNOWN.has(key)) throw unknownField(key);
-    }
-    this.id = o.id !== undefined && o.id !== null ? String(o.id) : newId();
-    this.parentId = o.parentId ?? null;
-    this.granularity = o.granularity ?? null;
-    this.adjacency = o.adjacency ?? null;
-    this.text = o.text ?? null;
-    this.blob = o.blob ?? null;
-    this.tensor = o.tensor ?? null;
-    this.embedding = o.embedding ?? null;
-    this.uri = o.uri ?? null;
-    this.mimeType = o.mimeType ?? null;
-    this.weight = o.weight ?? null;
-    this.modality = o.modality ?? null;
-    this.offset = o.offset ?? null;
-    if (o.location) this.location = Array.from(o.location, Number);
-    this.scores = copyScores(o.scores, 'scores');
-    this.evaluations = copyScores(o.evaluations, 'evaluations');
-    if (o.chunks !== null && o.chunks !== undefined) this.chunks = toDocumentArray(o.chunks);
-    if (o.matches !== null && o.matches !== undefined) this.matches = toDocumentArray(o.matches);
-    if (o.tags !== undefined && o.tags !== null) this.tags = o.tags;
+    // Module functions, not private methods: a class with private methods
+    // stamps each instance with a private brand, one more field to add.
+    if (Object.getPrototypeOf(o) === Object.prototype) fromPlain(this, o);
+    else fromAny(this, o);
   }
 
   static {
-    rawTagsOf = (doc) => {
+    // Set here, where the private fields are in scope; exported as they are
+    // (each wrapper call would cost a call per document, in an interpreter).
+    rawTags = (doc) => {
       if (doc.#tags === undefined) return doc.#tagsRaw;
       const tags = doc.#tags;
       for (const _ in tags) return stringifyJson(tags);
-      return doc.#received ? '{}' : null;
+      return doc.#tagsRaw !== null && doc.#tagsRaw !== undefined ? '{}' : null;
     };
-    setRawTags = (doc, raw) => {
+    receiveRawTags = (doc, raw) => {
       doc.#tagsRaw = raw;
       doc.#tags = undefined;
-      doc.#received = raw !== null && raw !== undefined;
     };
   }
 
@@ -218,7 +225,6 @@ export class Document {
   get tags() {
     if (this.#tags === undefined) {
       this.#tags = parseTags(this.#tagsRaw, this.id);
-      this.#tagsRaw = null;
     }
     return this.#tags;
   }
@@ -228,7 +234,6 @@ export class Document {
     if (typeof value === 'string') value = parseTags(value, this.id);
     if (typeof value !== 'object' || Array.isArray(value)) throw valueError('tags must be a plain object');
     this.#tags = value;
-    this.#tagsRaw = null;
   }
 
   /** Appends a chunk, setting its parentId and granularity as docarray does; returns it. */
@@ -261,8 +266,7 @@ export class Document {
       else if (Array.isArray(v)) d[f] = v.slice();
       else d[f] = v;
     }
-    const raw = rawTagsOf(this);
-    setRawTags(d, raw);
+    receiveRawTags(d, rawTags(this));
     return d;
   }
 
@@ -276,7 +280,7 @@ export class Document {
         try {
           v = this.tags;
         } catch {
-          v = rawTagsOf(this);
+          v = rawTags(this);
         }
         if (v && Object.keys(v).length === 0) continue;
       } else v = this[f];
@@ -288,16 +292,6 @@ export class Document {
     }
     return out;
   }
-}
-
-/** The tags' JSON text as it goes back to the host (null when there are none). */
-export function rawTags(doc) {
-  return rawTagsOf(doc);
-}
-
-/** Sets the tags' JSON text as received from the host (parsed when first read). */
-export function receiveRawTags(doc, raw) {
-  setRawTags(doc, raw);
 }
 
 /** A Document as it is, or one built from a plain object of fields. */

@@ -53,9 +53,13 @@ function metasFromWit(m) {
 const TRAPS = ['get', 'set', 'has', 'deleteProperty', 'ownKeys', 'getOwnPropertyDescriptor', 'defineProperty'];
 
 /**
- * The proxy handler of the documents handed to a handler: each trap decodes the
+ * The documents handed to a handler are decoded from the WIT batch on first
+ * use, so that a handler that never touches them answers `unchanged` for free.
+ *
+ * This is the proxy handler of those documents: each trap decodes the
  * batch, then removes the traps (a proxy whose handler lacks a trap forwards
- * to its target natively), so only the first access pays for a JS trap.
+ * to its target natively), so only the first access pays for a JS trap. The
+ * traps live on the prototype: one `setPrototypeOf` removes them all.
  */
 class LazyDocs {
   constructor(batch) {
@@ -64,30 +68,24 @@ class LazyDocs {
     this.batch = batch;
     this.proxy = new Proxy(this.target, this);
   }
-
-  load() {
-    if (this.touched) return;
-    this.touched = true;
-    for (let i = 0; i < TRAPS.length; i++) this[TRAPS[i]] = undefined;
-    unflattenInto(this.batch, this.target);
-  }
 }
 for (const trap of TRAPS) {
   const reflect = Reflect[trap];
+  // The engine calls each trap with all its arguments (three at most after the
+  // target), so they are passed on as they are, without a rest array.
   LazyDocs.prototype[trap] = {
-    [trap](t, ...args) {
-      this.load();
-      return reflect(t, ...args);
+    [trap](t, a, b, c) {
+      load(this);
+      return reflect(t, a, b, c);
     },
   }[trap];
 }
 
-/**
- * The documents handed to a handler: decoded from the WIT batch on first use,
- * so that a handler that never touches them answers `unchanged` for free.
- */
-function lazyDocs(batch) {
-  return new LazyDocs(batch);
+function load(docs) {
+  if (docs.touched) return;
+  docs.touched = true;
+  Object.setPrototypeOf(docs, null);
+  unflattenInto(docs.batch, docs.target);
 }
 
 /** What the handler's return value means for the WIT `output`. */
@@ -190,7 +188,7 @@ export function defineExecutor(def, requests) {
         throw witError('UnknownMethod', `executor ${JSON.stringify(metas.name)} has no method ${JSON.stringify(method)}`);
       }
       try {
-        const docs = lazyDocs(batch);
+        const docs = new LazyDocs(batch);
         const request = Object.freeze({ method, endpoint, parameters: parseObject(parameters, 'parameters'), metas });
         const result = instance[method](docs.proxy, request);
         // (Asking the documents for `.then` would decode them.)

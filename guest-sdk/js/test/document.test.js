@@ -60,6 +60,25 @@ test('tags: parsed lazily, raw text kept until read', () => {
   assert.throws(() => (d.tags = [1]), /plain object/);
 });
 
+test('tags: emptied tags go back as {} if the host sent tags, else as none', () => {
+  const received = new Document({ id: 'r' });
+  receiveRawTags(received, '{"a": 1}');
+  delete received.tags.a;
+  assert.equal(rawTags(received), '{}');
+  received.tags = {};
+  assert.equal(rawTags(received), '{}');
+  assert.equal(rawTags(received.clone()), '{}');
+  const fresh = new Document({ id: 'f', tags: { a: 1 } });
+  fresh.tags = {};
+  assert.equal(rawTags(fresh), null);
+  assert.equal(rawTags(fresh.clone()), null);
+  receiveRawTags(fresh, null);
+  fresh.tags.b = 2;
+  assert.equal(rawTags(fresh), '{"b":2}');
+  delete fresh.tags.b;
+  assert.equal(rawTags(fresh), null);
+});
+
 test('clone is deep', () => {
   const d = new Document({ text: 't', tags: { n: { m: 1 } }, embedding: new Tensor(Float32Array.of(1)), chunks: [{ id: 'c' }], scores: { s: 1 } });
   const c = d.clone();

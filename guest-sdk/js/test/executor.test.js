@@ -208,3 +208,24 @@ test('logger goes to the bound logging import', () => {
   }
   assert.deepEqual(lines, [['info', 'n = 3 {"a":[1]}'], ['warn', 'careful'], ['debug', 'Float32Array(1) [1.5]']]);
 });
+
+test('every operation on the lazy documents decodes them first', () => {
+  const ops = {
+    get: (docs) => docs[0].text,
+    set: (docs) => ((docs[1] = new Document({ id: 'n', text: 'new' })), docs[1].text),
+    has: (docs) => 0 in docs,
+    deleteProperty: (docs) => (delete docs[5], docs.length),
+    ownKeys: (docs) => Reflect.ownKeys(docs).join(),
+    getOwnPropertyDescriptor: (docs) => Object.getOwnPropertyDescriptor(docs, 0).value.text,
+    defineProperty: (docs) => (Object.defineProperty(docs, 'extra', { value: 1 }), docs.extra),
+  };
+  const expected = { get: 'a', set: 'new', has: true, deleteProperty: 1, ownKeys: '0,length', getOwnPropertyDescriptor: 'a', defineProperty: 1 };
+  for (const [trap, op] of Object.entries(ops)) {
+    let seen;
+    const ex = defineExecutor({ requests: { run: '*' }, run: (docs) => void (seen = op(docs)) });
+    ex.init('{}', metas);
+    const out = ex.call('run', '/x', batchOf('a'), '{}');
+    assert.equal(seen, expected[trap], trap);
+    assert.equal(out.tag, 'docs', trap);
+  }
+});

@@ -8,16 +8,20 @@
 // 3. Componentizes the bundle against wit/js-executor.wit (flowhost's
 //    executor-world plus the WASI imports the SDK uses):
 //    - StarlingMonkey (componentize-js, the default), with the `http` and
-//      `fetch-event` features off unless FLOWHOST_JS_HTTP=1;
+//      `fetch-event` features off unless FLOWHOST_JS_HTTP=1, and its generated
+//      lift/lower glue sped up by tools/patch-bindings.mjs;
 //    - QuickJS (componentize-qjs --sync) with FLOWHOST_JS_ENGINE=quickjs.
 //
 // Environment: FLOWHOST_HOME (repo root), FLOWHOST_TOOLCHAINS, FLOWHOST_JS_ENGINE,
-// FLOWHOST_JS_HTTP, FLOWHOST_JS_VERBOSE=1 (print the steps and their times).
+// FLOWHOST_JS_HTTP, FLOWHOST_JS_VERBOSE=1 (print the steps and their times),
+// FLOWHOST_JS_NO_SDK=1 (the entry exports the WIT itself, without the SDK: the
+// benchmark's toolchain floor, tests/floors/js).
 import { register } from 'node:module';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { patchBindings } from './patch-bindings.mjs';
 
 const sdkDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const home = resolve(process.env.FLOWHOST_HOME || join(sdkDir, '..', '..'));
@@ -80,7 +84,7 @@ async function bundle(engine, entry, project, out) {
   const sdkEntry = join(sdkDir, 'flowhost.js');
   const warnings = [];
   const build = await rolldown({
-    input: join(sdkDir, 'runtime', `entry-${engine}.js`),
+    input: process.env.FLOWHOST_JS_NO_SDK === '1' ? entry : join(sdkDir, 'runtime', `entry-${engine}.js`),
     cwd: project,
     platform: 'neutral',
     external: [/^wasi:/, /^flowhost:executor\//],
@@ -106,13 +110,35 @@ async function bundle(engine, entry, project, out) {
   for (const w of warnings) process.stderr.write(`flowhost js build: warning: ${w}\n`);
 }
 
+/**
+ * Has componentize-js build with its generated lift/lower glue rewritten by
+ * patch-bindings.mjs: the glue comes from its splicer's `spliceBindings`, which
+ * componentize() calls through the splicer module's (mutable) export object.
+ */
+async function patchGeneratedBindings(splicerUrl) {
+  const { splicer } = await import(splicerUrl);
+  const splice = splicer.spliceBindings;
+  splicer.spliceBindings = (...args) => {
+    const spliced = splice(...args);
+    const { js, counts } = patchBindings(spliced.jsBindings);
+    const missed = Object.keys(counts).filter((k) => counts[k] === 0);
+    if (missed.length) {
+      throw new BuildError(`componentize-js generated bindings that tools/patch-bindings.mjs does not recognize (no ${missed.join(', ')}); this SDK is tested with componentize-js 0.23.0`);
+    }
+    say(`patched the generated bindings: ${JSON.stringify(counts)}`);
+    return { ...spliced, jsBindings: js };
+  };
+}
+
 async function componentizeStarlingMonkey(source, witDir) {
   // componentize-js runs its splicer on the preview2 shim; the shim's newer
   // releases preopen nothing by default, so grant what it reads (the bundle, the WIT).
   const shim = await import('@bytecodealliance/preview2-shim/filesystem');
   if (typeof shim._setPreopens === 'function') shim._setPreopens({ '/': '/' });
-  const { componentize } = await import('@bytecodealliance/componentize-js');
-  say(`componentize-js from ${dirname(fileURLToPath(import.meta.resolve('@bytecodealliance/componentize-js')))}`);
+  const entry = import.meta.resolve('@bytecodealliance/componentize-js');
+  await patchGeneratedBindings(new URL('../lib/spidermonkey-embedding-splicer.js', entry));
+  const { componentize } = await import(entry);
+  say(`componentize-js from ${dirname(fileURLToPath(entry))}`);
   const http = process.env.FLOWHOST_JS_HTTP === '1';
   const { component } = await componentize({
     sourcePath: source,

@@ -71,10 +71,17 @@ pub fn polyglot(language: &str, name: &str) -> PathBuf {
         .join("polyglot")
         .join(language)
         .join(format!("{name}.wasm"));
+    // `js-quickjs` and the `<lang>-floor` folders come from the js and floors builds.
+    let toolchain = language.split('-').next().unwrap_or(language);
+    let build = if language.ends_with("-floor") {
+        "floors"
+    } else {
+        toolchain
+    };
     assert!(
         path.is_file(),
-        "component {} is missing: run `bash scripts/install-toolchains.sh {language}` and \
-         `bash scripts/build-polyglot.sh {language}` first",
+        "component {} is missing: run `bash scripts/install-toolchains.sh {toolchain}` and \
+         `bash scripts/build-polyglot.sh {build}` first",
         path.display()
     );
     path
