@@ -407,6 +407,23 @@ fn openapi_swagger_redoc_cors_and_exposed_endpoints() {
         "no CORS unless asked"
     );
     assert!(server.stop().success());
+
+    // no_debug_endpoints hides Jina's "Debug" group, and only that.
+    let server = FlowServer::start(&example_flow("  no_debug_endpoints: true\n"), 3);
+    let port = server.port(Protocol::Http);
+    let (_, _, body) = http_get(port, "/openapi.json");
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    for hidden in ["/status", "/dry_run", "/post"] {
+        assert!(document["paths"].get(hidden).is_none(), "{hidden}");
+    }
+    assert!(document["paths"].get("/index").is_some());
+    let (status, _, _) = http_get(port, "/status");
+    assert_eq!(status, 404);
+    let (status, _) = http_post(port, "/post", r#"{"data": [], "execEndpoint": "/index"}"#);
+    assert_eq!(status, 404);
+    let (status, _) = http_post(port, "/index", r#"{"data": []}"#);
+    assert_eq!(status, 200);
+    assert!(server.stop().success());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,8 @@
 //! HTTP: Jina's REST shape on axum.
 //!
 //! `POST /post` takes `{"data": [...], "execEndpoint": "/index", "parameters": {...}}`;
-//! `/index`, `/search`, `/update` and `/delete` (hidden by `no_crud_endpoints`) and the
+//! `/index`, `/search`, `/update` and `/delete` (hidden by `no_crud_endpoints`; `/status`,
+//! `/dry_run` and `/post` by `no_debug_endpoints`, as in Jina) and the
 //! flow's `expose_endpoints` take the same body without `execEndpoint`. Answers are Jina's
 //! JSON: an executor error is still HTTP 200 with `header.status.code` 1 and the exception,
 //! as Jina answers; a body that cannot be read is a 422 in FastAPI's validation shape
@@ -50,43 +51,45 @@ pub struct RouteSpec {
 
 /// Every route of a flow's HTTP gateway, in Jina's order.
 pub fn routes(config: &GatewayConfig) -> Vec<RouteSpec> {
-    let mut out = vec![
-        RouteSpec {
-            path: "/".into(),
-            method: "get",
-            kind: RouteKind::Health,
-            summary: "Get the health of the gateway".into(),
-            description: "Answers `{}` while the gateway is serving.".into(),
-            tags: vec![],
-        },
-        RouteSpec {
-            path: "/status".into(),
-            method: "get",
-            kind: RouteKind::Status,
-            summary: "Get the status of the service".into(),
-            description: "Versions of flowhost and of the protocol it speaks.".into(),
-            tags: vec![],
-        },
-        RouteSpec {
-            path: "/dry_run".into(),
-            method: "get",
-            kind: RouteKind::DryRun,
-            summary: "Get the readiness of the Flow".into(),
-            description: "Answers status code 0 once every executor is ready.".into(),
-            tags: vec![],
-        },
-    ];
+    let mut out = vec![RouteSpec {
+        path: "/".into(),
+        method: "get",
+        kind: RouteKind::Health,
+        summary: "Get the health of the gateway".into(),
+        description: "Answers `{}` while the gateway is serving.".into(),
+        tags: vec![],
+    }];
+    // Jina's `no_debug_endpoints` leaves out its whole "Debug" group: `/status`, `/dry_run`
+    // and `/post`.
     if !config.no_debug_endpoints {
-        out.push(RouteSpec {
-            path: "/post".into(),
-            method: "post",
-            kind: RouteKind::Post,
-            summary: "Post".into(),
-            description: "Post a data request to the endpoint named by `execEndpoint` \
-                          (the same as `Client.post(endpoint, ...)`)."
-                .into(),
-            tags: vec![],
-        });
+        out.extend([
+            RouteSpec {
+                path: "/status".into(),
+                method: "get",
+                kind: RouteKind::Status,
+                summary: "Get the status of the service".into(),
+                description: "Versions of flowhost and of the protocol it speaks.".into(),
+                tags: vec![],
+            },
+            RouteSpec {
+                path: "/dry_run".into(),
+                method: "get",
+                kind: RouteKind::DryRun,
+                summary: "Get the readiness of the Flow".into(),
+                description: "Answers status code 0 once every executor is ready.".into(),
+                tags: vec![],
+            },
+            RouteSpec {
+                path: "/post".into(),
+                method: "post",
+                kind: RouteKind::Post,
+                summary: "Post".into(),
+                description: "Post a data request to the endpoint named by `execEndpoint` \
+                              (the same as `Client.post(endpoint, ...)`)."
+                    .into(),
+                tags: vec![],
+            },
+        ]);
     }
     if !config.no_crud_endpoints {
         for (path, method) in [

@@ -289,8 +289,8 @@ pub const KEYS: &[KeyInfo] = &[
     typed(
         "no_debug_endpoints",
         With,
-        Differs("leaves out `/post`; `/status` stays"),
-        "leave `/status` and `/post` out of HTTP",
+        Implemented,
+        "leave `/status`, `/dry_run` and `/post` (Jina's \"Debug\" group) out of HTTP",
     ),
     typed(
         "expose_endpoints",
