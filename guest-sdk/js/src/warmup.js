@@ -23,8 +23,11 @@ import { host } from './host.js';
 
 const METAS = { name: 'warm-up', description: undefined, workspace: undefined, replicaId: 0, shardId: 0, shards: 1, replicas: 1 };
 
-/** A WIT node as componentize-js's bindings lift it: options undefined, number lists typed. */
-function node(id, fields) {
+/**
+ * A WIT node as componentize-js's bindings lift it: options undefined, number lists typed.
+ * (Exported for the SDK's tests, which build batches the same way.)
+ */
+export function node(id, fields = {}) {
   return {
     id,
     parentId: undefined,

@@ -3,32 +3,7 @@ import assert from 'node:assert/strict';
 import { flatten, unflatten } from '../src/batch.js';
 import { Document, DocumentArray } from '../src/document.js';
 import { Tensor } from '../src/tensor.js';
-
-/** A WIT node as the engines lift it: options undefined, number lists typed. */
-function node(id, extra = {}) {
-  return {
-    id,
-    parentId: undefined,
-    granularity: undefined,
-    adjacency: undefined,
-    text: undefined,
-    blob: undefined,
-    tensor: undefined,
-    embedding: undefined,
-    uri: undefined,
-    mimeType: undefined,
-    tags: undefined,
-    weight: undefined,
-    modality: undefined,
-    offset: undefined,
-    location: new Float64Array(0),
-    scores: [],
-    evaluations: [],
-    chunks: new Uint32Array(0),
-    matches: new Uint32Array(0),
-    ...extra,
-  };
-}
+import { node } from '../src/warmup.js';
 
 function tree() {
   return new DocumentArray(
