@@ -24,6 +24,7 @@ GUESTS=(
     memory-bomb
     escape-guest
     hostile-output
+    slow-guest
     conformance-rust
 )
 

@@ -212,7 +212,14 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
                 executor.workspace = Some("workspace".into());
             }
         }
-        executors.push(FlowServer::start(&flow.to_yaml().unwrap(), 1));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flow.yml"), flow.to_yaml().unwrap()).unwrap();
+        let mut command = Command::new(flowhost_bin());
+        command.arg("run").arg(dir.path().join("flow.yml"));
+        // What the Deployment's `secretKeyRef` does in a cluster: `flowhost run` refuses to
+        // start an executor whose `env_from_secret` has no value.
+        command.env("TOKEN", "from-the-secret");
+        executors.push(FlowServer::spawn(command, dir, 1));
         ports.insert(format!("{service}.default.svc"), port);
     }
     assert_eq!(executors.len(), 3, "foo and two shards of bar_shards");

@@ -7,46 +7,12 @@ use std::time::{Duration, Instant};
 use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs::{self as docs, Document, DocumentBatch};
 use flowhost_flow::{ExecutorSpec, Flow, Polling, PollingSpec};
-use flowhost_wire::{Request, Response, Status};
-use serde_json::{Map, Value, json};
+use flowhost_wire::{Request, Status};
+use serde_json::{Value, json};
 
-use crate::support::{deploy_error, embedded, tags, text_doc, texts};
-
-fn uses(guest: &str) -> String {
-    flowhost_test_support::guest(guest).display().to_string()
-}
-
-async fn deploy(flow: Flow) -> RunningFlow {
-    let options = DeployOptions::new(
-        flowhost_test_support::workspace_root(),
-        flowhost_test_support::runtime(),
-    );
-    RunningFlow::start(flow, options)
-        .await
-        .unwrap_or_else(|e| panic!("flow deploys: {e}"))
-}
-
-async fn post(
-    flow: &RunningFlow,
-    endpoint: &str,
-    docs: DocumentBatch,
-    parameters: Value,
-) -> Response {
-    let parameters: Map<String, Value> = match parameters {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    flow.router()
-        .process(Request::new(endpoint, docs).with_parameters(parameters))
-        .await
-}
-
-fn ok(response: Response) -> DocumentBatch {
-    match &response.status {
-        Status::Success => response.docs,
-        Status::Error(e) => panic!("request failed: {}", e.description),
-    }
-}
+use crate::support::{
+    deploy, deploy_error, deploy_options, embedded, ok, post_flow, tags, text_doc, texts, uses,
+};
 
 #[tokio::test]
 async fn foo_then_bar_run_in_order() {
@@ -56,7 +22,7 @@ async fn foo_then_bar_run_in_order() {
             .add(ExecutorSpec::new("barExecutor").uses(uses("bar_executor"))),
     )
     .await;
-    let response = post(&flow, "/search", docs::empty_batch(), json!({})).await;
+    let response = post_flow(&flow, "/search", docs::empty_batch(), json!({})).await;
     let routes: Vec<&str> = response
         .routes
         .iter()
@@ -91,7 +57,7 @@ async fn the_diamond_merges_its_branches_in_needs_order() {
     )
     .await;
     for _ in 0..5 {
-        let out = ok(post(&flow, "/search", docs::empty_batch(), json!({})).await);
+        let out = ok(post_flow(&flow, "/search", docs::empty_batch(), json!({})).await);
         assert_eq!(
             texts(&out),
             [
@@ -131,7 +97,7 @@ async fn when_filters_on_parallel_branches_keep_both_documents() {
             .add(ExecutorSpec::new("join").needs(["exec1", "exec2"])),
     )
     .await;
-    let out = ok(post(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
+    let out = ok(post_flow(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
     assert_eq!(key_tags(&out), [json!({"key": 5}), json!({"key": 4})]);
 }
 
@@ -152,7 +118,7 @@ async fn when_filters_in_sequence_keep_none() {
             ),
     )
     .await;
-    let out = ok(post(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
+    let out = ok(post_flow(&flow, "/", docs::batch_of([keyed(5), keyed(4)]), json!({})).await);
     assert!(key_tags(&out).is_empty());
 
     let single = deploy(
@@ -161,7 +127,7 @@ async fn when_filters_in_sequence_keep_none() {
             .add(ExecutorSpec::default().when(json!({"tags__key": {"$eq": 5}}))),
     )
     .await;
-    let out = ok(post(
+    let out = ok(post_flow(
         &single,
         "/",
         docs::batch_of([keyed(5), keyed(4)]),
@@ -185,7 +151,7 @@ async fn the_reply_does_not_wait_for_a_floating_executor_but_closing_does() {
     .await;
     let sleep = Duration::from_millis(800);
     let began = Instant::now();
-    let out = ok(post(
+    let out = ok(post_flow(
         &flow,
         "/slow",
         docs::empty_batch(),
@@ -222,7 +188,7 @@ async fn uses_with_overrides_defaults() {
         ),
     )
     .await;
-    let out = ok(post(&flow, "/", docs::empty_batch(), json!({})).await);
+    let out = ok(post_flow(&flow, "/", docs::empty_batch(), json!({})).await);
     let printed = tags(docs::roots(&out).last().unwrap());
     assert_eq!(printed, json!({"param1": 10, "param2": 2, "param3": 30}));
 }
@@ -243,7 +209,7 @@ async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
         ("/foo", "all_req()", "all req all_req()"),
         ("/alias_foo", "foo()", "foo foo()"),
     ] {
-        let out = ok(post(
+        let out = ok(post_flow(
             &flow,
             endpoint,
             docs::empty_batch(),
@@ -259,10 +225,7 @@ async fn uses_requests_rebinds_endpoints_as_in_the_seed() {
 
 #[tokio::test]
 async fn uses_requests_naming_a_missing_method_is_refused() {
-    let options = DeployOptions::new(
-        flowhost_test_support::workspace_root(),
-        flowhost_test_support::runtime(),
-    );
+    let options = deploy_options();
     let flow = Flow::new().add(
         ExecutorSpec::new("router")
             .uses(uses("request_router"))
@@ -327,7 +290,7 @@ async fn three_shards_index_with_any_and_search_with_all() {
     let angles: Vec<f32> = (0..9).map(|i| i as f32 * 10.0).collect();
     for (i, angle) in angles.iter().enumerate() {
         let (s, c) = angle.to_radians().sin_cos();
-        ok(post(
+        ok(post_flow(
             &flow,
             "/index",
             docs::batch_of([embedded(&format!("d{i}"), &[c, s])]),
@@ -340,7 +303,7 @@ async fn three_shards_index_with_any_and_search_with_all() {
 
     // The query is closest to d3 (30°), then d2 and d4.
     let (s, c) = 31f32.to_radians().sin_cos();
-    let out = ok(post(
+    let out = ok(post_flow(
         &flow,
         "/search",
         docs::batch_of([embedded("q", &[c, s])]),
@@ -382,7 +345,7 @@ async fn an_executor_error_ends_that_request_with_error_and_others_carry_on() {
             .add(ExecutorSpec::new("bad").uses(uses("trap_guest"))),
     )
     .await;
-    let response = post(
+    let response = post_flow(
         &flow,
         "/error",
         docs::batch_of([text_doc("a", "kept")]),
@@ -408,7 +371,7 @@ async fn an_executor_error_ends_that_request_with_error_and_others_carry_on() {
         .find(|r| r.executor == "bad")
         .unwrap();
     assert!(failed.status.is_error());
-    let fine = post(&flow, "/fine", docs::empty_batch(), json!({})).await;
+    let fine = post_flow(&flow, "/fine", docs::empty_batch(), json!({})).await;
     assert!(!fine.status.is_error());
 }
 
@@ -489,7 +452,7 @@ async fn uses_before_runs_ahead_of_the_shards_and_uses_after_gets_their_merge() 
         ),
     )
     .await;
-    let out = ok(post(
+    let out = ok(post_flow(
         &flow,
         "/search",
         docs::batch_of([text_doc("x", "x")]),

@@ -12,6 +12,7 @@ mod gateway;
 mod gateway_support;
 mod hardening;
 mod image;
+mod jina_keys;
 mod layers;
 mod openapi_fuzz;
 mod polyglot;

@@ -1,9 +1,13 @@
-//! Helpers shared by the test modules: building documents and starting executors.
+//! Helpers shared by the test modules: building documents, starting executors and flows.
 
 use std::sync::Arc;
 
+use flowhost::deploy::{DeployOptions, RunningFlow};
 use flowhost_docs::{self as docs, Document, DocumentBatch, Dtype, Tensor};
+use flowhost_flow::Flow;
 use flowhost_runtime::{Executor, InstanceConfig, Runtime};
+use flowhost_wire::{Request, Response, Status};
+use serde_json::{Map, Value};
 
 pub fn text_doc(id: &str, text: &str) -> Document {
     let mut doc = docs::document(id);
@@ -78,5 +82,49 @@ pub async fn deploy_error(
     match flowhost::deploy::RunningFlow::start(flow, options).await {
         Ok(_) => panic!("the flow deployed, but should have been refused"),
         Err(error) => error.to_string(),
+    }
+}
+
+/// The path of a test or example guest, as a flow's `uses` writes it.
+pub fn uses(guest: &str) -> String {
+    flowhost_test_support::guest(guest).display().to_string()
+}
+
+/// Deploys `flow` on the shared test runtime, from the workspace's root.
+pub async fn deploy(flow: Flow) -> RunningFlow {
+    RunningFlow::start(flow, deploy_options())
+        .await
+        .unwrap_or_else(|e| panic!("flow deploys: {e}"))
+}
+
+/// Deploy options on the shared test runtime, from the workspace's root.
+pub fn deploy_options() -> DeployOptions {
+    DeployOptions::new(
+        flowhost_test_support::workspace_root(),
+        flowhost_test_support::runtime(),
+    )
+}
+
+/// Sends one request through the flow's router.
+pub async fn post_flow(
+    flow: &RunningFlow,
+    endpoint: &str,
+    docs: DocumentBatch,
+    parameters: Value,
+) -> Response {
+    let parameters: Map<String, Value> = match parameters {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    flow.router()
+        .process(Request::new(endpoint, docs).with_parameters(parameters))
+        .await
+}
+
+/// The documents of a successful response; panics with the error otherwise.
+pub fn ok(response: Response) -> DocumentBatch {
+    match &response.status {
+        Status::Success => response.docs,
+        Status::Error(e) => panic!("request failed: {}", e.description),
     }
 }

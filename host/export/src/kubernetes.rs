@@ -135,7 +135,8 @@ fn executor_shard(
 ) -> Result<String, ExportError> {
     let mut env = vec![EnvVar::value("FLOWHOST_LOG", "info")];
     env.extend(
-        (executor.secrets.iter()).map(|(var, (secret, key))| EnvVar::secret(var, secret, key)),
+        (executor.secrets.iter())
+            .map(|(var, secret)| EnvVar::secret(var, &secret.name, &secret.key)),
     );
     let mut mounts = vec![VolumeMount::config()];
     if let Some(path) = &executor.workspace {

@@ -94,6 +94,9 @@ pub enum ExportError {
     /// The executors cannot be wired (unknown `needs`, a cycle).
     #[error(transparent)]
     Topology(#[from] flowhost_flow::topology::TopologyError),
+    /// An `env_from_secret` entry is malformed.
+    #[error(transparent)]
+    Secret(#[from] flowhost_flow::BadSecretRef),
     /// An executor's name cannot be a Kubernetes or compose service name.
     #[error(
         "executor `{executor}`: `{service}` cannot be a service name (lower-case letters, digits \

@@ -51,8 +51,8 @@ pub(crate) struct ExecutorPlan {
     pub workspace: Option<String>,
     /// The sandbox's memory cap, in bytes.
     pub memory_limit: u64,
-    /// `env_from_secret`: environment variable → (secret, key).
-    pub secrets: BTreeMap<String, (String, String)>,
+    /// `env_from_secret`: each environment variable and the secret key it is read from.
+    pub secrets: BTreeMap<String, flowhost_flow::SecretRef>,
     /// `timeout_ready` in milliseconds (-1: for ever).
     pub timeout_ready: Option<i64>,
 }
@@ -201,23 +201,9 @@ fn executor_plan(
         flow_yaml: pod.to_yaml()?,
         workspace,
         memory_limit: effective.limits.memory_limit,
-        secrets: secrets(spec),
+        secrets: spec.env_from_secret()?,
         timeout_ready: effective.timeout_ready,
     })
-}
-
-/// Jina's `env_from_secret: {VAR: {name: SECRET, key: KEY}}`.
-fn secrets(spec: &ExecutorSpec) -> BTreeMap<String, (String, String)> {
-    let Some(serde_json::Value::Object(map)) = spec.extra.get("env_from_secret") else {
-        return BTreeMap::new();
-    };
-    map.iter()
-        .filter_map(|(var, source)| {
-            let name = source.get("name")?.as_str()?;
-            let key = source.get("key")?.as_str()?;
-            Some((var.clone(), (name.to_owned(), key.to_owned())))
-        })
-        .collect()
 }
 
 /// The gateway's protocols and ports: the flow's, else gRPC; a protocol without a port gets

@@ -32,6 +32,7 @@ mod limits;
 mod locate;
 mod propagate;
 mod save;
+mod secrets;
 mod source;
 mod spec;
 pub mod topology;
@@ -54,6 +55,7 @@ pub use limits::{
     DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT_MS, ResolvedLimits, format_bytes, parse_bytes,
 };
 pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
+pub use secrets::{BadSecretRef, SecretRef};
 pub use spec::{
     ExecutorSpec, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, ServerSettings,
 };

@@ -169,8 +169,9 @@ pub enum Fault {
     /// and, when captured, the innermost guest function names. Poisons the instance.
     #[error("trapped: {0}")]
     Trap(String),
-    /// The call ran past [`InstanceLimits::timeout`](crate::InstanceLimits::timeout), which it
-    /// carries. Poisons the instance.
+    /// The call ran past [`InstanceLimits::timeout`](crate::InstanceLimits::timeout) (or,
+    /// while starting, [`InstanceLimits::start_timeout`](crate::InstanceLimits::start_timeout)),
+    /// which it carries. Poisons the instance.
     #[error("exceeded its deadline of {0:?}")]
     Deadline(std::time::Duration),
     /// The guest tried to grow its memory past

@@ -99,15 +99,16 @@ impl LiveInstance {
         let mut instance = Self::instantiate_only(component, config).await?;
         let uses_with = config.uses_with.to_string();
         let metas = config.metas();
-        instance.arm();
+        let budget = config.limits.start_timeout;
+        instance.arm(budget);
         let guest = instance.world.flowhost_executor_executor();
-        let outcome = tokio::time::timeout(
-            instance.timer(),
+        let outcome = timed(
+            budget,
             guest.call_init(&mut instance.store, &uses_with, &metas),
         )
         .await;
         instance
-            .settle(outcome)
+            .settle(outcome, budget)
             .and_then(|raised| raised.map_err(Fault::Raised))
             .map_err(|fault| StartError::Init {
                 executor: config.name.clone(),
@@ -189,11 +190,11 @@ impl LiveInstance {
     }
 
     async fn describe(&mut self) -> Result<Description, Fault> {
-        self.arm();
+        let budget = self.limits.start_timeout;
+        self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
-        let outcome =
-            tokio::time::timeout(self.timer(), guest.call_describe(&mut self.store)).await;
-        self.settle(outcome)
+        let outcome = timed(budget, guest.call_describe(&mut self.store)).await;
+        self.settle(outcome, budget)
     }
 
     /// Runs one method. `Ok(None)` means the guest left the documents unchanged.
@@ -204,14 +205,15 @@ impl LiveInstance {
         docs: &DocumentBatch,
         parameters: &str,
     ) -> Result<Option<DocumentBatch>, Fault> {
-        self.arm();
+        let budget = Some(self.limits.timeout);
+        self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
-        let outcome = tokio::time::timeout(
-            self.timer(),
+        let outcome = timed(
+            budget,
             guest.call_call(&mut self.store, method, endpoint, docs, parameters),
         )
         .await;
-        match self.settle(outcome)?.map_err(Fault::Raised)? {
+        match self.settle(outcome, budget)?.map_err(Fault::Raised)? {
             WitOutput::Unchanged => Ok(None),
             WitOutput::Docs(batch) => {
                 flowhost_docs::validate(&batch).map_err(|e| Fault::InvalidOutput(e.to_string()))?;
@@ -220,34 +222,45 @@ impl LiveInstance {
         }
     }
 
-    fn timer(&self) -> Duration {
-        self.limits.timeout + 2 * TICK + TIMER_GRACE
+    /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`.
+    fn arm(&mut self, budget: Option<Duration>) {
+        arm(&mut self.store, &self.limits, budget);
     }
 
-    /// Starts the clock (and the fuel meter) for one guest invocation.
-    fn arm(&mut self) {
-        arm(&mut self.store, &self.limits);
-    }
-
-    /// Stops the clock and explains a failure.
+    /// Stops the clock and explains a failure; `None` is the host-side timer having fired.
     fn settle<T>(
         &mut self,
-        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        outcome: Option<wasmtime::Result<T>>,
+        budget: Option<Duration>,
     ) -> Result<T, Fault> {
         let state = self.store.data_mut();
         state.deadline = None;
         let error = match outcome {
-            Ok(Ok(value)) => return Ok(value),
-            Err(_elapsed) => return Err(Fault::Deadline(self.limits.timeout)),
-            Ok(Err(error)) => error,
+            Some(Ok(value)) => return Ok(value),
+            None => return Err(Fault::Deadline(budget.unwrap_or_default())),
+            Some(Err(error)) => error,
         };
-        Err(classify(error, self.store.data(), &self.limits))
+        Err(classify(error, self.store.data(), &self.limits, budget))
     }
 }
 
-fn arm(store: &mut Store<InstanceState>, limits: &InstanceLimits) {
+/// Runs one guest invocation under the host-side timer for `budget` (`None`: unbounded).
+/// `None` back means the timer fired.
+async fn timed<T>(
+    budget: Option<Duration>,
+    invocation: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    match budget {
+        Some(budget) => tokio::time::timeout(budget + 2 * TICK + TIMER_GRACE, invocation)
+            .await
+            .ok(),
+        None => Some(invocation.await),
+    }
+}
+
+fn arm(store: &mut Store<InstanceState>, limits: &InstanceLimits, budget: Option<Duration>) {
     let state = store.data_mut();
-    state.deadline = Some(Instant::now() + limits.timeout);
+    state.deadline = budget.map(|budget| Instant::now() + budget);
     state.deadline_hit = false;
     state.limiter.refused = None;
     store.set_epoch_deadline(1);
@@ -270,20 +283,30 @@ async fn arm_and_instantiate(
     component: &ExecutorComponent,
     limits: &InstanceLimits,
 ) -> Result<ExecutorWorld, InstantiateFailure> {
-    arm(store, limits);
+    arm(store, limits, limits.start_timeout);
     let result = component.pre.instantiate_async(&mut *store).await;
     store.data_mut().deadline = None;
     result.map_err(
         |error| match error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
             Some(full) => InstantiateFailure::PoolFull(full.to_string()),
-            None => InstantiateFailure::Fault(classify(error, store.data(), limits)),
+            None => InstantiateFailure::Fault(classify(
+                error,
+                store.data(),
+                limits,
+                limits.start_timeout,
+            )),
         },
     )
 }
 
-fn classify(error: wasmtime::Error, state: &InstanceState, limits: &InstanceLimits) -> Fault {
+fn classify(
+    error: wasmtime::Error,
+    state: &InstanceState,
+    limits: &InstanceLimits,
+    budget: Option<Duration>,
+) -> Fault {
     if state.deadline_hit {
-        return Fault::Deadline(limits.timeout);
+        return Fault::Deadline(budget.unwrap_or_default());
     }
     if state.limiter.refused.is_some() {
         return Fault::Memory(error.root_cause().to_string());

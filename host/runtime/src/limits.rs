@@ -6,8 +6,12 @@ use std::time::Duration;
 /// flow that says nothing still gets a bounded executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceLimits {
-    /// Wall-clock deadline of one call (and of `init`).
+    /// Wall-clock deadline of one call.
     pub timeout: Duration,
+    /// Wall-clock deadline of starting an instance (instantiation, `init`, `describe`),
+    /// Jina's `timeout_ready`; `None` waits for ever (Jina's `-1`). Separate from
+    /// [`InstanceLimits::timeout`] because loading a model may take far longer than a call.
+    pub start_timeout: Option<Duration>,
     /// Upper bound on the instance's linear memories, in bytes.
     pub memory: u64,
     /// Wasm instructions (roughly) one call may execute, if metered.
@@ -20,12 +24,15 @@ impl InstanceLimits {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default memory cap: 512 MiB (in bytes).
     pub const DEFAULT_MEMORY: u64 = 512 << 20;
+    /// Default start deadline: 600 seconds, Jina's default `timeout_ready`.
+    pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(600);
 }
 
 impl Default for InstanceLimits {
     fn default() -> Self {
         Self {
             timeout: Self::DEFAULT_TIMEOUT,
+            start_timeout: Some(Self::DEFAULT_START_TIMEOUT),
             memory: Self::DEFAULT_MEMORY,
             fuel: None,
         }

@@ -29,6 +29,10 @@ pub struct RunArgs {
     /// with its file and line).
     #[arg(long)]
     strict: bool,
+    /// A folder of secrets, one `SECRET/KEY` file per key (a Kubernetes secret mount), read
+    /// for `env_from_secret`; variables not found there come from flowhost's environment.
+    #[arg(long, value_name = "DIR")]
+    secrets_dir: Option<PathBuf>,
     #[command(flatten)]
     registry: super::registry::RegistryFlags,
 }
@@ -52,7 +56,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_flow_file(&args.flow)
         .with_pull_policy(args.pull);
     let label = args.flow.display().to_string();
-    serve(flow, &flow_dir, resolve, &label, started).await
+    let place = Place {
+        flow_dir: &flow_dir,
+        secrets_dir: args.secrets_dir.as_deref(),
+    };
+    serve(flow, place, resolve, &label, started).await
 }
 
 /// `flowhost executor serve`: one executor behind a gRPC gateway, for flows
@@ -94,13 +102,26 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir().context("cannot read the working folder")?;
     let resolve = args.registry.context()?.with_pull_policy(args.pull);
     let label = format!("executor `{}` ({})", args.name, args.uses);
-    serve(flow, &cwd, resolve, &label, started).await
+    let place = Place {
+        flow_dir: &cwd,
+        secrets_dir: None,
+    };
+    serve(flow, place, resolve, &label, started).await
+}
+
+/// Where a flow's files are: its own folder (relative `uses`), and its secrets.
+struct Place<'a> {
+    flow_dir: &'a Path,
+    secrets_dir: Option<&'a Path>,
 }
 
 /// Deploys `flow`, serves its gateway until SIGINT/SIGTERM, then drains.
 async fn serve(
     flow: Flow,
-    flow_dir: &Path,
+    Place {
+        flow_dir,
+        secrets_dir,
+    }: Place<'_>,
     resolve: flowhost_registry::ResolveContext,
     label: &str,
     started: Instant,
@@ -112,6 +133,7 @@ async fn serve(
     let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
     let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
+    options.secrets_dir = secrets_dir.map(Path::to_path_buf);
     let running = RunningFlow::start(flow, options)
         .await
         .with_context(|| format!("cannot start {label}"))?;

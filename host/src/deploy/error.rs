@@ -55,4 +55,36 @@ pub enum DeployError {
         /// What is wrong.
         message: String,
     },
+    /// An `env_from_secret` variable has no value to give the executor.
+    #[error(
+        "executor `{executor}`: env_from_secret `{var}` (key `{key}` of secret `{secret}`) has no value: {why}"
+    )]
+    Secret {
+        /// The executor's name.
+        executor: String,
+        /// The environment variable the executor expects.
+        var: String,
+        /// The secret's name.
+        secret: String,
+        /// The key inside the secret.
+        key: String,
+        /// Where it was looked for.
+        why: String,
+    },
+    /// An `env_from_secret` entry is malformed.
+    #[error(transparent)]
+    SecretRef(#[from] flowhost_flow::BadSecretRef),
+    /// An executor was not started within its `timeout_ready`.
+    #[error(
+        "executor `{executor}` was not ready within its timeout_ready of {} ms (still {stage}); raise `timeout_ready`, or set it to -1 to wait for ever",
+        timeout.as_millis()
+    )]
+    NotReady {
+        /// The executor's name.
+        executor: String,
+        /// Its `timeout_ready`.
+        timeout: std::time::Duration,
+        /// What it was doing when the time ran out.
+        stage: &'static str,
+    },
 }

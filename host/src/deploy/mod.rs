@@ -11,6 +11,7 @@ mod gateway_config;
 mod registry;
 mod remote;
 pub mod resolve;
+mod secrets;
 
 pub use gateway_config::{gateway_config, server_limits};
 
@@ -26,7 +27,8 @@ use flowhost_docs::when::Filter;
 use flowhost_flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
 use flowhost_router::{Deployment, MethodTable, ReplicaSet, RouteNode, Router};
 use flowhost_runtime::{
-    Executor, ExecutorComponent, InstanceConfig, InstanceLimits, Runtime, RuntimeConfig, Sandbox,
+    Executor, ExecutorComponent, Fault, InstanceConfig, InstanceLimits, Runtime, RuntimeConfig,
+    Sandbox, StartError,
 };
 
 pub use error::DeployError;
@@ -43,6 +45,10 @@ pub struct DeployOptions {
     pub runtime: Arc<Runtime>,
     /// Resolves `oci://`, `hub://` and `docker://` references.
     pub remote: Option<Arc<dyn RemoteResolver>>,
+    /// Where `env_from_secret` values are read as files, `DIR/SECRET/KEY` (a Kubernetes
+    /// secret mounted per secret); without it, or without the file, the variable must be
+    /// in flowhost's own environment.
+    pub secrets_dir: Option<PathBuf>,
 }
 
 impl DeployOptions {
@@ -52,6 +58,7 @@ impl DeployOptions {
             flow_dir: flow_dir.into(),
             runtime,
             remote: None,
+            secrets_dir: None,
         }
     }
 }
@@ -107,12 +114,26 @@ impl RunningFlow {
             search_paths: &flow.with.extra_search_paths,
             loaded: HashMap::new(),
         };
+        // Each executor's `timeout_ready` counts from now, as each Jina pod's does from its
+        // start: resolving, pulling and compiling its component, then every instance's `init`.
+        let deploy_started = tokio::time::Instant::now();
         let mut plans = Vec::with_capacity(flow.executors.len());
         for ((spec, expanded), effective) in flow.executors.iter().zip(&expanded).zip(&effective) {
-            plans.push(loader.plan(spec, expanded, effective).await?);
+            let ready = ReadyBy::new(&spec.name, deploy_started, effective);
+            let plan = ready
+                .within(
+                    "resolving and compiling its component",
+                    loader.plan(spec, expanded, effective),
+                )
+                .await?;
+            plans.push((plan, ready));
         }
-        let deployments =
-            futures::future::try_join_all(plans.into_iter().map(start_deployment)).await?;
+        let starts = plans.into_iter().map(|(plan, ready)| async move {
+            ready
+                .within("starting its instances", start_deployment(plan))
+                .await
+        });
+        let deployments = futures::future::try_join_all(starts).await?;
         let mut nodes = Vec::with_capacity(deployments.len());
         for (spec, deployment) in flow.executors.iter().zip(deployments) {
             let when = spec
@@ -259,13 +280,19 @@ impl Loader<'_> {
             }
             None => None,
         };
+        let mut template = instance_template(spec, expanded, effective, &flow_dir);
+        // An external executor's secrets are where it runs, not here.
+        if !spec.external {
+            let secrets = secrets::read(spec, self.options.secrets_dir.as_deref())?;
+            template.sandbox.env.extend(secrets);
+        }
         Ok(DeploymentPlan {
             name: spec.name.clone(),
             main,
             before,
             after,
             polling: spec.polling.clone(),
-            template: instance_template(spec, expanded, effective, &flow_dir),
+            template,
         })
     }
 }
@@ -336,6 +363,7 @@ fn instance_template(
     config.description = meta("description");
     config.limits = InstanceLimits {
         timeout: Duration::from_millis(effective.limits.timeout_ms),
+        start_timeout: start_timeout(effective),
         memory: effective.limits.memory_limit,
         fuel: effective.limits.fuel,
     };
@@ -438,6 +466,65 @@ async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployErro
     } else {
         Deployment::external(name, remotes, before, after, polling)
     })
+}
+
+/// When an executor must be ready by: Jina's `timeout_ready` (600 s unset, for ever when
+/// negative), counted from the start of the deployment.
+struct ReadyBy {
+    executor: String,
+    timeout: Option<Duration>,
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl ReadyBy {
+    fn new(executor: &str, started: tokio::time::Instant, effective: &EffectiveExecutor) -> Self {
+        let timeout = start_timeout(effective);
+        Self {
+            executor: executor.to_owned(),
+            timeout,
+            deadline: timeout.map(|timeout| started + timeout),
+        }
+    }
+
+    /// `step`, or [`DeployError::NotReady`] naming `stage` when the deadline passes first.
+    async fn within<T>(
+        &self,
+        stage: &'static str,
+        step: impl std::future::Future<Output = Result<T, DeployError>>,
+    ) -> Result<T, DeployError> {
+        let (Some(deadline), Some(timeout)) = (self.deadline, self.timeout) else {
+            return step.await;
+        };
+        let not_ready = |stage| DeployError::NotReady {
+            executor: self.executor.clone(),
+            timeout,
+            stage,
+        };
+        match tokio::time::timeout_at(deadline, step).await {
+            // The instance's own start deadline is the same `timeout_ready`, and may fire
+            // first: it is the same failure.
+            Ok(Err(DeployError::Start(StartError::Init {
+                fault: Fault::Deadline(_),
+                ..
+            }))) => Err(not_ready("running its init")),
+            Ok(Err(DeployError::Start(StartError::Describe {
+                fault: Fault::Deadline(_),
+                ..
+            }))) => Err(not_ready("describing its methods")),
+            Ok(result) => result,
+            Err(_elapsed) => Err(not_ready(stage)),
+        }
+    }
+}
+
+/// Jina's `timeout_ready` in milliseconds: unset is Jina's default (600 s), negative waits
+/// for ever.
+fn start_timeout(effective: &EffectiveExecutor) -> Option<Duration> {
+    match effective.timeout_ready {
+        None => Some(flowhost_runtime::InstanceLimits::DEFAULT_START_TIMEOUT),
+        Some(ms) if ms < 0 => None,
+        Some(ms) => Some(Duration::from_millis(ms as u64)),
+    }
 }
 
 /// Jina's `timeout_send` for a remote executor: milliseconds, `-1` (or any negative value)

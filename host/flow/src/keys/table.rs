@@ -267,10 +267,8 @@ pub const KEYS: &[KeyInfo] = &[
     typed(
         "timeout_ready",
         With,
-        Differs(
-            "used by `flowhost export kubernetes` as the startup probe's deadline; `flowhost run` waits for each executor's compile and `init` without one",
-        ),
-        "how long to wait for executors to be ready (-1: for ever)",
+        Implemented,
+        "how long each executor may take to be ready, in ms: resolving, pulling and compiling its component, then every instance's `init` (-1: for ever; unset: 600000, Jina's); apart from the per-call `timeout_ms`; also the exported startup probe's deadline",
     ),
     typed(
         "timeout_send",
@@ -846,10 +844,8 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "timeout_ready",
         Executor,
-        Differs(
-            "used by `flowhost export kubernetes` as the startup probe's deadline; `flowhost run` waits for the executor's compile and `init` without one",
-        ),
-        "how long to wait for the executor to be ready (-1: for ever)",
+        Implemented,
+        "how long the executor may take to be ready, in ms: resolving, pulling and compiling its component, then every instance's `init` (-1: for ever; unset: the flow's, else 600000); apart from the per-call `timeout_ms`",
     ),
     kept(
         "timeout_send",
@@ -976,7 +972,7 @@ pub const KEYS: &[KeyInfo] = &[
         "env_from_secret",
         Executor,
         Implemented,
-        "environment from Kubernetes secrets (`flowhost export kubernetes`, as in Jina)",
+        "environment from secrets, `{VAR: {name: SECRET, key: KEY}}`: `flowhost export kubernetes` makes each a `secretKeyRef`, as Jina does; `flowhost run` reads the file `SECRET/KEY` under `--secrets-dir`, else `VAR` from its own environment, and refuses to start without a value",
     ),
     kept(
         "install_requirements",
