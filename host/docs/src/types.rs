@@ -70,6 +70,16 @@ impl Dtype {
         Dtype::Uint64,
         Dtype::Boolean,
     ];
+
+    /// The dtype numpy calls `name` (`float32`, `uint8`, `bool`, ...: the names
+    /// [`dtype_name`](crate::dtype_name) gives), or `None`. Exact, lower-case names only:
+    /// normalising user spellings (`f4`, `<f4`) is the caller's business (the flow crate does it
+    /// for `output_array_type`).
+    pub fn from_numpy_name(name: &str) -> Option<Dtype> {
+        Dtype::ALL
+            .into_iter()
+            .find(|&dtype| crate::dtype_name(dtype) == name)
+    }
 }
 
 /// An n-dimensional array: `shape`'s product × the dtype's size = `data.len()`, little-endian.
@@ -178,4 +188,24 @@ pub struct ExecutorError {
     /// Anything that helps, e.g. a stack trace or the offending input; reported as Jina's
     /// `exception.stacks`.
     pub details: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numpy_names_round_trip_and_nothing_else_parses() {
+        for dtype in Dtype::ALL {
+            assert_eq!(
+                Dtype::from_numpy_name(crate::dtype_name(dtype)),
+                Some(dtype)
+            );
+        }
+        assert_eq!(Dtype::from_numpy_name("bool"), Some(Dtype::Boolean));
+        assert_eq!(Dtype::from_numpy_name("float32"), Some(Dtype::Float32));
+        for other in ["boolean", "Float32", "f4", "<f4", "float", "torch", ""] {
+            assert_eq!(Dtype::from_numpy_name(other), None, "{other}");
+        }
+    }
 }
