@@ -23,8 +23,8 @@ mod types;
 mod validate;
 pub mod when;
 
-pub use subtree::{adopt_subtree, retain_roots};
-pub use tensor::tensor_values;
+pub use subtree::{SplitError, adopt_subtree, retain_roots, split_roots};
+pub use tensor::{cast, cast_batch, tensor_values};
 pub use types::{Document, DocumentBatch, Dtype, ExecutorError, NamedScore, Tensor};
 pub use validate::{
     BatchError, MAX_DEPTH, MAX_DIMS, TensorError, check_tensor, check_tensor_parts, dtype_name,

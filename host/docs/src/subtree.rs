@@ -44,6 +44,73 @@ fn push(out: &mut DocumentBatch, doc: Document) -> u32 {
     (out.nodes.len() - 1) as u32
 }
 
+/// Why [`split_roots`] could not split a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    /// The group sizes do not add up to the number of top-level documents.
+    #[error("group sizes add up to {sum}, but the batch has {roots} top-level documents")]
+    SizeMismatch {
+        /// The sum of the sizes (saturated at `usize::MAX`).
+        sum: usize,
+        /// How many top-level documents the batch has.
+        roots: usize,
+    },
+    /// A root is not a node of the batch, or is reached twice: the batch is not valid
+    /// ([`validate`](crate::validate) says why).
+    #[error("root {position} (node {index}) is missing or listed twice")]
+    BadRoot {
+        /// Position of the root in `roots`.
+        position: usize,
+        /// The node index it holds.
+        index: u32,
+    },
+}
+
+/// Splits the top-level documents of `batch` into consecutive groups of `sizes` documents,
+/// in order, each a compact batch of its own with the documents' chunks and matches.
+///
+/// This is how the answer to a dynamically batched call (several requests' documents in one
+/// call) is handed back, one group per request. `sizes` must add up to the number of
+/// top-level documents; a size of 0 gives an empty batch. One size covering everything
+/// returns `batch` itself, untouched (no copy). A valid input gives valid outputs; a node
+/// shared between subtrees (an invalid batch) goes to the first subtree that reaches it.
+pub fn split_roots(
+    batch: DocumentBatch,
+    sizes: &[usize],
+) -> Result<Vec<DocumentBatch>, SplitError> {
+    let sum = sizes
+        .iter()
+        .try_fold(0usize, |sum, &n| sum.checked_add(n))
+        .unwrap_or(usize::MAX);
+    if sum != batch.roots.len() {
+        return Err(SplitError::SizeMismatch {
+            sum,
+            roots: batch.roots.len(),
+        });
+    }
+    if sizes.len() == 1 {
+        return Ok(vec![batch]);
+    }
+    let DocumentBatch { nodes, roots } = batch;
+    let mut source: Vec<Option<Document>> = nodes.into_iter().map(Some).collect();
+    let mut roots = roots.into_iter().enumerate();
+    let mut groups = Vec::with_capacity(sizes.len());
+    for &size in sizes {
+        let mut out = super::empty_batch();
+        out.roots.reserve(size);
+        for (position, index) in roots.by_ref().take(size) {
+            let doc = source
+                .get_mut(index as usize)
+                .and_then(Option::take)
+                .ok_or(SplitError::BadRoot { position, index })?;
+            let new = adopt_subtree(&mut out, &mut source, doc);
+            out.roots.push(new);
+        }
+        groups.push(out);
+    }
+    Ok(groups)
+}
+
 /// Keeps the top-level documents for which `keep` holds (with their chunks
 /// and matches) and drops the rest. Returns the batch itself, untouched,
 /// when everything is kept.
@@ -102,5 +169,104 @@ mod tests {
         assert_eq!(kept.nodes[m as usize].id, "b.match");
         assert_eq!(retain_roots(batch.clone(), |_, _| true), batch);
         assert!(retain_roots(batch, |_, _| false).nodes.is_empty());
+    }
+
+    /// Three roots: `a` with a chunk that has a match, `b` bare, `c` with a match; nodes stored
+    /// out of order so that renumbering is needed.
+    fn forest() -> DocumentBatch {
+        let mut a = document("a");
+        a.chunks = vec![4];
+        let mut a_chunk = document("a.chunk");
+        a_chunk.matches = vec![0];
+        let mut c = document("c");
+        c.matches = vec![2];
+        DocumentBatch {
+            nodes: vec![
+                document("a.chunk.match"),
+                c,
+                document("c.match"),
+                a,
+                a_chunk,
+                document("b"),
+            ],
+            roots: vec![3, 5, 1],
+        }
+    }
+
+    fn ids(batch: &DocumentBatch) -> Vec<&str> {
+        crate::roots(batch).map(|d| d.id.as_str()).collect()
+    }
+
+    #[test]
+    fn split_keeps_order_and_subtrees_in_compact_batches() {
+        let groups = split_roots(forest(), &[2, 0, 1]).unwrap();
+        assert_eq!(groups.len(), 3);
+        for g in &groups {
+            assert_eq!(validate(g), Ok(()));
+        }
+        assert_eq!(ids(&groups[0]), ["a", "b"]);
+        assert_eq!(groups[0].nodes.len(), 4);
+        let a = &groups[0].nodes[groups[0].roots[0] as usize];
+        let chunk = &groups[0].nodes[a.chunks[0] as usize];
+        assert_eq!(chunk.id, "a.chunk");
+        assert_eq!(
+            groups[0].nodes[chunk.matches[0] as usize].id,
+            "a.chunk.match"
+        );
+        assert!(groups[1].nodes.is_empty() && groups[1].roots.is_empty());
+        assert_eq!(ids(&groups[2]), ["c"]);
+        assert_eq!(groups[2].nodes.len(), 2);
+        let c = &groups[2].nodes[groups[2].roots[0] as usize];
+        assert_eq!(groups[2].nodes[c.matches[0] as usize].id, "c.match");
+    }
+
+    #[test]
+    fn one_group_is_the_batch_untouched_and_single_roots_split_apart() {
+        let batch = forest();
+        assert_eq!(
+            split_roots(batch.clone(), &[3]).unwrap(),
+            vec![batch.clone()]
+        );
+        let singles = split_roots(batch, &[1, 1, 1]).unwrap();
+        let all: Vec<Vec<&str>> = singles.iter().map(ids).collect();
+        assert_eq!(all, [["a"], ["b"], ["c"]]);
+        assert_eq!(
+            singles.iter().map(|g| g.nodes.len()).collect::<Vec<_>>(),
+            [3, 1, 2]
+        );
+        assert_eq!(split_roots(crate::empty_batch(), &[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn sizes_must_add_up_and_roots_must_exist() {
+        assert_eq!(
+            split_roots(forest(), &[2, 2]),
+            Err(SplitError::SizeMismatch { sum: 4, roots: 3 })
+        );
+        assert_eq!(
+            split_roots(forest(), &[1]),
+            Err(SplitError::SizeMismatch { sum: 1, roots: 3 })
+        );
+        assert_eq!(
+            split_roots(forest(), &[usize::MAX, 4]),
+            Err(SplitError::SizeMismatch {
+                sum: usize::MAX,
+                roots: 3
+            })
+        );
+        let mut bad = forest();
+        bad.roots = vec![3, 9, 1];
+        assert_eq!(
+            split_roots(bad, &[1, 2]),
+            Err(SplitError::BadRoot {
+                position: 1,
+                index: 9
+            })
+        );
+        let e = split_roots(forest(), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "group sizes add up to 0, but the batch has 3 top-level documents"
+        );
     }
 }
