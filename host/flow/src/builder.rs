@@ -13,7 +13,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::spec::{ExecutorSpec, Flow, PollingSpec};
+use crate::spec::{ArrayFormat, BatchingSpec, ExecutorSpec, Flow, PollingSpec};
 use flowhost_wire::Compression;
 use flowhost_wire::Protocol;
 
@@ -99,6 +99,19 @@ impl Flow {
     /// Flow-wide default fuel per call for executors.
     pub fn with_fuel(mut self, fuel: u64) -> Flow {
         self.with.limits.fuel = Some(fuel);
+        self
+    }
+
+    /// Adds a flow-wide `uses_dynamic_batching` entry for `key` (an endpoint if it starts
+    /// with `/`, else a method name), for every executor that sets no batching of its own.
+    pub fn with_dynamic_batching(mut self, key: impl Into<String>, spec: BatchingSpec) -> Flow {
+        self.with.dynamic_batching.insert(key, spec);
+        self
+    }
+
+    /// Sets the flow-wide `output_array_type`, for every executor that sets none.
+    pub fn with_output_array_type(mut self, format: ArrayFormat) -> Flow {
+        self.with.output_array_type = Some(format);
         self
     }
 
@@ -291,6 +304,21 @@ impl ExecutorSpec {
     /// Sets this executor's Wasmtime fuel per call.
     pub fn fuel(mut self, fuel: u64) -> ExecutorSpec {
         self.limits.fuel = Some(fuel);
+        self
+    }
+
+    /// Adds a `uses_dynamic_batching` entry for `key`: an endpoint if it starts with `/`
+    /// (`/index`), else a method name; e.g. `BatchingSpec { preferred_batch_size: 8,
+    /// ..BatchingSpec::default() }`.
+    pub fn dynamic_batching(mut self, key: impl Into<String>, spec: BatchingSpec) -> ExecutorSpec {
+        self.dynamic_batching.insert(key, spec);
+        self
+    }
+
+    /// Sets `output_array_type`: `numpy`, `list`, or a dtype every tensor and embedding the
+    /// executor answers with is converted to (see [`ArrayFormat`]).
+    pub fn output_array_type(mut self, format: ArrayFormat) -> ExecutorSpec {
+        self.output_array_type = Some(format);
         self
     }
 }

@@ -139,14 +139,16 @@ fn executor_config_files_warn_and_strict_covers_them() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("enc.yml"),
-        "jtype: Encoder\npy_modules: [executor.py]\nmetas:\n  name: Encoder\n  py_modules: [x.py]\n\
-         dynamic_batching: {/index: {preferred_batch_size: 8}}\ncomponent: enc.wasm\n",
+        "jtype: Encoder\npy_modules: [executor.py]\nmetas:\n  name: Encoder\n  py_modules: [x.py]\n  \
+         workspace: w\ndynamic_batching: {/index: {preferred_batch_size: 8}, encode: {timeout: 50}}\n\
+         component: enc.wasm\n",
     )
     .unwrap();
     let flow = dir.path().join("flow.yml");
     std::fs::write(
         &flow,
-        "jtype: Flow\nexecutors:\n  - name: a\n    uses: enc.yml\n  - name: b\n    uses: enc.yml\n    gpus: 1\n",
+        "jtype: Flow\nexecutors:\n  - name: a\n    uses: enc.yml\n  - name: b\n    uses: enc.yml\n    gpus: 1\n    \
+         uses_dynamic_batching: {/index: {timeout: 7}}\n",
     )
     .unwrap();
     let loaded = Flow::load_checked(&flow, &opts()).unwrap();
@@ -160,7 +162,7 @@ fn executor_config_files_warn_and_strict_covers_them() {
         found[0]
     );
     assert!(
-        found[1].starts_with(&format!("{config}:6:1: `dynamic_batching` has no effect")),
+        found[1].starts_with(&format!("{config}:6:3: `metas`: `workspace` has no effect")),
         "{}",
         found[1]
     );
@@ -175,6 +177,28 @@ fn executor_config_files_warn_and_strict_covers_them() {
             .as_deref()
             .unwrap()
             .ends_with("enc.wasm")
+    );
+    // The config's `dynamic_batching` is read; the flow's `uses_dynamic_batching` replaces
+    // its entry for the same key whole (Jina's `dict.update`), so `/index` is back to the
+    // default batch size with b's timeout.
+    let batch = |size, timeout_ms| BatchingSpec {
+        preferred_batch_size: size,
+        timeout_ms,
+        ..BatchingSpec::default()
+    };
+    let a = &expanded[0].dynamic_batching;
+    assert_eq!(a.by_endpoint["/index"], batch(8, 10_000));
+    assert_eq!(a.by_method["encode"], batch(4, 50));
+    let b = &expanded[1].dynamic_batching;
+    assert_eq!(b.by_endpoint["/index"], batch(4, 7));
+    assert_eq!(b.by_method["encode"], batch(4, 50));
+    assert_eq!(
+        b.for_call("/index", "encode").map(|s| s.timeout_ms),
+        Some(7)
+    );
+    assert_eq!(
+        b.for_call("/other", "encode").map(|s| s.timeout_ms),
+        Some(50)
     );
 }
 

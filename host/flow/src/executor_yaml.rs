@@ -7,6 +7,7 @@
 //! with: {dim: 128}               # defaults; the flow's `uses_with` wins per key
 //! metas: {name: encoder}         # defaults; the flow's `metas`, then `uses_metas`, win
 //! requests: {/index: encode}     # defaults; the flow's `uses_requests` wins per endpoint
+//! dynamic_batching: {/index: {preferred_batch_size: 8}}  # the flow's `uses_dynamic_batching` wins per key
 //! component: ../target/wasm32-wasip2/release/encoder.wasm   # or `uses:`; relative to this file
 //! ```
 //!
@@ -25,7 +26,7 @@ use crate::error::{Ctx, FlowError, Pos};
 use crate::keys::{KeyWarning, Level};
 use crate::locate::Target;
 use crate::source::{Source, yaml_path};
-use crate::spec::Flow;
+use crate::spec::{DynamicBatching, Flow};
 use crate::yaml::{
     At, LoadOptions, Reader, describe, expand_dollar_vars, parse_value, python_only,
 };
@@ -48,6 +49,11 @@ pub struct ExpandedExecutor {
     pub uses_metas: Map<String, Json>,
     /// The config's `requests` with the flow's `uses_requests` over them, per endpoint.
     pub uses_requests: BTreeMap<String, String>,
+    /// The config's `dynamic_batching` with the executor's effective `uses_dynamic_batching`
+    /// (its own, else the flow's) over it, per endpoint or method: an entry replaces the
+    /// config's entry for the same key whole, as Jina's `dict.update` does. What the runtime
+    /// batches by (see [`crate::DynamicBatching::for_call`]).
+    pub dynamic_batching: DynamicBatching,
 }
 
 /// Whether `uses` names an executor config file rather than a component.
@@ -94,9 +100,9 @@ impl Flow {
                 message: format!("no executor at position {index}"),
             });
         };
-        let metas = self
+        let (metas, batching) = self
             .effective_executor(index)
-            .map(|eff| eff.uses_metas)
+            .map(|eff| (eff.uses_metas, eff.dynamic_batching))
             .unwrap_or_default();
         let mut out = ExpandedExecutor {
             name: e.name.clone(),
@@ -106,6 +112,7 @@ impl Flow {
             uses_with: e.uses_with.clone(),
             uses_metas: metas,
             uses_requests: e.uses_requests.clone(),
+            dynamic_batching: batching.clone(),
         };
         let Some(file) = self.executor_config_file(index, flow_dir)? else {
             return Ok(out);
@@ -119,6 +126,11 @@ impl Flow {
         let mut requests = config.requests;
         requests.extend(e.uses_requests.iter().map(|(k, v)| (k.clone(), v.clone())));
         out.uses_requests = requests;
+        let mut dynamic_batching = config.dynamic_batching;
+        for (key, spec) in batching.entries() {
+            dynamic_batching.insert(key, *spec);
+        }
+        out.dynamic_batching = dynamic_batching;
         Ok(out)
     }
 
@@ -175,6 +187,9 @@ pub struct ExecutorConfig {
     pub metas: Map<String, Json>,
     /// `requests`: default endpoint -> method map.
     pub requests: BTreeMap<String, String>,
+    /// `dynamic_batching`: default batching per endpoint or method (the flow's
+    /// `uses_dynamic_batching` wins per key).
+    pub dynamic_batching: DynamicBatching,
     /// The component, already made relative to the config file's folder.
     pub component: Option<String>,
     /// Keys in the file that have no effect in flowhost, one per occurrence.
@@ -233,8 +248,11 @@ impl ExecutorConfig {
                     config.metas = reader.json_map(&at, &key, v)?
                 }
                 "requests" => config.requests = reader.string_map(&at, &key, v)?,
+                "dynamic_batching" => {
+                    config.dynamic_batching = reader.dynamic_batching(&at, &key, v)?
+                }
                 // Read by the Python SDK when it builds the component, not by the host.
-                "py_modules" | "dynamic_batching" => {}
+                "py_modules" => {}
                 "uses" | "component" => {
                     if let Some(first) = &component_key {
                         return Err(reader.bad(

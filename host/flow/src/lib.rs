@@ -57,7 +57,8 @@ pub use limits::{
 pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
 pub use secrets::{BadSecretRef, SecretRef};
 pub use spec::{
-    ExecutorSpec, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec, ServerSettings,
+    ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, ExposedEndpoint, Flow, FlowArgs,
+    Limits, NUMPY_DTYPES, Polling, PollingSpec, ServerSettings,
 };
 pub use yaml::{LoadOptions, LoadedFlow};
 

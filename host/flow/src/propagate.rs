@@ -6,7 +6,8 @@
 //!
 //! flowhost applies that rule to the arguments an executor can use: `env` (merged, the
 //! executor's value wins per variable), `workspace`, the limits (`timeout_ms`, `memory_limit`,
-//! `fuel`), `compression`, `timeout_ready`, `timeout_send`, the top-level `metas`, and every
+//! `fuel`), `compression`, `timeout_ready`, `timeout_send`, `uses_dynamic_batching`,
+//! `output_array_type`, the top-level `metas`, and every
 //! kept Jina key that executors also know. Gateway-only settings (protocols, host, CORS, TLS
 //! files, exposed endpoints, search paths) do not reach executors: they have no meaning there.
 
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::keys::kept_by_executors;
 use crate::limits::ResolvedLimits;
-use crate::spec::{ExposedEndpoint, Flow, ServerSettings};
+use crate::spec::{ArrayFormat, DynamicBatching, ExposedEndpoint, Flow, ServerSettings};
 use flowhost_wire::Compression;
 use flowhost_wire::Protocol;
 
@@ -44,6 +45,13 @@ pub struct EffectiveExecutor {
     pub timeout_send: Option<i64>,
     /// The flow's top-level `metas` with the executor's `uses_metas` over them.
     pub uses_metas: Map<String, Value>,
+    /// `uses_dynamic_batching`: the executor's own if it sets any entry, else the flow's
+    /// (Jina passes a flow argument to every executor that does not set it). An executor
+    /// config file's `dynamic_batching` is not folded in here: see
+    /// [`ExpandedExecutor::dynamic_batching`](crate::ExpandedExecutor::dynamic_batching).
+    pub dynamic_batching: DynamicBatching,
+    /// `output_array_type`: the executor's own, else the flow's.
+    pub output_array_type: Option<ArrayFormat>,
     /// Kept Jina keys: the flow's (those executors know, minus the exceptions) under the
     /// executor's own.
     pub extra: BTreeMap<String, Value>,
@@ -133,6 +141,13 @@ impl Flow {
             timeout_ready: int("timeout_ready").or(with.timeout_ready),
             timeout_send: int("timeout_send").or(with.timeout_send),
             uses_metas,
+            dynamic_batching: if e.dynamic_batching.is_empty() {
+                with.dynamic_batching.clone()
+            } else {
+                e.dynamic_batching.clone()
+            },
+            output_array_type: (e.output_array_type.clone())
+                .or_else(|| with.output_array_type.clone()),
             extra,
         })
     }

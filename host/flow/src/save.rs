@@ -10,7 +10,10 @@ use serde_norway::{Mapping, Value};
 
 use crate::error::{FlowError, Pos};
 use crate::limits::format_bytes;
-use crate::spec::{ExecutorSpec, Flow, FlowArgs, Limits, PollingSpec, ServerSettings};
+use crate::spec::{
+    ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, Flow, FlowArgs, Limits, PollingSpec,
+    ServerSettings,
+};
 
 impl Flow {
     /// The flow as YAML text.
@@ -112,6 +115,43 @@ fn put_limits(m: &mut Mapping, limits: &Limits) {
     put_opt(m, "fuel", &limits.fuel);
 }
 
+/// `uses_dynamic_batching`, each entry with only the settings that differ from Jina's
+/// defaults (an entry with none is written as `{}`, which loads back as the defaults).
+pub(crate) fn put_dynamic_batching(m: &mut Mapping, key: &str, batching: &DynamicBatching) {
+    if batching.is_empty() {
+        return;
+    }
+    let defaults = BatchingSpec::default();
+    let mut entries = Mapping::new();
+    for (name, spec) in batching.entries() {
+        let mut em = Mapping::new();
+        if spec.preferred_batch_size != defaults.preferred_batch_size {
+            put(
+                &mut em,
+                "preferred_batch_size",
+                spec.preferred_batch_size as u64,
+            );
+        }
+        if spec.timeout_ms != defaults.timeout_ms {
+            put(&mut em, "timeout", spec.timeout_ms);
+        }
+        if spec.flush_all != defaults.flush_all {
+            put(&mut em, "flush_all", spec.flush_all);
+        }
+        if spec.enabled != defaults.enabled {
+            put(&mut em, "use_dynamic_batching", spec.enabled);
+        }
+        put(&mut entries, name, Value::Mapping(em));
+    }
+    put(m, key, Value::Mapping(entries));
+}
+
+fn put_array_format(m: &mut Mapping, format: &Option<ArrayFormat>) {
+    if let Some(format) = format {
+        put(m, "output_array_type", format.as_str());
+    }
+}
+
 fn flow_args(a: &FlowArgs) -> Mapping {
     let mut m = Mapping::new();
     if !a.port.is_empty() {
@@ -170,6 +210,8 @@ fn flow_args(a: &FlowArgs) -> Mapping {
     put_opt(&mut m, "description", &a.description);
     put_limits(&mut m, &a.limits);
     put_server(&mut m, &a.server);
+    put_dynamic_batching(&mut m, "uses_dynamic_batching", &a.dynamic_batching);
+    put_array_format(&mut m, &a.output_array_type);
     put_extra(&mut m, &a.extra);
     m
 }
@@ -247,6 +289,8 @@ fn executor(e: &ExecutorSpec) -> Mapping {
     }
     put_map(&mut m, "grpc_metadata", &e.grpc_metadata);
     put_limits(&mut m, &e.limits);
+    put_dynamic_batching(&mut m, "uses_dynamic_batching", &e.dynamic_batching);
+    put_array_format(&mut m, &e.output_array_type);
     put_extra(&mut m, &e.extra);
     m
 }

@@ -72,6 +72,11 @@ pub struct FlowArgs {
     /// What one peer may make the gateway hold (flowhost's keys; the gRPC ones also come from
     /// Jina's `grpc_server_options`).
     pub server: ServerSettings,
+    /// `uses_dynamic_batching` for every executor that sets none of its own (Jina passes flow
+    /// arguments on to executors); empty when unset.
+    pub dynamic_batching: DynamicBatching,
+    /// `output_array_type` for every executor that sets none of its own.
+    pub output_array_type: Option<ArrayFormat>,
     /// Jina's keys for a Flow or gateway that have no typed field: validated as known, kept as
     /// written, propagated by the Jina rules and saved back (`KEYS.md` says which have an
     /// effect, e.g. `grpc_server_options`, and which do not).
@@ -148,6 +153,13 @@ pub struct ExecutorSpec {
     pub grpc_metadata: BTreeMap<String, String>,
     /// flowhost's sandbox limits for this executor (unset: flow default, then built-in default).
     pub limits: Limits,
+    /// `uses_dynamic_batching`: per endpoint or method, how requests are gathered into one
+    /// call (empty: each request is its own call). An executor that sets none takes the
+    /// flow's (see [`crate::EffectiveExecutor::dynamic_batching`]).
+    pub dynamic_batching: DynamicBatching,
+    /// `output_array_type`: the form of the tensors and embeddings this executor answers with
+    /// (unset: the flow's, else as the executor wrote them).
+    pub output_array_type: Option<ArrayFormat>,
     /// Jina's keys for an executor that have no typed field, kept as written and saved back
     /// (`KEYS.md` says which have an effect, e.g. `retries`, and which do not).
     pub extra: BTreeMap<String, Value>,
@@ -178,6 +190,8 @@ impl Default for ExecutorSpec {
             tls: false,
             grpc_metadata: BTreeMap::new(),
             limits: Limits::default(),
+            dynamic_batching: DynamicBatching::default(),
+            output_array_type: None,
             extra: BTreeMap::new(),
         }
     }
@@ -193,6 +207,164 @@ pub struct Limits {
     pub memory_limit: Option<u64>,
     /// Wasmtime fuel per call; unset means no fuel metering.
     pub fuel: Option<u64>,
+}
+
+/// One entry of `uses_dynamic_batching`: how the requests for one endpoint (or one method)
+/// are gathered into a single call. Defaults are those of Jina's `BatchQueue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchingSpec {
+    /// `preferred_batch_size`: call as soon as this many documents are waiting (at least 1;
+    /// default 4). Counted in documents, as Jina does without a `custom_metric`.
+    pub preferred_batch_size: usize,
+    /// `timeout`: milliseconds the first waiting request may wait before the documents
+    /// gathered so far are sent anyway (default 10 000).
+    pub timeout_ms: u64,
+    /// `flush_all`: when a call is made, send every waiting document rather than
+    /// `preferred_batch_size` at a time (default false).
+    pub flush_all: bool,
+    /// `use_dynamic_batching`: false switches batching off for this endpoint or method
+    /// (default true).
+    pub enabled: bool,
+}
+
+impl BatchingSpec {
+    /// Jina's `BatchQueue` default `preferred_batch_size`.
+    pub const DEFAULT_PREFERRED_BATCH_SIZE: usize = 4;
+    /// Jina's `BatchQueue` default `timeout`, in milliseconds.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+}
+
+impl Default for BatchingSpec {
+    fn default() -> Self {
+        BatchingSpec {
+            preferred_batch_size: Self::DEFAULT_PREFERRED_BATCH_SIZE,
+            timeout_ms: Self::DEFAULT_TIMEOUT_MS,
+            flush_all: false,
+            enabled: true,
+        }
+    }
+}
+
+/// The `uses_dynamic_batching:` value: a [`BatchingSpec`] per key, where a key starting with
+/// `/` is an endpoint and any other key a method (function) name, as in Jina.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DynamicBatching {
+    /// Entries keyed by endpoint (`/index`, ...).
+    pub by_endpoint: BTreeMap<String, BatchingSpec>,
+    /// Entries keyed by method name (`encode`, ...): they apply to every endpoint bound to it.
+    pub by_method: BTreeMap<String, BatchingSpec>,
+}
+
+impl DynamicBatching {
+    /// No entry at all (batching is off everywhere).
+    pub fn is_empty(&self) -> bool {
+        self.by_endpoint.is_empty() && self.by_method.is_empty()
+    }
+
+    /// Adds (or replaces) the entry for `key`: an endpoint if it starts with `/`, else a
+    /// method name.
+    pub fn insert(&mut self, key: impl Into<String>, spec: BatchingSpec) {
+        let key = key.into();
+        if key.starts_with('/') {
+            self.by_endpoint.insert(key, spec);
+        } else {
+            self.by_method.insert(key, spec);
+        }
+    }
+
+    /// Every entry with its key as written (endpoints first), e.g. for saving.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &BatchingSpec)> {
+        (self.by_endpoint.iter())
+            .chain(&self.by_method)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// How a call of `method` for `endpoint` is batched, following Jina's worker
+    /// (`_init_batchqueue_dict`): the endpoint's entry if there is one, else the method's;
+    /// `None` (no batching) when there is neither or that entry has `enabled == false`. An
+    /// endpoint's disabled entry is not overridden by its method's.
+    pub fn for_call(&self, endpoint: &str, method: &str) -> Option<&BatchingSpec> {
+        let spec = (self.by_endpoint.get(endpoint)).or_else(|| self.by_method.get(method))?;
+        spec.enabled.then_some(spec)
+    }
+}
+
+/// numpy's names of the dtypes flowhost tensors have, as `output_array_type` takes them.
+pub const NUMPY_DTYPES: &[&str] = &[
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+    "uint32", "uint64", "bool",
+];
+
+/// numpy's short codes for [`NUMPY_DTYPES`] (`f4` is `float32`), as `output_array_type`
+/// also takes them, optionally after a little-endian or native byte-order mark (`<f4`, `=f4`,
+/// `|u1`).
+const NUMPY_CODES: &[(&str, &str)] = &[
+    ("f2", "float16"),
+    ("f4", "float32"),
+    ("f8", "float64"),
+    ("i1", "int8"),
+    ("i2", "int16"),
+    ("i4", "int32"),
+    ("i8", "int64"),
+    ("u1", "uint8"),
+    ("u2", "uint16"),
+    ("u4", "uint32"),
+    ("u8", "uint64"),
+    ("b1", "bool"),
+    ("?", "bool"),
+];
+
+/// The `output_array_type` value: what the tensors and embeddings of an executor's answer
+/// become.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArrayFormat {
+    /// `numpy` (Jina: numpy arrays; what flowhost always answers with).
+    Numpy,
+    /// `list` (Jina: Python lists). flowhost cannot mark tensors as lists and still answers
+    /// numpy arrays; loading warns.
+    List,
+    /// A numpy dtype name, one of [`NUMPY_DTYPES`] (short codes normalised to these):
+    /// flowhost's extension, converting every tensor and embedding the executor answers with
+    /// to that dtype.
+    Dtype(String),
+}
+
+impl ArrayFormat {
+    /// Reads `numpy`, `list`, a name of [`NUMPY_DTYPES`] or a numpy short code (`f4`, `<f4`,
+    /// `u1`, ...), surrounding spaces ignored; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ArrayFormat> {
+        let text = text.trim();
+        match text {
+            "numpy" => return Some(ArrayFormat::Numpy),
+            "list" => return Some(ArrayFormat::List),
+            _ => {}
+        }
+        if let Some(name) = NUMPY_DTYPES.iter().find(|&&name| name == text) {
+            return Some(ArrayFormat::Dtype((*name).to_string()));
+        }
+        // flowhost's tensors are little-endian: `>` (big-endian) is not one of them.
+        let code = text.strip_prefix(['<', '=', '|']).unwrap_or(text);
+        (NUMPY_CODES.iter())
+            .find(|(c, _)| *c == code)
+            .map(|(_, name)| ArrayFormat::Dtype((*name).to_string()))
+    }
+
+    /// The value as written back: `numpy`, `list` or the dtype's name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ArrayFormat::Numpy => "numpy",
+            ArrayFormat::List => "list",
+            ArrayFormat::Dtype(name) => name,
+        }
+    }
+
+    /// The dtype to convert to, for [`ArrayFormat::Dtype`].
+    pub fn dtype(&self) -> Option<&str> {
+        match self {
+            ArrayFormat::Dtype(name) => Some(name),
+            ArrayFormat::Numpy | ArrayFormat::List => None,
+        }
+    }
 }
 
 /// How a request reaches the shards of an executor.

@@ -79,7 +79,13 @@ fn known_jina_keys_are_kept() {
     )
     .unwrap();
     assert_eq!(flow.with.extra["monitoring"], json!(true));
-    assert_eq!(flow.executors[0].extra["output_array_type"], json!("numpy"));
+    assert_eq!(flow.executors[0].extra["gpus"], json!(1));
+    // A typed key now, not kept as written.
+    assert_eq!(
+        flow.executors[0].output_array_type,
+        Some(ArrayFormat::Numpy)
+    );
+    assert!(!flow.executors[0].extra.contains_key("output_array_type"));
     let back = Flow::from_yaml_str(&flow.to_yaml().unwrap(), "saved.yml", &opts()).unwrap();
     assert_eq!(back, flow);
 }

@@ -9,7 +9,7 @@ use crate::error::{Ctx, FlowError, Hint};
 use crate::keys::did_you_mean;
 use crate::locate::{Seg, Target};
 use crate::source::{Source, pos_in, yaml_path};
-use crate::spec::{Flow, Limits};
+use crate::spec::{ArrayFormat, DynamicBatching, Flow, Limits, NUMPY_DTYPES};
 use crate::topology::{GATEWAY, Topology, TopologyError};
 
 impl Flow {
@@ -23,6 +23,13 @@ impl Flow {
 pub fn validate(flow: &Flow, src: Option<&Source<'_>>) -> Result<(), FlowError> {
     check_gateway(flow, src)?;
     check_limits(&flow.with.limits, &yaml_path!["with"], &Ctx::With, src)?;
+    check_output(
+        &flow.with.dynamic_batching,
+        flow.with.output_array_type.as_ref(),
+        &yaml_path!["with"],
+        &Ctx::With,
+        src,
+    )?;
     let mut first_index: HashMap<&str, usize> = HashMap::new();
     for (i, e) in flow.executors.iter().enumerate() {
         let ctx = Ctx::Executor(e.name.clone());
@@ -103,6 +110,13 @@ pub fn validate(flow: &Flow, src: Option<&Source<'_>>) -> Result<(), FlowError> 
             });
         }
         check_limits(&e.limits, &yaml_path!["executors", i], &ctx, src)?;
+        check_output(
+            &e.dynamic_batching,
+            e.output_array_type.as_ref(),
+            &yaml_path!["executors", i],
+            &ctx,
+            src,
+        )?;
     }
     check_needs(flow, src)?;
     check_cycles(flow, src)
@@ -159,6 +173,53 @@ fn check_limits(
                 message: message.to_string(),
             });
         }
+    }
+    Ok(())
+}
+
+/// What loading already refuses, checked again for flows built in Rust: a batch size of 0,
+/// and a dtype that is not one of [`NUMPY_DTYPES`] (the builder takes any string).
+fn check_output(
+    batching: &DynamicBatching,
+    format: Option<&ArrayFormat>,
+    base: &[Seg],
+    ctx: &Ctx,
+    src: Option<&Source<'_>>,
+) -> Result<(), FlowError> {
+    let path = |tail: &[&str]| {
+        let mut p = base.to_vec();
+        p.extend(tail.iter().map(|&k| Seg::from(k)));
+        p
+    };
+    for (name, spec) in batching.entries() {
+        if spec.preferred_batch_size == 0 {
+            return Err(FlowError::BadValue {
+                at: pos_in(
+                    src,
+                    &path(&["uses_dynamic_batching", name, "preferred_batch_size"]),
+                    Target::Value,
+                ),
+                ctx: Ctx::Nested(
+                    Box::new(ctx.clone()),
+                    format!("`uses_dynamic_batching` entry `{name}`"),
+                ),
+                key: "preferred_batch_size".to_string(),
+                message: "must be at least 1 (documents gathered per call)".to_string(),
+            });
+        }
+    }
+    if let Some(dtype) = format.and_then(ArrayFormat::dtype)
+        && !NUMPY_DTYPES.contains(&dtype)
+    {
+        return Err(FlowError::BadValue {
+            at: pos_in(src, &path(&["output_array_type"]), Target::Value),
+            ctx: ctx.clone(),
+            key: "output_array_type".to_string(),
+            message: format!(
+                "`{dtype}` is not a numpy dtype flowhost converts to; use one of: {}",
+                NUMPY_DTYPES.join(", ")
+            ),
+        });
     }
     Ok(())
 }

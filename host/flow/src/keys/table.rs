@@ -16,6 +16,9 @@ pub enum Level {
     With,
     /// One entry of `with.expose_endpoints`.
     Endpoint,
+    /// The settings of one entry of `uses_dynamic_batching` (or of an executor config's
+    /// `dynamic_batching`).
+    Batching,
     /// One entry of `executors:`.
     Executor,
     /// A key inside the flow's `metas:`, an executor's `uses_metas:` or an executor config's
@@ -27,11 +30,12 @@ pub enum Level {
 
 impl Level {
     /// Every level, in the order `KEYS.md` lists them.
-    pub const ALL: [Level; 6] = [
+    pub const ALL: [Level; 7] = [
         Level::Top,
         Level::With,
         Level::Endpoint,
         Level::Executor,
+        Level::Batching,
         Level::Metas,
         Level::ExecutorConfig,
     ];
@@ -43,6 +47,7 @@ impl Level {
             Level::With => "`with:` (flow and gateway)",
             Level::Endpoint => "`with.expose_endpoints` entries",
             Level::Executor => "`executors:` entries",
+            Level::Batching => "`uses_dynamic_batching` and `dynamic_batching` entries",
             Level::Metas => "`metas:` and `uses_metas:`",
             Level::ExecutorConfig => "Executor config files (`uses: x.yml`)",
         }
@@ -131,7 +136,7 @@ const fn kept(key: &'static str, level: Level, status: Status, meaning: &'static
     }
 }
 
-use Level::{Endpoint, Executor, ExecutorConfig, Metas, Top, With};
+use Level::{Batching, Endpoint, Executor, ExecutorConfig, Metas, Top, With};
 use Status::{Differs, Ignored, Implemented, Refused};
 
 // Reasons shared by several keys, so the same cause reads the same everywhere.
@@ -149,6 +154,9 @@ const STATEFUL: &str =
     "replicating writes between replicas (RAFT) is not implemented: replicas do not share state";
 const PY_MODULES: &str = "flowhost runs WebAssembly components, not Python modules: build the executor with the Python SDK (`flowhost new executor NAME --lang python`, then `flowhost build`) and set `uses:` to the .wasm it makes";
 const NO_SERVER: &str = "an executor inside a flow serves no port of its own (the gateway does; its settings go under `with:`)";
+const BATCHING: &str = "a Python `custom_metric` is refused (batches are counted in documents); `uses_dynamic_batching` overrides the executor config's `dynamic_batching` per endpoint or method as in Jina, but the Python SDK's `@dynamic_batching` decorator has no effect";
+const ARRAY_TYPE: &str = "`numpy` as in Jina (flowhost always answers numpy arrays); `list` loads with a warning, since flowhost cannot mark tensors as lists and still answers numpy arrays; a numpy dtype name (`float32`, `uint8`, `bool`, or a code such as `f4`) converts every tensor and embedding the executor answers with to that dtype, a flowhost extension; anything else (e.g. `torch`) is refused";
+const CUSTOM_METRIC: &str = "a Python callable that measures a batch; flowhost cannot run a Python metric: batches are counted in documents (`preferred_batch_size`), so remove it";
 const OLD_KEY: &str = "not a key of Jina 3.34; accepted for older flow files";
 
 /// The table: every key flowhost accepts, per level, in the order `KEYS.md` lists them.
@@ -374,6 +382,18 @@ pub const KEYS: &[KeyInfo] = &[
         Implemented,
         "flowhost: when an idle connection is closed",
     ),
+    typed(
+        "output_array_type",
+        With,
+        Differs(ARRAY_TYPE),
+        "the array type `tensor` and `embedding` are serialised to, for every executor that sets none",
+    ),
+    typed(
+        "uses_dynamic_batching",
+        With,
+        Differs(BATCHING),
+        "dynamic batching for every executor that sets none",
+    ),
     // ---- with: Jina keys kept as written ------------------------------------------------------
     kept(
         "uses",
@@ -567,14 +587,6 @@ pub const KEYS: &[KeyInfo] = &[
         With,
         Ignored(STATEFUL),
         "replicate writes between replicas",
-    ),
-    kept(
-        "output_array_type",
-        With,
-        Ignored(
-            "documents reach a WebAssembly executor as typed tensors (dtype and shape); there is no Python array type to choose",
-        ),
-        "the array type tensors are serialised to",
     ),
     kept(
         "proxy",
@@ -792,28 +804,24 @@ pub const KEYS: &[KeyInfo] = &[
         Implemented,
         "flowhost: Wasm fuel per call (unset: no metering)",
     ),
+    typed(
+        "output_array_type",
+        Executor,
+        Differs(ARRAY_TYPE),
+        "the array type `tensor` and `embedding` are serialised to (`numpy` or `list`)",
+    ),
+    typed(
+        "uses_dynamic_batching",
+        Executor,
+        Differs(BATCHING),
+        "gather the documents of several requests into one call, per endpoint (`/index`) or method name",
+    ),
     // ---- executors: Jina keys kept as written -------------------------------------------------
     kept(
         "py_modules",
         Executor,
         Refused(PY_MODULES),
         "Python modules to import before loading the executor",
-    ),
-    kept(
-        "output_array_type",
-        Executor,
-        Ignored(
-            "documents reach a WebAssembly executor as typed tensors (dtype and shape); there is no Python array type to choose",
-        ),
-        "the array type tensors are serialised to",
-    ),
-    kept(
-        "uses_dynamic_batching",
-        Executor,
-        Ignored(
-            "dynamic batching is not implemented: each request is one call with its own documents",
-        ),
-        "batch documents of several requests per endpoint",
     ),
     kept(
         "uses_before_address",
@@ -1136,6 +1144,45 @@ pub const KEYS: &[KeyInfo] = &[
         ),
         "JCloud: the executor's resources and scaling",
     ),
+    // ---- uses_dynamic_batching entries -----------------------------------------------------------
+    typed(
+        "preferred_batch_size",
+        Batching,
+        Implemented,
+        "call as soon as this many documents are waiting (at least 1; default 4)",
+    ),
+    typed(
+        "timeout",
+        Batching,
+        Implemented,
+        "milliseconds the first waiting request waits before a call is made anyway (default 10000)",
+    ),
+    typed(
+        "flush_all",
+        Batching,
+        Implemented,
+        "a call takes every waiting document, not `preferred_batch_size` at a time (default false)",
+    ),
+    typed(
+        "use_dynamic_batching",
+        Batching,
+        Implemented,
+        "false switches batching off for this endpoint or method (default true)",
+    ),
+    typed(
+        "custom_metric",
+        Batching,
+        Refused(CUSTOM_METRIC),
+        "a Python function measuring a batch, in place of counting documents",
+    ),
+    typed(
+        "use_custom_metric",
+        Batching,
+        Differs(
+            "only `false`: `true` asks for a Python `custom_metric`, which flowhost cannot run; batches are counted in documents",
+        ),
+        "measure batches with `custom_metric` (default false)",
+    ),
     // ---- metas ----------------------------------------------------------------------------
     typed(
         "name",
@@ -1215,9 +1262,7 @@ pub const KEYS: &[KeyInfo] = &[
     typed(
         "dynamic_batching",
         ExecutorConfig,
-        Ignored(
-            "dynamic batching is not implemented: each request is one call with its own documents",
-        ),
-        "batch documents of several requests per endpoint",
+        Differs(BATCHING),
+        "the executor's default dynamic batching (the flow's `uses_dynamic_batching` wins per endpoint or method)",
     ),
 ];

@@ -122,15 +122,21 @@ impl<'a> Reader<'a> {
             Status::Refused(message) => {
                 return Err(self.refuse(at, key, Target::Key, format!("`{key}`"), message));
             }
-            Status::Ignored(reason) => self.warnings.borrow_mut().push(KeyWarning {
-                at: *self.pos(&at.child(key), Target::Key),
-                ctx: at.ctx.clone(),
-                key: key.to_string(),
-                reason,
-            }),
+            Status::Ignored(reason) => self.warn(at, key, Target::Key, reason),
             Status::Implemented | Status::Differs(_) => {}
         }
         Ok(Some(info))
+    }
+
+    /// Notes a warning for `key` (or its value, per `target`) that loads but has no effect
+    /// as written, e.g. a value flowhost cannot honour; `reason` says why.
+    pub fn warn(&self, at: &At<'_>, key: &str, target: Target, reason: &'static str) {
+        self.warnings.borrow_mut().push(KeyWarning {
+            at: *self.pos(&at.child(key), target),
+            ctx: at.ctx.clone(),
+            key: key.to_string(),
+            reason,
+        });
     }
 
     /// A Jina key (or its value, per `target`) flowhost refuses; `what` names it in the

@@ -11,7 +11,10 @@ use crate::keys::Level;
 use crate::limits::parse_bytes;
 use crate::locate::{Seg, Target};
 use crate::source::yaml_path;
-use crate::spec::{ExecutorSpec, ExposedEndpoint, Flow, FlowArgs, Limits, Polling, PollingSpec};
+use crate::spec::{
+    ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, ExposedEndpoint, Flow, FlowArgs,
+    Limits, NUMPY_DTYPES, Polling, PollingSpec,
+};
 use flowhost_wire::{Compression, Protocol};
 
 impl Reader<'_> {
@@ -186,6 +189,10 @@ impl Reader<'_> {
                 "timeout_ms" | "memory_limit" | "fuel" => {
                     self.limit(&at, &key, v, &mut args.limits)?
                 }
+                "uses_dynamic_batching" => {
+                    args.dynamic_batching = self.dynamic_batching(&at, &key, v)?
+                }
+                "output_array_type" => args.output_array_type = self.array_format(&at, &key, v)?,
                 "max_request_size" | "request_memory_budget" => {
                     let bytes = match v {
                         Value::String(text) => parse_bytes(text).map_err(|message| {
@@ -398,6 +405,10 @@ impl Reader<'_> {
                 "timeout_ms" | "memory_limit" | "fuel" => {
                     self.limit(&at, &key, v, &mut e.limits)?
                 }
+                "uses_dynamic_batching" => {
+                    e.dynamic_batching = self.dynamic_batching(&at, &key, v)?
+                }
+                "output_array_type" => e.output_array_type = self.array_format(&at, &key, v)?,
                 _ if known.is_some_and(|k| k.kept) => {
                     e.extra.insert(key.clone(), self.json(&at, &key, v)?);
                 }
@@ -433,6 +444,141 @@ impl Reader<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `uses_dynamic_batching` (or an executor config's `dynamic_batching`): a mapping of
+    /// endpoints (`/index`) or method names to their settings, each checked against the
+    /// table's [`Level::Batching`] keys.
+    pub(crate) fn dynamic_batching(
+        &self,
+        at: &At<'_>,
+        key: &str,
+        v: &Value,
+    ) -> Result<DynamicBatching, FlowError> {
+        const EXPECTED: &str = "a mapping of endpoints (`/index`) or method names to batching \
+                                settings, such as `{/index: {preferred_batch_size: 8}}`";
+        if !matches!(v, Value::Mapping(_) | Value::Null) {
+            return Err(self.wrong(at, key, EXPECTED, v));
+        }
+        let path = at.child(key);
+        let ctx = Ctx::Nested(Box::new(at.ctx.clone()), format!("`{key}`"));
+        let list_at = At {
+            path: &path,
+            ctx: &ctx,
+        };
+        let mut out = DynamicBatching::default();
+        for (name, settings) in self.entries(&list_at, key, v)? {
+            if name.trim().is_empty() {
+                return Err(self.bad(
+                    &list_at,
+                    &name,
+                    "an empty key names neither an endpoint (`/index`) nor a method",
+                ));
+            }
+            // Jina reads each entry with `.get`, so anything but a mapping fails there.
+            if !matches!(settings, Value::Mapping(_)) {
+                return Err(self.wrong(
+                    &list_at,
+                    &name,
+                    "a mapping such as `{preferred_batch_size: 8, timeout: 200}`",
+                    settings,
+                ));
+            }
+            let entry_path = list_at.child(&name);
+            let entry_ctx =
+                Ctx::Nested(Box::new(at.ctx.clone()), format!("`{key}` entry `{name}`"));
+            let entry_at = At {
+                path: &entry_path,
+                ctx: &entry_ctx,
+            };
+            let mut spec = BatchingSpec::default();
+            for (k, v) in self.entries(&entry_at, &name, settings)? {
+                // Refuses `custom_metric` with the table's reason.
+                self.known(&entry_at, Level::Batching, &k)?;
+                match k.as_str() {
+                    "preferred_batch_size" => {
+                        spec.preferred_batch_size =
+                            self.uint(&entry_at, &k, v, "a positive integer (documents)")?;
+                        if spec.preferred_batch_size == 0 {
+                            return Err(self.bad(
+                                &entry_at,
+                                &k,
+                                "must be at least 1 (documents gathered per call)",
+                            ));
+                        }
+                    }
+                    "timeout" => {
+                        let ms = self.int(&entry_at, &k, v).map_err(|_| {
+                            self.wrong(&entry_at, &k, "a whole number of milliseconds", v)
+                        })?;
+                        spec.timeout_ms = u64::try_from(ms).map_err(|_| {
+                            self.bad(
+                                &entry_at,
+                                &k,
+                                format!(
+                                    "must not be negative: it is the milliseconds a request may \
+                                     wait for others to join it (found {ms})"
+                                ),
+                            )
+                        })?;
+                    }
+                    "flush_all" => spec.flush_all = self.boolean(&entry_at, &k, v)?,
+                    "use_dynamic_batching" => spec.enabled = self.boolean(&entry_at, &k, v)?,
+                    "use_custom_metric" => {
+                        if self.boolean(&entry_at, &k, v)? {
+                            return Err(self.refuse(
+                                &entry_at,
+                                &k,
+                                Target::Value,
+                                format!("`{k}: true`"),
+                                "flowhost cannot run a Python metric (`custom_metric`): batches \
+                                 are counted in documents (`preferred_batch_size`); remove it or \
+                                 set it to false",
+                            ));
+                        }
+                    }
+                    _ => return Err(self.unknown(&entry_at, &k, Level::Batching)),
+                }
+            }
+            out.insert(name, spec);
+        }
+        Ok(out)
+    }
+
+    /// `output_array_type`: `numpy`, `list` (with a warning: flowhost answers numpy arrays) or
+    /// a numpy dtype name or code.
+    fn array_format(
+        &self,
+        at: &At<'_>,
+        key: &str,
+        v: &Value,
+    ) -> Result<Option<ArrayFormat>, FlowError> {
+        let Some(text) = self.opt_string(at, key, v)? else {
+            return Ok(None);
+        };
+        let format = ArrayFormat::parse(&text).ok_or_else(|| {
+            self.bad(
+                at,
+                key,
+                format!(
+                    "`{}` is not an array type flowhost answers with: use `numpy` (as Jina), \
+                     `list`, or a numpy dtype to convert every tensor and embedding to: {} (or a \
+                     code such as `f4`)",
+                    text.trim(),
+                    NUMPY_DTYPES.join(", ")
+                ),
+            )
+        })?;
+        if format == ArrayFormat::List {
+            self.warn(
+                at,
+                key,
+                Target::Value,
+                "`list` asks for tensors a Python client rebuilds as lists; flowhost always \
+                 answers numpy arrays (`cls_name` `numpy`)",
+            );
+        }
+        Ok(Some(format))
     }
 
     fn polling(&self, at: &At<'_>, key: &str, v: &Value) -> Result<Option<PollingSpec>, FlowError> {
