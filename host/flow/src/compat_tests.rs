@@ -390,3 +390,62 @@ fn example_flows_load_with_only_the_known_warning() {
     }
     assert!(seen > 5, "{seen} example flows");
 }
+
+#[test]
+fn output_array_type_list_warns_with_its_line_and_strict_refuses_it() {
+    let loaded = checked(
+        "jtype: Flow\nwith:\n  output_array_type: list\nexecutors:\n  - name: a\n    \
+         output_array_type: float32\n  - name: b\n    output_array_type: numpy\n  - name: c\n    \
+         output_array_type: list\n",
+    );
+    let found: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        [
+            "flow.yml:3:22: `with`: `output_array_type` has no effect in flowhost: `list` asks \
+             for tensors a Python client rebuilds as lists; flowhost always answers numpy arrays \
+             (`cls_name` `numpy`)",
+            "flow.yml:10:24: executor `c`: `output_array_type` has no effect in flowhost: `list` \
+             asks for tensors a Python client rebuilds as lists; flowhost always answers numpy \
+             arrays (`cls_name` `numpy`)",
+        ]
+    );
+    let e = loaded.strict().unwrap_err().to_string();
+    assert!(e.contains("2 keys have no effect"), "{e}");
+}
+
+#[test]
+fn batching_and_array_types_flowhost_applies_do_not_warn() {
+    let loaded = checked(
+        "jtype: Flow\nwith:\n  output_array_type: numpy\n  uses_dynamic_batching: {encode: {}}\n\
+         executors:\n  - name: a\n    output_array_type: uint8\n    uses_dynamic_batching:\n      \
+         /index: {preferred_batch_size: 2, timeout: 5, flush_all: true, \
+         use_dynamic_batching: true, use_custom_metric: false}\n",
+    );
+    assert_eq!(loaded.warnings, Vec::new());
+    assert_eq!(
+        loaded.flow.executors[0].dynamic_batching.by_endpoint["/index"].timeout_ms,
+        5
+    );
+}
+
+#[test]
+fn executor_config_dynamic_batching_errors_point_into_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enc.yml");
+    std::fs::write(
+        &file,
+        "jtype: Encoder\ncomponent: enc.wasm\ndynamic_batching:\n  /index:\n    custom_metric: f\n",
+    )
+    .unwrap();
+    let e = ExecutorConfig::load(&file, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}:5:5: `dynamic_batching` entry `/index`: `custom_metric`: a Python callable",
+            file.display()
+        )),
+        "{e}"
+    );
+}

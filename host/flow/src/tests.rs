@@ -737,3 +737,291 @@ fn an_external_executor_lists_its_replicas_as_hosts() {
         "{msg}"
     );
 }
+
+// ---- uses_dynamic_batching and output_array_type ------------------------------------------
+
+fn batch(preferred_batch_size: usize, timeout_ms: u64) -> BatchingSpec {
+    BatchingSpec {
+        preferred_batch_size,
+        timeout_ms,
+        ..BatchingSpec::default()
+    }
+}
+
+#[test]
+fn dynamic_batching_loads_with_jinas_defaults_and_saves_back() {
+    let flow = load(
+        "jtype: Flow
+executors:
+  - name: a
+    uses_dynamic_batching:
+      /index: {preferred_batch_size: 8, timeout: 200, flush_all: true}
+      encode: {}
+      /search: {use_dynamic_batching: false, use_custom_metric: false}
+      embed: {preferred_batch_size: '16', timeout: 0, use_dynamic_batching: 'true'}
+",
+    )
+    .unwrap();
+    let b = &flow.executors[0].dynamic_batching;
+    assert_eq!(
+        BatchingSpec::default(),
+        BatchingSpec {
+            preferred_batch_size: 4,
+            timeout_ms: 10_000,
+            flush_all: false,
+            enabled: true
+        }
+    );
+    assert_eq!(
+        b.by_endpoint["/index"],
+        BatchingSpec {
+            flush_all: true,
+            ..batch(8, 200)
+        }
+    );
+    assert_eq!(b.by_method["encode"], BatchingSpec::default());
+    assert_eq!(b.by_method["embed"], batch(16, 0));
+    assert!(!b.by_endpoint["/search"].enabled);
+    assert_eq!(b.by_endpoint.len() + b.by_method.len(), 4);
+    // Jina's precedence: the endpoint's entry, else the method's; a disabled entry is no
+    // batching, even if the method has an entry.
+    assert_eq!(
+        b.for_call("/index", "encode").map(|s| s.timeout_ms),
+        Some(200)
+    );
+    assert_eq!(
+        b.for_call("/other", "encode"),
+        Some(&BatchingSpec::default())
+    );
+    assert_eq!(b.for_call("/search", "encode"), None);
+    assert_eq!(b.for_call("/other", "unbatched"), None);
+    assert!(!b.is_empty() && DynamicBatching::default().is_empty());
+    // Saved with only what differs from the defaults, and loaded back equal.
+    let text = flow.to_yaml().unwrap();
+    assert!(text.contains("timeout: 200"), "{text}");
+    assert!(
+        !text.contains("10000") && !text.contains("use_custom_metric"),
+        "{text}"
+    );
+    assert!(text.contains("encode: {}"), "{text}");
+    let back = Flow::from_yaml_str(&text, "saved.yml", &opts()).unwrap();
+    assert_eq!(back, flow);
+}
+
+#[test]
+fn dynamic_batching_errors_name_the_key_and_line() {
+    let exec = |body: &str| {
+        format!("jtype: Flow\nexecutors:\n  - name: a\n    uses_dynamic_batching:\n{body}")
+    };
+    assert_eq!(
+        err("jtype: Flow\nexecutors:\n  - name: a\n    uses_dynamic_batching: 5\n"),
+        "flow.yml:4:28: executor `a`: `uses_dynamic_batching` must be a mapping of endpoints \
+         (`/index`) or method names to batching settings, such as \
+         `{/index: {preferred_batch_size: 8}}`, found the number `5`"
+    );
+    assert_eq!(
+        err(&exec("      /index: 4\n")),
+        "flow.yml:5:15: executor `a`: `uses_dynamic_batching`: `/index` must be a mapping such \
+         as `{preferred_batch_size: 8, timeout: 200}`, found the number `4`"
+    );
+    assert_eq!(
+        err(&exec("      /index: {preferred_batch_size: 0}\n")),
+        "flow.yml:5:38: executor `a`: `uses_dynamic_batching` entry `/index`: \
+         `preferred_batch_size`: must be at least 1 (documents gathered per call)"
+    );
+    assert_eq!(
+        err(&exec("      /index:\n        timeout: -1\n")),
+        "flow.yml:6:18: executor `a`: `uses_dynamic_batching` entry `/index`: `timeout`: must \
+         not be negative: it is the milliseconds a request may wait for others to join it \
+         (found -1)"
+    );
+    assert_eq!(
+        err(&exec("      encode:\n        timeout: soon\n")),
+        "flow.yml:6:18: executor `a`: `uses_dynamic_batching` entry `encode`: `timeout` must be \
+         a whole number of milliseconds, found the string `soon`"
+    );
+    assert_eq!(
+        err(&exec("      encode:\n        flush_all: maybe\n")),
+        "flow.yml:6:20: executor `a`: `uses_dynamic_batching` entry `encode`: `flush_all` must \
+         be true or false, found the string `maybe`"
+    );
+    assert_eq!(
+        err(&exec("      encode:\n        prefered_batch_size: 3\n")),
+        "flow.yml:6:9: executor `a`: `uses_dynamic_batching` entry `encode`: unknown key \
+         `prefered_batch_size`, did you mean `preferred_batch_size`?"
+    );
+    let e = err(&exec("      encode:\n        custom_metric: my_fn\n"));
+    assert!(
+        e.starts_with(
+            "flow.yml:6:9: executor `a`: `uses_dynamic_batching` entry `encode`: \
+             `custom_metric`: a Python callable"
+        ) && e.contains("flowhost cannot run a Python metric"),
+        "{e}"
+    );
+    let e = err(&exec("      encode:\n        use_custom_metric: true\n"));
+    assert!(
+        e.starts_with(
+            "flow.yml:6:28: executor `a`: `uses_dynamic_batching` entry `encode`: \
+             `use_custom_metric: true`: flowhost cannot run a Python metric"
+        ),
+        "{e}"
+    );
+    let e = err("jtype: Flow\nwith:\n  uses_dynamic_batching: {'': {}}\n");
+    assert!(
+        e.starts_with("flow.yml:3:") && e.contains("an empty key names neither"),
+        "{e}"
+    );
+    let e = err("jtype: Flow\nwith:\n  uses_dynamic_batching: {/x: {preferred_batch_size: -2}}\n");
+    assert!(
+        e.starts_with("flow.yml:3:54: `with`: `uses_dynamic_batching` entry `/x`: `preferred_batch_size` must be a positive integer"),
+        "{e}"
+    );
+}
+
+#[test]
+fn output_array_type_reads_numpy_list_and_dtypes() {
+    let cases = [
+        ("numpy", ArrayFormat::Numpy),
+        ("list", ArrayFormat::List),
+        ("float32", ArrayFormat::Dtype("float32".into())),
+        ("bool", ArrayFormat::Dtype("bool".into())),
+        ("f2", ArrayFormat::Dtype("float16".into())),
+        ("'<f8'", ArrayFormat::Dtype("float64".into())),
+        ("'|u1'", ArrayFormat::Dtype("uint8".into())),
+        ("i8", ArrayFormat::Dtype("int64".into())),
+        ("'?'", ArrayFormat::Dtype("bool".into())),
+    ];
+    for (written, expected) in cases {
+        let flow = load(&format!(
+            "jtype: Flow\nexecutors:\n  - name: a\n    output_array_type: {written}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{written}: {e}"));
+        assert_eq!(
+            flow.executors[0].output_array_type.as_ref(),
+            Some(&expected)
+        );
+        // Saved as the long name, and loaded back equal.
+        let text = flow.to_yaml().unwrap();
+        assert!(
+            text.contains(&format!("output_array_type: {}", expected.as_str())),
+            "{text}"
+        );
+        assert_eq!(load(&text).unwrap(), flow);
+    }
+    for code in ["f4", "<f4", "=f4", "float32"] {
+        assert_eq!(
+            ArrayFormat::parse(code)
+                .as_ref()
+                .and_then(ArrayFormat::dtype),
+            Some("float32")
+        );
+    }
+    for bad in ["torch", ">f4", "Float32", "float", "ndarray", ""] {
+        assert_eq!(ArrayFormat::parse(bad), None, "{bad}");
+    }
+    assert_eq!(NUMPY_DTYPES.len(), 12);
+    assert_eq!(
+        err("jtype: Flow\nwith:\n  output_array_type: torch\n"),
+        format!(
+            "flow.yml:3:22: `with`: `output_array_type`: `torch` is not an array type flowhost \
+             answers with: use `numpy` (as Jina), `list`, or a numpy dtype to convert every \
+             tensor and embedding to: {} (or a code such as `f4`)",
+            NUMPY_DTYPES.join(", ")
+        )
+    );
+    assert!(
+        err("jtype: Flow\nexecutors:\n  - name: a\n    output_array_type: '>f4'\n")
+            .starts_with("flow.yml:4:24: executor `a`: `output_array_type`: `>f4` is not")
+    );
+    assert_eq!(
+        err("jtype: Flow\nexecutors:\n  - name: a\n    output_array_type: [numpy]\n"),
+        "flow.yml:4:24: executor `a`: `output_array_type` must be a string, found a list"
+    );
+}
+
+#[test]
+fn flow_level_batching_and_array_type_reach_executors_that_set_none() {
+    let flow = load(
+        "jtype: Flow
+with:
+  output_array_type: float16
+  uses_dynamic_batching: {/index: {preferred_batch_size: 32}}
+executors:
+  - name: a
+  - name: b
+    output_array_type: numpy
+    uses_dynamic_batching: {encode: {timeout: 5}}
+",
+    )
+    .unwrap();
+    assert_eq!(
+        flow.with.output_array_type,
+        Some(ArrayFormat::Dtype("float16".into()))
+    );
+    assert!(flow.with.extra.is_empty(), "{:?}", flow.with.extra);
+    let a = flow.effective_executor(0).unwrap();
+    assert_eq!(
+        a.output_array_type,
+        Some(ArrayFormat::Dtype("float16".into()))
+    );
+    assert_eq!(a.dynamic_batching.by_endpoint["/index"], batch(32, 10_000));
+    assert!(a.extra.is_empty(), "{:?}", a.extra);
+    // The executor's own value wins, whole (Jina passes a flow argument only to executors
+    // that do not set it).
+    let b = flow.effective_executor(1).unwrap();
+    assert_eq!(b.output_array_type, Some(ArrayFormat::Numpy));
+    assert!(b.dynamic_batching.by_endpoint.is_empty());
+    assert_eq!(b.dynamic_batching.by_method["encode"], batch(4, 5));
+    let back = load(&flow.to_yaml().unwrap()).unwrap();
+    assert_eq!(back, flow);
+}
+
+#[test]
+fn builder_sets_batching_and_array_type_and_validate_checks_them() {
+    let built = Flow::new()
+        .with_output_array_type(ArrayFormat::List)
+        .with_dynamic_batching("encode", batch(2, 10_000))
+        .add(
+            ExecutorSpec::new("a")
+                .dynamic_batching("/index", batch(8, 100))
+                .dynamic_batching(
+                    "encode",
+                    BatchingSpec {
+                        enabled: false,
+                        ..BatchingSpec::default()
+                    },
+                )
+                .output_array_type(ArrayFormat::Dtype("int8".into())),
+        );
+    built.validate().unwrap();
+    let parsed = load(
+        "jtype: Flow
+with:
+  output_array_type: list
+  uses_dynamic_batching: {encode: {preferred_batch_size: 2}}
+executors:
+  - name: a
+    uses_dynamic_batching:
+      /index: {preferred_batch_size: 8, timeout: 100}
+      encode: {use_dynamic_batching: false}
+    output_array_type: i1
+",
+    )
+    .unwrap();
+    assert_eq!(built, parsed);
+    let zero = Flow::new().add(ExecutorSpec::new("a").dynamic_batching("/x", batch(0, 1)));
+    assert_eq!(
+        zero.validate().unwrap_err().to_string(),
+        "flow: executor `a`: `uses_dynamic_batching` entry `/x`: `preferred_batch_size`: must \
+         be at least 1 (documents gathered per call)"
+    );
+    let torch = Flow::new().with_output_array_type(ArrayFormat::Dtype("torch".into()));
+    assert_eq!(
+        torch.validate().unwrap_err().to_string(),
+        format!(
+            "flow: `with`: `output_array_type`: `torch` is not a numpy dtype flowhost converts \
+             to; use one of: {}",
+            NUMPY_DTYPES.join(", ")
+        )
+    );
+}
