@@ -56,7 +56,7 @@ pub enum SplitError {
         roots: usize,
     },
     /// A root is not a node of the batch, or is reached twice: the batch is not valid
-    /// ([`validate`](crate::validate) says why).
+    /// ([`validate()`](crate::validate()) says why).
     #[error("root {position} (node {index}) is missing or listed twice")]
     BadRoot {
         /// Position of the root in `roots`.
