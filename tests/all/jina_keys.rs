@@ -91,3 +91,182 @@ async fn env_from_secret_reads_a_mounted_secret_file_or_the_environment() {
         running.close().await;
     }
 }
+
+/// One document per id, each its own request, all sent at once; the answers in order.
+async fn concurrently(
+    running: &RunningFlow,
+    requests: Vec<(Vec<docs::Document>, serde_json::Value)>,
+) -> Vec<flowhost_wire::Response> {
+    let calls = requests.into_iter().map(|(documents, parameters)| {
+        post_flow(running, "/", docs::batch_of(documents), parameters)
+    });
+    futures::future::join_all(calls).await
+}
+
+fn ids_and_batches(batch: &docs::DocumentBatch) -> Vec<(String, serde_json::Value)> {
+    docs::roots(batch)
+        .map(|doc| (doc.id.clone(), tags(doc)["batch"].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn dynamic_batching_gathers_requests_and_answers_each_its_own_documents() {
+    let running = deploy(slow(
+        "  uses_with: {call_us: 2000}\n  uses_dynamic_batching:\n    /:\n      preferred_batch_size: 4\n      timeout: 5000\n",
+    ))
+    .await;
+    // Eight one-document requests: two calls of four.
+    let requests = (0..8)
+        .map(|i| (vec![docs::document(format!("d{i}"))], json!({})))
+        .collect();
+    for (i, response) in concurrently(&running, requests)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(
+            ids_and_batches(&ok(response)),
+            [(format!("d{i}"), json!(4))]
+        );
+    }
+
+    // Two requests of three: one call of four (all of the first, one of the second), then
+    // one of two; a request split across calls still gets its documents back in order.
+    let three = |prefix: &str| {
+        (0..3)
+            .map(|i| docs::document(format!("{prefix}{i}")))
+            .collect()
+    };
+    let answers = concurrently(
+        &running,
+        vec![(three("a"), json!({})), (three("b"), json!({}))],
+    )
+    .await;
+    let answers: Vec<_> = answers
+        .into_iter()
+        .map(|r| ids_and_batches(&ok(r)))
+        .collect();
+    let expect = |prefix: &str, sizes: [u64; 3]| -> Vec<(String, serde_json::Value)> {
+        (0..3)
+            .map(|i| (format!("{prefix}{i}"), json!(sizes[i])))
+            .collect()
+    };
+    assert_eq!(answers, [expect("a", [4, 4, 4]), expect("b", [4, 2, 2])]);
+    running.close().await;
+}
+
+#[tokio::test]
+async fn dynamic_batching_fails_every_request_of_a_failed_call_with_its_own_documents() {
+    let running = deploy(slow(
+        "  uses_dynamic_batching:\n    /:\n      preferred_batch_size: 3\n      timeout: 5000\n",
+    ))
+    .await;
+    let mut failing = docs::document("bad");
+    failing.tags = Some(r#"{"fail": true}"#.into());
+    let requests = vec![
+        (vec![docs::document("x")], json!({})),
+        (vec![failing], json!({})),
+        (vec![docs::document("y")], json!({})),
+    ];
+    for (response, id) in concurrently(&running, requests)
+        .await
+        .into_iter()
+        .zip(["x", "bad", "y"])
+    {
+        match &response.status {
+            flowhost_wire::Status::Error(error) => {
+                assert!(
+                    error.description.contains("bad asked to fail"),
+                    "{}",
+                    error.description
+                )
+            }
+            flowhost_wire::Status::Success => {
+                panic!("{id}: a request of the failed call succeeded")
+            }
+        }
+        let returned: Vec<&str> = docs::roots(&response.docs).map(|d| d.id.as_str()).collect();
+        assert_eq!(returned, [id]);
+    }
+    running.close().await;
+}
+
+#[tokio::test]
+async fn dynamic_batching_never_mixes_parameters_and_leaves_other_endpoints_alone() {
+    let running = deploy(slow(
+        "  uses_dynamic_batching:\n    /:\n      preferred_batch_size: 2\n      timeout: 200\n",
+    ))
+    .await;
+    // Different parameters never share a call: each waits out the timeout alone.
+    let requests = vec![
+        (vec![docs::document("p1")], json!({"k": 1})),
+        (vec![docs::document("p2")], json!({"k": 2})),
+    ];
+    let batches: Vec<_> = concurrently(&running, requests)
+        .await
+        .into_iter()
+        .map(|r| ids_and_batches(&ok(r)))
+        .collect();
+    assert_eq!(
+        batches,
+        [[("p1".to_owned(), json!(1))], [("p2".to_owned(), json!(1))]]
+    );
+    // `/other` is not batched: two concurrent requests are two calls.
+    let calls = ["o1", "o2"].map(|id| {
+        post_flow(
+            &running,
+            "/other",
+            docs::batch_of([docs::document(id)]),
+            json!({}),
+        )
+    });
+    for response in futures::future::join_all(calls).await {
+        let answer = ids_and_batches(&ok(response));
+        assert_eq!(answer[0].1, json!(1), "{answer:?}");
+    }
+    running.close().await;
+}
+
+#[tokio::test]
+async fn output_array_type_converts_the_executors_tensors_on_the_way_out() {
+    let yaml = |format: &str| {
+        flow(&format!(
+            "jtype: Flow\nexecutors:\n- name: t\n  uses: {}\n  output_array_type: {format}\n",
+            uses("tagger")
+        ))
+    };
+    let doc = || {
+        let mut doc = crate::support::embedded("e", &[1.5, -2.25, 70000.0]);
+        doc.tensor = Some(docs::Tensor {
+            dtype: docs::Dtype::Int64,
+            shape: vec![2],
+            data: [7i64, -3].iter().flat_map(|v| v.to_le_bytes()).collect(),
+        });
+        doc
+    };
+    let running = deploy(yaml("float16")).await;
+    let out = ok(post_flow(&running, "/", docs::batch_of([doc()]), json!({})).await);
+    let answered = docs::roots(&out)
+        .next()
+        .cloned()
+        .unwrap_or_else(|| docs::document("none"));
+    let embedding = answered.embedding.unwrap_or_else(|| panic!("no embedding"));
+    assert_eq!(embedding.dtype, docs::Dtype::Float16);
+    // float16 tops out at 65504: numpy's astype gives inf, as this does.
+    assert_eq!(docs::tensor_values(&embedding), [1.5, -2.25, f64::INFINITY]);
+    let tensor = answered.tensor.unwrap_or_else(|| panic!("no tensor"));
+    assert_eq!(
+        (tensor.dtype, docs::tensor_values(&tensor)),
+        (docs::Dtype::Float16, vec![7.0, -3.0])
+    );
+    running.close().await;
+
+    // `numpy` is what flowhost always answers: nothing changes.
+    let running = deploy(yaml("numpy")).await;
+    let out = ok(post_flow(&running, "/", docs::batch_of([doc()]), json!({})).await);
+    assert_eq!(
+        docs::roots(&out).next().map(|d| d.embedding.clone()),
+        Some(doc().embedding)
+    );
+    running.close().await;
+}

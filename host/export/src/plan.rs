@@ -177,6 +177,8 @@ fn executor_plan(
             memory_limit: Some(effective.limits.memory_limit),
             fuel: effective.limits.fuel,
         },
+        dynamic_batching: expanded.dynamic_batching.clone(),
+        output_array_type: effective.output_array_type.clone(),
         extra: (spec.extra.iter())
             .filter(|(key, _)| key.as_str() != "volumes")
             .map(|(k, v)| (k.clone(), v.clone()))

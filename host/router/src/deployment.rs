@@ -10,12 +10,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use flowhost_docs::DocumentBatch;
-use flowhost_flow::{Polling, PollingSpec};
+use flowhost_docs::{DocumentBatch, Dtype};
+use flowhost_flow::{DynamicBatching, Polling, PollingSpec};
 use flowhost_runtime::{CallFailure, Description, Executor};
+
+use crate::batching::{BatchPolicy, Batcher};
 
 /// The `uses_requests` key (and Jina's spellings of it) for the catch-all method.
 pub const CATCH_ALL_KEYS: [&str; 3] = ["__default__", "/default", "*"];
@@ -100,31 +103,86 @@ impl MethodTable {
     }
 }
 
-/// Interchangeable instances of one executor; each call goes to the least busy.
+/// Interchangeable instances of one executor and the endpoint table they share: what a
+/// batched call needs, without the batching queues themselves (which hold a copy of it).
+#[derive(Debug, Clone)]
+pub(crate) struct Replicas {
+    replicas: Arc<[Executor]>,
+    methods: Arc<MethodTable>,
+}
+
+impl Replicas {
+    /// The executor's name, for errors.
+    pub(crate) fn name(&self) -> &str {
+        self.replicas.first().map_or("", Executor::name)
+    }
+
+    fn pick(&self) -> Option<&Executor> {
+        self.replicas.iter().min_by_key(|r| r.in_flight())
+    }
+
+    /// Calls `method` on the least busy replica.
+    pub(crate) async fn call_method(
+        &self,
+        method: &str,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        match self.pick() {
+            Some(replica) => replica.call(method, endpoint, docs, parameters).await,
+            None => Ok(docs),
+        }
+    }
+}
+
+/// Interchangeable instances of one executor; each call goes to the least busy, gathered
+/// with other requests' documents first where `uses_dynamic_batching` says so.
 #[derive(Debug, Clone)]
 pub struct ReplicaSet {
-    replicas: Vec<Executor>,
-    methods: MethodTable,
+    replicas: Replicas,
+    batching: Option<Arc<Batching>>,
+}
+
+/// `uses_dynamic_batching` and the queues it makes.
+#[derive(Debug)]
+struct Batching {
+    rules: DynamicBatching,
+    batcher: Batcher,
 }
 
 impl ReplicaSet {
     /// `replicas`, all serving endpoints through `methods`.
     pub fn new(replicas: Vec<Executor>, methods: MethodTable) -> Self {
-        Self { replicas, methods }
+        Self {
+            replicas: Replicas {
+                replicas: replicas.into(),
+                methods: Arc::new(methods),
+            },
+            batching: None,
+        }
+    }
+
+    /// Gathers requests into batched calls on the endpoints and methods `rules` name
+    /// (Jina's `uses_dynamic_batching`); nothing changes when it names none.
+    pub fn with_dynamic_batching(mut self, rules: DynamicBatching) -> Self {
+        self.batching = (!rules.is_empty()).then(|| {
+            Arc::new(Batching {
+                rules,
+                batcher: Batcher::new(self.replicas.clone()),
+            })
+        });
+        self
     }
 
     /// Every instance of the set.
     pub fn replicas(&self) -> &[Executor] {
-        &self.replicas
+        &self.replicas.replicas
     }
 
     /// The endpoint-to-method table all replicas share.
     pub fn methods(&self) -> &MethodTable {
-        &self.methods
-    }
-
-    fn pick(&self) -> Option<&Executor> {
-        self.replicas.iter().min_by_key(|r| r.in_flight())
+        &self.replicas.methods
     }
 
     /// Calls the method bound to `endpoint` on one replica; documents pass
@@ -135,13 +193,25 @@ impl ReplicaSet {
         docs: DocumentBatch,
         parameters: &str,
     ) -> Result<DocumentBatch, CallFailure> {
-        let Some(method) = self.methods.method_for(endpoint) else {
+        let Some(method) = self.replicas.methods.method_for(endpoint) else {
             return Ok(docs);
         };
-        match self.pick() {
-            Some(replica) => replica.call(method, endpoint, docs, parameters).await,
-            None => Ok(docs),
+        if let Some(batching) = &self.batching
+            && let Some(rule) = batching.rules.for_call(endpoint, method)
+        {
+            let policy = BatchPolicy {
+                preferred_batch_size: rule.preferred_batch_size.max(1),
+                timeout: Duration::from_millis(rule.timeout_ms),
+                flush_all: rule.flush_all,
+            };
+            return batching
+                .batcher
+                .call(policy, method, endpoint, docs, parameters)
+                .await;
         }
+        self.replicas
+            .call_method(method, endpoint, docs, parameters)
+            .await
     }
 }
 
@@ -180,6 +250,9 @@ pub struct Deployment {
     /// The shards of an `external: true` executor, served elsewhere; then `shards` is
     /// empty, and `before`, `after` and `polling` work as for shards the flow runs.
     pub external: Vec<Arc<dyn ExternalExecutor>>,
+    /// `output_array_type` as a numpy dtype: every tensor and embedding of the answer is
+    /// converted to it.
+    output_dtype: Option<Dtype>,
     next_shard: AtomicUsize,
 }
 
@@ -199,8 +272,16 @@ impl Deployment {
             after,
             polling,
             external: Vec::new(),
+            output_dtype: None,
             next_shard: AtomicUsize::new(0),
         }
+    }
+
+    /// Converts every tensor and embedding of the deployment's answers to `dtype` (Jina's
+    /// `output_array_type`, given a numpy dtype name).
+    pub fn with_output_dtype(mut self, dtype: Option<Dtype>) -> Self {
+        self.output_dtype = dtype;
+        self
     }
 
     /// A deployment whose shards are served elsewhere (`external: true`), one remote per
@@ -272,10 +353,14 @@ impl Deployment {
                 Polling::All => self.call_all(count, endpoint, docs, parameters).await?,
             },
         };
-        match &self.after {
-            Some(after) => after.call(endpoint, docs, parameters).await,
-            None => Ok(docs),
+        let mut docs = match &self.after {
+            Some(after) => after.call(endpoint, docs, parameters).await?,
+            None => docs,
+        };
+        if let Some(dtype) = self.output_dtype {
+            flowhost_docs::cast_batch(&mut docs, dtype);
         }
+        Ok(docs)
     }
 
     fn shard_count(&self) -> usize {

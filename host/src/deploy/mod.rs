@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, Peer};
 use flowhost_docs::when::Filter;
-use flowhost_flow::{EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
+use flowhost_flow::{DynamicBatching, EffectiveExecutor, ExpandedExecutor, Flow, LoadOptions};
 use flowhost_router::{Deployment, MethodTable, ReplicaSet, RouteNode, Router};
 use flowhost_runtime::{
     Executor, ExecutorComponent, Fault, InstanceConfig, InstanceLimits, Runtime, RuntimeConfig,
@@ -178,6 +178,8 @@ struct PartPlan {
     shards: u32,
     replicas: u32,
     uses_requests: std::collections::BTreeMap<String, String>,
+    /// `uses_dynamic_batching`: the executor's own shards only, not `uses_before`/`uses_after`.
+    batching: DynamicBatching,
 }
 
 /// What an executor's deployment is made of, before anything starts.
@@ -187,6 +189,7 @@ struct DeploymentPlan {
     before: Option<PartPlan>,
     after: Option<PartPlan>,
     polling: Option<flowhost_flow::PollingSpec>,
+    output_dtype: Option<flowhost_docs::Dtype>,
     template: InstanceConfig,
 }
 
@@ -258,6 +261,7 @@ impl Loader<'_> {
                 shards: spec.shards.max(1),
                 replicas: spec.replicas.max(1),
                 uses_requests: expanded.uses_requests.clone(),
+                batching: expanded.dynamic_batching.clone(),
             })
         };
         let part = |component, shards, replicas, requests| PartPlan {
@@ -265,6 +269,7 @@ impl Loader<'_> {
             shards,
             replicas,
             uses_requests: requests,
+            batching: DynamicBatching::default(),
         };
         let before = match &spec.uses_before {
             Some(uses) => {
@@ -292,6 +297,7 @@ impl Loader<'_> {
             before,
             after,
             polling: spec.polling.clone(),
+            output_dtype: output_dtype(effective),
             template,
         })
     }
@@ -420,7 +426,7 @@ async fn start_part(
             }
             None => MethodTable::default(),
         };
-        sets.push(ReplicaSet::new(replicas, methods));
+        sets.push(ReplicaSet::new(replicas, methods).with_dynamic_batching(part.batching.clone()));
     }
     Ok(sets)
 }
@@ -432,6 +438,7 @@ async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployErro
         before,
         after,
         polling,
+        output_dtype,
         template,
     } = plan;
     let (local, remotes) = match main {
@@ -461,11 +468,19 @@ async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment, DeployErro
         }
     };
     let (shards, before, after) = futures::future::try_join3(shards, before, after).await?;
-    Ok(if remotes.is_empty() {
+    let deployment = if remotes.is_empty() {
         Deployment::new(name, shards, before, after, polling)
     } else {
         Deployment::external(name, remotes, before, after, polling)
-    })
+    };
+    Ok(deployment.with_output_dtype(output_dtype))
+}
+
+/// `output_array_type` given as a numpy dtype; `numpy` (what flowhost always answers) and
+/// `list` (warned about at load) convert nothing.
+fn output_dtype(effective: &EffectiveExecutor) -> Option<flowhost_docs::Dtype> {
+    let name = effective.output_array_type.as_ref()?.dtype()?;
+    flowhost_docs::Dtype::from_numpy_name(name)
 }
 
 /// When an executor must be ready by: Jina's `timeout_ready` (600 s unset, for ever when
@@ -558,6 +573,21 @@ mod tests {
             .zip(&effective)
             .map(|((spec, expanded), effective)| instance_template(spec, expanded, effective, dir))
             .collect()
+    }
+
+    #[test]
+    fn every_dtype_the_flow_accepts_converts_to_a_document_dtype() {
+        for name in flowhost_flow::NUMPY_DTYPES {
+            let format = flowhost_flow::ArrayFormat::parse(name);
+            let dtype = format
+                .as_ref()
+                .and_then(flowhost_flow::ArrayFormat::dtype)
+                .and_then(flowhost_docs::Dtype::from_numpy_name);
+            assert!(
+                dtype.is_some(),
+                "`output_array_type: {name}` converts to nothing"
+            );
+        }
     }
 
     #[test]
