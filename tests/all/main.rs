@@ -20,4 +20,5 @@ mod registry_flows;
 #[path = "../../registry/tests/support/mod.rs"]
 mod registry_support;
 mod reliability;
+mod reload;
 mod support;

@@ -9,11 +9,12 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::flow_file::KeyPolicy;
+use crate::deploy::watch::{self, WatchAll};
 use crate::deploy::{
-    DeployOptions, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
+    DeployOptions, LiveFlow, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
 };
 use flowhost_flow::Flow;
-use flowhost_gateway::{Gateway, Listening};
+use flowhost_gateway::{FlowService, Gateway, Listening};
 use flowhost_runtime::Runtime;
 use flowhost_wire::Protocol;
 
@@ -33,6 +34,11 @@ pub struct RunArgs {
     /// for `env_from_secret`; variables not found there come from flowhost's environment.
     #[arg(long, value_name = "DIR")]
     secrets_dir: Option<PathBuf>,
+    /// Reload when the flow file or a component or executor config file changes: changed
+    /// executors are started beside the running ones and swapped in, without dropping a
+    /// request in flight (Jina's `reload`, for the whole flow).
+    #[arg(long)]
+    watch: bool,
     #[command(flatten)]
     registry: super::registry::RegistryFlags,
 }
@@ -60,7 +66,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         flow_dir: &flow_dir,
         secrets_dir: args.secrets_dir.as_deref(),
     };
-    serve(flow, place, resolve, &label, started).await
+    let all = if args.watch {
+        WatchAll::Yes
+    } else {
+        WatchAll::No
+    };
+    let watch = watch::wants_watch(&flow, all).then(|| Watch {
+        flow_file: args.flow.clone(),
+        policy,
+        all,
+    });
+    serve(flow, place, resolve, &label, started, watch).await
 }
 
 /// `flowhost executor serve`: one executor behind a gRPC gateway, for flows
@@ -106,13 +122,20 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
         flow_dir: &cwd,
         secrets_dir: None,
     };
-    serve(flow, place, resolve, &label, started).await
+    serve(flow, place, resolve, &label, started, None).await
 }
 
 /// Where a flow's files are: its own folder (relative `uses`), and its secrets.
 struct Place<'a> {
     flow_dir: &'a Path,
     secrets_dir: Option<&'a Path>,
+}
+
+/// What `--watch` (or a `reload: true` in the flow) asks to be watched.
+struct Watch {
+    flow_file: PathBuf,
+    policy: KeyPolicy,
+    all: WatchAll,
 }
 
 /// Deploys `flow`, serves its gateway until SIGINT/SIGTERM, then drains.
@@ -125,6 +148,7 @@ async fn serve(
     resolve: flowhost_registry::ResolveContext,
     label: &str,
     started: Instant,
+    watch: Option<Watch>,
 ) -> anyhow::Result<()> {
     // Watched before anything is announced: a SIGTERM right after the ready banner must drain,
     // not kill the process with the default action.
@@ -134,10 +158,18 @@ async fn serve(
     let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     options.secrets_dir = secrets_dir.map(Path::to_path_buf);
-    let running = RunningFlow::start(flow, options)
+    let running = RunningFlow::start(flow, options.clone())
         .await
         .with_context(|| format!("cannot start {label}"))?;
-    let gateway = match Gateway::start(gateway_config, running.router().clone()).await {
+    // Only a flow that may be reloaded pays for a swappable router.
+    let live = watch
+        .as_ref()
+        .map(|_| Arc::new(LiveFlow::new(running.router().clone())));
+    let service: Arc<dyn FlowService> = match &live {
+        Some(live) => live.clone(),
+        None => running.router().clone(),
+    };
+    let gateway = match Gateway::start(gateway_config, service).await {
         Ok(gateway) => gateway,
         Err(error) => {
             running.close().await;
@@ -146,7 +178,25 @@ async fn serve(
     };
     print_banner(gateway.listening(), gateway.tls(), started);
 
-    shutdown.received().await;
+    let running = match (watch, live) {
+        (Some(watch), Some(live)) => {
+            let load = || super::flow_file::load(&watch.flow_file, watch.policy);
+            watch::reload_on_change(
+                live,
+                running,
+                &watch.flow_file,
+                load,
+                options,
+                watch.all,
+                shutdown.received(),
+            )
+            .await?
+        }
+        _ => {
+            shutdown.received().await;
+            running
+        }
+    };
     tracing::info!("shutting down: draining requests in flight");
     gateway.shutdown().await;
     running.close().await;

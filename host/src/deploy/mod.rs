@@ -8,10 +8,12 @@
 
 mod error;
 mod gateway_config;
+mod live;
 mod registry;
 mod remote;
 pub mod resolve;
 mod secrets;
+pub mod watch;
 
 pub use gateway_config::{gateway_config, server_limits};
 
@@ -32,6 +34,7 @@ use flowhost_runtime::{
 };
 
 pub use error::DeployError;
+pub use live::LiveFlow;
 pub use registry::RegistryResolver;
 pub use remote::RemoteExecutor;
 pub use resolve::RemoteResolver;
@@ -101,41 +104,127 @@ pub fn runtime_config_for(flow: &Flow) -> RuntimeConfig {
 pub struct RunningFlow {
     flow: Flow,
     router: Arc<Router>,
+    executors: Vec<DeployedExecutor>,
+}
+
+/// One executor as started, with what it was started from (to tell whether a reloaded flow
+/// can keep it).
+struct DeployedExecutor {
+    fingerprint: Fingerprint,
+    deployment: Arc<Deployment>,
+}
+
+/// What an executor's deployment depends on: its settings after the flow's are applied and
+/// the content of every component file it runs. Equal fingerprints make equal deployments.
+#[derive(Debug, Clone, PartialEq)]
+struct Fingerprint {
+    spec: flowhost_flow::ExecutorSpec,
+    expanded: ExpandedExecutor,
+    effective: EffectiveExecutor,
+    /// Each component file (main, `uses_before`, `uses_after`) and its content digest.
+    components: Vec<(PathBuf, String)>,
+}
+
+impl Fingerprint {
+    /// The files that change this executor: its components and its config file.
+    fn files(&self) -> impl Iterator<Item = &Path> {
+        (self.components.iter().map(|(path, _)| path.as_path()))
+            .chain(self.expanded.config_file.as_deref())
+    }
+}
+
+/// How one executor gets running: kept from the flow being replaced, or started.
+enum Step {
+    Keep(Arc<Deployment>),
+    Start(Box<DeploymentPlan>),
 }
 
 impl RunningFlow {
     /// Resolves and starts every executor (in parallel), then builds the router.
     pub async fn start(flow: Flow, options: DeployOptions) -> Result<RunningFlow, DeployError> {
+        Self::start_reusing(flow, options, None).await
+    }
+
+    /// Deploys `flow` to replace this one: executors whose settings and component files
+    /// are unchanged keep running as they are (instances, state and connections included);
+    /// the rest start fresh. This flow keeps serving until the caller swaps the router;
+    /// requests it has in flight finish on it.
+    pub async fn reload(
+        &self,
+        flow: Flow,
+        options: DeployOptions,
+    ) -> Result<RunningFlow, DeployError> {
+        Self::start_reusing(flow, options, Some(self)).await
+    }
+
+    async fn start_reusing(
+        flow: Flow,
+        options: DeployOptions,
+        previous: Option<&RunningFlow>,
+    ) -> Result<RunningFlow, DeployError> {
         let topology = flow.topology()?;
         let expanded = flow.expand_executors(&options.flow_dir, &LoadOptions::default())?;
         let effective = flow.effective_executors();
         let mut loader = Loader {
             options: &options,
             search_paths: &flow.with.extra_search_paths,
+            resolved: HashMap::new(),
             loaded: HashMap::new(),
         };
         // Each executor's `timeout_ready` counts from now, as each Jina pod's does from its
         // start: resolving, pulling and compiling its component, then every instance's `init`.
         let deploy_started = tokio::time::Instant::now();
-        let mut plans = Vec::with_capacity(flow.executors.len());
+        let mut steps = Vec::with_capacity(flow.executors.len());
+        let mut fingerprints = Vec::with_capacity(flow.executors.len());
         for ((spec, expanded), effective) in flow.executors.iter().zip(&expanded).zip(&effective) {
             let ready = ReadyBy::new(&spec.name, deploy_started, effective);
-            let plan = ready
+            let mut fingerprint = ready
                 .within(
-                    "resolving and compiling its component",
-                    loader.plan(spec, expanded, effective),
+                    "resolving its component",
+                    loader.fingerprint(spec, expanded, effective),
                 )
                 .await?;
-            plans.push((plan, ready));
+            // Only a reload compares: a first start takes the digests the runtime computes
+            // as it loads, rather than reading and hashing every component twice.
+            let kept = match previous {
+                Some(previous) => {
+                    loader.hash(&spec.name, &mut fingerprint).await?;
+                    previous.unchanged(&fingerprint)
+                }
+                None => None,
+            };
+            let step = match kept {
+                Some(deployment) => Step::Keep(deployment),
+                None => {
+                    let plan = ready
+                        .within(
+                            "resolving and compiling its component",
+                            loader.plan(spec, expanded, effective),
+                        )
+                        .await?;
+                    loader.take_digests(&mut fingerprint);
+                    Step::Start(Box::new(plan))
+                }
+            };
+            fingerprints.push(fingerprint);
+            steps.push((step, ready));
         }
-        let starts = plans.into_iter().map(|(plan, ready)| async move {
-            ready
-                .within("starting its instances", start_deployment(plan))
-                .await
+        let kept = steps
+            .iter()
+            .filter(|(step, _)| matches!(step, Step::Keep(_)))
+            .count();
+        let starts = steps.into_iter().map(|(step, ready)| async move {
+            match step {
+                Step::Keep(deployment) => Ok(deployment),
+                Step::Start(plan) => ready
+                    .within("starting its instances", start_deployment(*plan))
+                    .await
+                    .map(Arc::new),
+            }
         });
         let deployments = futures::future::try_join_all(starts).await?;
         let mut nodes = Vec::with_capacity(deployments.len());
-        for (spec, deployment) in flow.executors.iter().zip(deployments) {
+        for (spec, deployment) in flow.executors.iter().zip(&deployments) {
             let when = spec
                 .when
                 .as_ref()
@@ -146,14 +235,46 @@ impl RunningFlow {
                     message: error.to_string(),
                 })?;
             nodes.push(RouteNode {
-                deployment: Arc::new(deployment),
+                deployment: deployment.clone(),
                 when,
                 disable_reduce: spec.disable_reduce,
             });
         }
         let router = Arc::new(Router::new(nodes, &topology));
-        tracing::info!(executors = flow.executors.len(), "flow deployed");
-        Ok(RunningFlow { flow, router })
+        tracing::info!(executors = flow.executors.len(), kept, "flow deployed");
+        let executors = fingerprints
+            .into_iter()
+            .zip(deployments)
+            .map(|(fingerprint, deployment)| DeployedExecutor {
+                fingerprint,
+                deployment,
+            })
+            .collect();
+        Ok(RunningFlow {
+            flow,
+            router,
+            executors,
+        })
+    }
+
+    /// The running deployment of an executor with exactly this fingerprint, if any.
+    fn unchanged(&self, fingerprint: &Fingerprint) -> Option<Arc<Deployment>> {
+        self.executors
+            .iter()
+            .find(|running| running.fingerprint == *fingerprint)
+            .map(|running| running.deployment.clone())
+    }
+
+    /// The files whose change changes this flow's executors (component files and executor
+    /// config files), for the executors `include` picks by their effective settings.
+    pub fn executor_files(&self, include: impl Fn(&EffectiveExecutor) -> bool) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = (self.executors.iter())
+            .filter(|running| include(&running.fingerprint.effective))
+            .flat_map(|running| running.fingerprint.files().map(Path::to_path_buf))
+            .collect();
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// The router to serve (what the gateway is given).
@@ -202,16 +323,43 @@ enum Shards {
 struct Loader<'a> {
     options: &'a DeployOptions,
     search_paths: &'a [String],
+    /// `uses` (and the folder it is relative to) to its file: resolved once per deployment,
+    /// so a registry is asked once.
+    resolved: HashMap<(String, PathBuf), PathBuf>,
     loaded: HashMap<PathBuf, Arc<ExecutorComponent>>,
 }
 
+/// The component references of one executor: `uses` (from its config file's folder when
+/// it has one, else the flow's), then `uses_before` and `uses_after` (from the flow's).
+fn component_refs(
+    spec: &flowhost_flow::ExecutorSpec,
+    expanded: &ExpandedExecutor,
+    flow_dir: &Path,
+) -> [Option<(String, PathBuf)>; 3] {
+    let base = expanded
+        .config_file
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(flow_dir)
+        .to_owned();
+    let main = (expanded.component.clone())
+        .filter(|_| !spec.external)
+        .map(|uses| (uses, base));
+    let beside = |uses: &Option<String>| uses.clone().map(|uses| (uses, flow_dir.to_owned()));
+    [main, beside(&spec.uses_before), beside(&spec.uses_after)]
+}
+
 impl Loader<'_> {
-    async fn component(
+    async fn resolve(
         &mut self,
         executor: &str,
         uses: &str,
         base: &Path,
-    ) -> Result<Arc<ExecutorComponent>, DeployError> {
+    ) -> Result<PathBuf, DeployError> {
+        let key = (uses.to_owned(), base.to_owned());
+        if let Some(path) = self.resolved.get(&key) {
+            return Ok(path.clone());
+        }
         let path = resolve::resolve(
             executor,
             uses,
@@ -220,6 +368,66 @@ impl Loader<'_> {
             self.options.remote.as_deref(),
         )
         .await?;
+        self.resolved.insert(key, path.clone());
+        Ok(path)
+    }
+
+    /// The executor's settings and its component files, digests not yet known.
+    async fn fingerprint(
+        &mut self,
+        spec: &flowhost_flow::ExecutorSpec,
+        expanded: &ExpandedExecutor,
+        effective: &EffectiveExecutor,
+    ) -> Result<Fingerprint, DeployError> {
+        let mut components = Vec::new();
+        for (uses, base) in component_refs(spec, expanded, &self.options.flow_dir)
+            .into_iter()
+            .flatten()
+        {
+            let path = self.resolve(&spec.name, &uses, &base).await?;
+            components.push((path, String::new()));
+        }
+        Ok(Fingerprint {
+            spec: spec.clone(),
+            expanded: expanded.clone(),
+            effective: effective.clone(),
+            components,
+        })
+    }
+
+    /// Reads and hashes each component file of `fingerprint`, as the runtime would.
+    async fn hash(&self, executor: &str, fingerprint: &mut Fingerprint) -> Result<(), DeployError> {
+        for (path, digest) in &mut fingerprint.components {
+            let bytes = tokio::fs::read(&*path)
+                .await
+                .map_err(|source| DeployError::Load {
+                    executor: executor.to_owned(),
+                    source: flowhost_runtime::RuntimeError::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                })?;
+            *digest = flowhost_runtime::content_digest(&bytes);
+        }
+        Ok(())
+    }
+
+    /// The digests of the components just loaded for `fingerprint`.
+    fn take_digests(&self, fingerprint: &mut Fingerprint) {
+        for (path, digest) in &mut fingerprint.components {
+            if let Some(component) = self.loaded.get(path) {
+                *digest = component.digest().to_owned();
+            }
+        }
+    }
+
+    async fn component(
+        &mut self,
+        executor: &str,
+        uses: &str,
+        base: &Path,
+    ) -> Result<Arc<ExecutorComponent>, DeployError> {
+        let path = self.resolve(executor, uses, base).await?;
         if let Some(component) = self.loaded.get(&path) {
             return Ok(component.clone());
         }
@@ -243,17 +451,12 @@ impl Loader<'_> {
         effective: &EffectiveExecutor,
     ) -> Result<DeploymentPlan, DeployError> {
         let flow_dir = self.options.flow_dir.clone();
+        let [main_uses, before_uses, after_uses] = component_refs(spec, expanded, &flow_dir);
         let main = if spec.external {
             Shards::Remote(remote_shards(spec, effective)?)
         } else {
-            let base = expanded
-                .config_file
-                .as_deref()
-                .and_then(Path::parent)
-                .unwrap_or(&flow_dir)
-                .to_owned();
-            let component = match &expanded.component {
-                Some(uses) => Some(self.component(&spec.name, uses, &base).await?),
+            let component = match &main_uses {
+                Some((uses, base)) => Some(self.component(&spec.name, uses, base).await?),
                 None => None,
             };
             Shards::Local(PartPlan {
@@ -271,16 +474,16 @@ impl Loader<'_> {
             uses_requests: requests,
             batching: DynamicBatching::default(),
         };
-        let before = match &spec.uses_before {
-            Some(uses) => {
-                let c = self.component(&spec.name, uses, &flow_dir).await?;
+        let before = match &before_uses {
+            Some((uses, base)) => {
+                let c = self.component(&spec.name, uses, base).await?;
                 Some(part(Some(c), 1, 1, Default::default()))
             }
             None => None,
         };
-        let after = match &spec.uses_after {
-            Some(uses) => {
-                let c = self.component(&spec.name, uses, &flow_dir).await?;
+        let after = match &after_uses {
+            Some((uses, base)) => {
+                let c = self.component(&spec.name, uses, base).await?;
                 Some(part(Some(c), 1, 1, Default::default()))
             }
             None => None,

@@ -144,8 +144,6 @@ const LOGGING: &str = "flowhost logs through `tracing` to stderr; choose what is
 const OBSERVABILITY: &str =
     "metrics and tracing are observability (#13), not implemented yet; it has no effect yet";
 const DOCKER: &str = "flowhost runs WebAssembly components, not containers (a `docker://` image is only read for its .wasm)";
-const RELOAD: &str =
-    "hot reloading watches Python sources; rebuild the component and restart `flowhost run`";
 const CONTROL: &str = "Jina's control requests go between its runtime processes; flowhost's executors run inside the flowhost process";
 const INTERNAL: &str = "Jina's internal wiring between its head and worker runtimes; flowhost routes requests in-process";
 const PROVIDER: &str =
@@ -455,8 +453,8 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "reload",
         With,
-        Ignored(RELOAD),
-        "restart the flow when its YAML changes",
+        Implemented,
+        "reload the flow when its YAML changes (and, as executors inherit it, when their component or config files do): changed executors start beside the running ones and are swapped in without dropping a request; `flowhost run --watch` does the same for any flow",
     ),
     kept(
         "monitoring",
@@ -899,8 +897,10 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "reload",
         Executor,
-        Ignored(RELOAD),
-        "restart the executor when its sources change",
+        Differs(
+            "watches the executor's component and config files, not Python sources: rebuilding the component (`flowhost build`) is the change that reloads it",
+        ),
+        "restart the executor when its sources change, swapping it in without dropping a request",
     ),
     kept(
         "monitoring",
