@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::flow_file::KeyPolicy;
-use crate::deploy::watch::{self, WatchAll};
+use crate::deploy::watch::{self, Reloader, WatchAll};
 use crate::deploy::{
     DeployOptions, LiveFlow, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
 };
@@ -138,6 +138,12 @@ struct Watch {
     all: WatchAll,
 }
 
+/// The flow being served: as started, or reloaded whenever its files change.
+enum Serving<L> {
+    Plain(RunningFlow),
+    Watched(Reloader<L>),
+}
+
 /// Deploys `flow`, serves its gateway until SIGINT/SIGTERM, then drains.
 async fn serve(
     flow: Flow,
@@ -176,23 +182,27 @@ async fn serve(
             return Err(error).with_context(|| format!("cannot start {label}"));
         }
     };
+    // The watch starts before the banner: a file saved once the flow is announced reloads it.
+    let serving = match (watch, live) {
+        (
+            Some(Watch {
+                flow_file,
+                policy,
+                all,
+            }),
+            Some(live),
+        ) => {
+            let file = flow_file.clone();
+            let load = move || super::flow_file::load(&file, policy);
+            Serving::Watched(Reloader::new(live, running, flow_file, load, options, all)?)
+        }
+        _ => Serving::Plain(running),
+    };
     print_banner(gateway.listening(), gateway.tls(), started);
 
-    let running = match (watch, live) {
-        (Some(watch), Some(live)) => {
-            let load = || super::flow_file::load(&watch.flow_file, watch.policy);
-            watch::reload_on_change(
-                live,
-                running,
-                &watch.flow_file,
-                load,
-                options,
-                watch.all,
-                shutdown.received(),
-            )
-            .await?
-        }
-        _ => {
+    let running = match serving {
+        Serving::Watched(reloader) => reloader.run(shutdown.received()).await,
+        Serving::Plain(running) => {
             shutdown.received().await;
             running
         }

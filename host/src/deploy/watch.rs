@@ -48,96 +48,138 @@ pub struct WatchError {
     pub source: notify::Error,
 }
 
-/// Reloads `running` (served through `live`) whenever a watched file changes, until `stop`
-/// resolves; returns the flow running then, for the caller to close. `load` reads the flow
-/// file again (and reports its warnings). Returns at once, with `running`, when nothing is
-/// to be watched.
-pub async fn reload_on_change(
+/// A running flow and the watch on its files: made before the flow is announced, so a
+/// change saved right after the announcement is seen.
+pub struct Reloader<L> {
     live: Arc<LiveFlow>,
-    mut running: RunningFlow,
-    flow_file: &Path,
-    load: impl Fn() -> Result<Flow, FlowError>,
+    running: RunningFlow,
+    flow_file: PathBuf,
+    load: L,
     options: DeployOptions,
     all: WatchAll,
-    stop: impl std::future::Future<Output = ()>,
-) -> Result<RunningFlow, WatchError> {
-    tokio::pin!(stop);
-    let mut files = watched_files(&running, flow_file, all);
-    if files.is_empty() {
-        stop.await;
-        return Ok(running);
-    }
-    let mut watch = FileWatch::new(&files)?;
-    tracing::info!(files = files.len(), "watching for changes");
-    loop {
-        tokio::select! {
-            () = &mut stop => return Ok(running),
-            () = watch.changed() => {}
-        }
-        let began = Instant::now();
-        let flow = match load() {
-            Ok(flow) => flow,
-            Err(error) => {
-                tracing::error!("{error}; the running flow keeps serving");
-                continue;
-            }
+    files: Vec<PathBuf>,
+    watch: Option<FileWatch>,
+}
+
+impl<L: Fn() -> Result<Flow, FlowError>> Reloader<L> {
+    /// Watches the files of `running` (served through `live`) from now on. `load` reads
+    /// the flow file again (and reports its warnings).
+    pub fn new(
+        live: Arc<LiveFlow>,
+        running: RunningFlow,
+        flow_file: PathBuf,
+        load: L,
+        options: DeployOptions,
+        all: WatchAll,
+    ) -> Result<Self, WatchError> {
+        let files = watched_files(&running, &flow_file, all);
+        let watch = if files.is_empty() {
+            None
+        } else {
+            tracing::info!(files = files.len(), "watching for changes");
+            Some(FileWatch::new(&files)?)
         };
-        if flow.gateway_args() != running.flow().gateway_args() {
-            tracing::warn!(
-                "the gateway's settings (`with:` ports, protocols, TLS, ...) changed: they apply at the next start"
-            );
-        }
-        match running.reload(flow, options.clone()).await {
-            Ok(next) => {
-                let previous = std::mem::replace(&mut running, next);
-                live.replace(running.router().clone());
-                tracing::info!(
-                    elapsed_ms = began.elapsed().as_millis() as u64,
-                    "flow reloaded"
+        Ok(Self {
+            live,
+            running,
+            flow_file,
+            load,
+            options,
+            all,
+            files,
+            watch,
+        })
+    }
+
+    /// Reloads the flow whenever a watched file changes, until `stop` resolves; returns
+    /// the flow running then, for the caller to close.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) -> RunningFlow {
+        let Self {
+            live,
+            mut running,
+            flow_file,
+            load,
+            options,
+            all,
+            mut files,
+            watch,
+        } = self;
+        tokio::pin!(stop);
+        let Some(mut watch) = watch else {
+            stop.await;
+            return running;
+        };
+        loop {
+            tokio::select! {
+                () = &mut stop => return running,
+                () = watch.changed() => {}
+            }
+            let began = Instant::now();
+            let flow = match load() {
+                Ok(flow) => flow,
+                Err(error) => {
+                    tracing::error!("{error}; the running flow keeps serving");
+                    continue;
+                }
+            };
+            if flow.gateway_args() != running.flow().gateway_args() {
+                tracing::warn!(
+                    "the gateway's settings (`with:` ports, protocols, TLS, ...) changed: they apply at the next start"
                 );
-                // Floating work of the replaced flow finishes in the background; its
-                // executors stop once the last request on them is answered.
-                tokio::spawn(previous.close());
             }
-            Err(error) => {
-                tracing::error!("cannot reload: {error}; the running flow keeps serving");
-            }
-        }
-        // A reloaded flow may use other files. The new watch starts before the old one
-        // goes, and inherits its unread changes, so a save during the reload is not missed.
-        let now = watched_files(&running, flow_file, all);
-        if now != files {
-            match FileWatch::new(&now) {
-                Ok(mut fresh) => {
-                    fresh.pending = watch.has_unread();
-                    watch = fresh;
-                    files = now;
+            match running.reload(flow, options.clone()).await {
+                Ok(next) => {
+                    let previous = std::mem::replace(&mut running, next);
+                    live.replace(running.router().clone());
+                    tracing::info!(
+                        elapsed_ms = began.elapsed().as_millis() as u64,
+                        "flow reloaded"
+                    );
+                    // Floating work of the replaced flow finishes in the background; its
+                    // executors stop once the last request on them is answered.
+                    tokio::spawn(previous.close());
                 }
                 Err(error) => {
-                    tracing::error!("{error}; still watching the files before the reload")
+                    tracing::error!("cannot reload: {error}; the running flow keeps serving");
+                }
+            }
+            // A reloaded flow may use other files. The new watch starts before the old one
+            // goes, and inherits its unread changes, so a save during the reload is not missed.
+            let now = watched_files(&running, &flow_file, all);
+            if now != files {
+                match FileWatch::new(&now) {
+                    Ok(mut fresh) => {
+                        fresh.pending = watch.has_unread();
+                        watch = fresh;
+                        files = now;
+                    }
+                    Err(error) => {
+                        tracing::error!("{error}; still watching the files before the reload")
+                    }
                 }
             }
         }
     }
+}
+
+/// Whether `extra` (an executor's, or the flow's) says `reload: true`.
+fn asks_reload(extra: &std::collections::BTreeMap<String, Value>) -> bool {
+    extra.get("reload").and_then(Value::as_bool) == Some(true)
 }
 
 /// Whether `flow` has anything to watch: `--watch`, or a `reload: true` anywhere.
 pub fn wants_watch(flow: &Flow, all: WatchAll) -> bool {
-    let asks = |extra: &std::collections::BTreeMap<String, Value>| {
-        extra.get("reload").and_then(Value::as_bool) == Some(true)
-    };
-    all == WatchAll::Yes || asks(&flow.with.extra) || flow.executors.iter().any(|e| asks(&e.extra))
+    all == WatchAll::Yes
+        || asks_reload(&flow.with.extra)
+        || flow.executors.iter().any(|e| asks_reload(&e.extra))
 }
 
 /// The files whose change reloads `running`: see the module's doc.
 fn watched_files(running: &RunningFlow, flow_file: &Path, all: WatchAll) -> Vec<PathBuf> {
-    let asks = |extra: &std::collections::BTreeMap<String, Value>| {
-        extra.get("reload").and_then(Value::as_bool) == Some(true)
-    };
     let mut files = running.executor_files(|effective: &EffectiveExecutor| {
-        all == WatchAll::Yes || asks(&effective.extra)
+        all == WatchAll::Yes || asks_reload(&effective.extra)
     });
-    if all == WatchAll::Yes || asks(&running.flow().with.extra) {
+    if all == WatchAll::Yes || asks_reload(&running.flow().with.extra) {
         files.push(flow_file.to_owned());
     }
     files
