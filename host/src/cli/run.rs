@@ -140,8 +140,8 @@ struct Watch {
 
 /// The flow being served: as started, or reloaded whenever its files change.
 enum Serving<L> {
-    Plain(RunningFlow),
-    Watched(Reloader<L>),
+    Plain(Box<RunningFlow>),
+    Watched(Box<Reloader<L>>),
 }
 
 /// Deploys `flow`, serves its gateway until SIGINT/SIGTERM, then drains.
@@ -194,9 +194,11 @@ async fn serve(
         ) => {
             let file = flow_file.clone();
             let load = move || super::flow_file::load(&file, policy);
-            Serving::Watched(Reloader::new(live, running, flow_file, load, options, all)?)
+            Serving::Watched(Box::new(Reloader::new(
+                live, running, flow_file, load, options, all,
+            )?))
         }
-        _ => Serving::Plain(running),
+        _ => Serving::Plain(Box::new(running)),
     };
     print_banner(gateway.listening(), gateway.tls(), started);
 
@@ -204,7 +206,7 @@ async fn serve(
         Serving::Watched(reloader) => reloader.run(shutdown.received()).await,
         Serving::Plain(running) => {
             shutdown.received().await;
-            running
+            *running
         }
     };
     tracing::info!("shutting down: draining requests in flight");
