@@ -116,8 +116,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let flow_file = dir.path().join("flow.yml");
     let component: PathBuf = dir.path().join("exec.wasm");
-    let (foo, bar) = (guest("foo_executor"), guest("bar_executor"));
-    save(&component, &foo);
+    let (foo_component, bar_component) = (guest("foo_executor"), guest("bar_executor"));
+    save(&component, &foo_component);
     // The changed executor answers first; two unchanged ones after it.
     std::fs::write(
         &flow_file,
@@ -187,13 +187,13 @@ fn main() {
         let mut compile_alone = Vec::new();
         for round in 0..rounds {
             // Compiled on reload: Bar as bytes never seen before.
-            let bytes = fresh(&bar, salt.wrapping_mul(1000).wrapping_add(2 * round));
+            let bytes = fresh(&bar_component, salt.wrapping_mul(1000).wrapping_add(2 * round));
             new_component.push(swap(&component, &bytes, "bar was here", &seen).await);
             // Back to Foo as first saved: compiled before.
-            compiled_before.push(swap(&component, &foo, "foo was here", &seen).await);
+            compiled_before.push(swap(&component, &foo_component, "foo was here", &seen).await);
             // The floor of the first row: compiling such bytes, and nothing else, under the
             // same stream.
-            let bytes = fresh(&bar, salt.wrapping_mul(1000).wrapping_add(2 * round + 1));
+            let bytes = fresh(&bar_component, salt.wrapping_mul(1000).wrapping_add(2 * round + 1));
             let began = Instant::now();
             engine
                 .load_bytes(Path::new("bar-variant.wasm"), &bytes)
