@@ -145,3 +145,17 @@ fn saving_a_component_or_the_flow_swaps_executors_in_without_losing_a_request() 
     assert!(phases.windows(2).all(|w| w[0] <= w[1]), "{phases:?}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_executor_with_reload_true_is_reloaded_without_watch() {
+    // `flowhost run` without `--watch`: the executor's own `reload: true` asks for it.
+    let server = FlowServer::start_with(&format!("{FLOW}  reload: true\n"), 1, |dir| {
+        std::fs::write(dir.join("exec.wasm"), component("foo_executor")).unwrap()
+    });
+    let stream = Stream::start(server.port(Protocol::Http));
+    stream.until("from foo", |t| t == ["foo was here and got 0 document"], 3);
+    save(&server.path("exec.wasm"), &component("bar_executor"));
+    stream.until("from bar", |t| t == ["bar was here and got 0 document"], 3);
+    assert!(stream.finish().iter().all(|(status, _)| *status == 200));
+    assert!(server.stop().success());
+}

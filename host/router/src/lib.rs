@@ -1,7 +1,7 @@
 //! The router: executes one request through a flow's DAG.
 //!
-//! Owns the order executors run in, replicas and shards ([`deployment`]), joins and `when`
-//! filters on the request path. Must not know the network or any wire shape beyond the
+//! Owns the order executors run in, replicas and shards ([`deployment`]), Jina's dynamic
+//! batching in front of them, joins and `when` filters on the request path. Must not know the network or any wire shape beyond the
 //! protocol-neutral envelope (`flowhost_wire::Request`, `Response`): the gateway serves it, the runtime
 //! (or a remote executor behind [`ExternalExecutor`]) does the work.
 //!
