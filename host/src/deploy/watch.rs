@@ -210,7 +210,8 @@ impl FileWatch {
                 }
             })
             .map_err(|source| WatchError {
-                path: PathBuf::new(),
+                // No folder is at fault: the system refused a watcher at all.
+                path: files.iter().next().cloned().unwrap_or_default(),
                 source,
             })?;
         for folder in folders {
