@@ -449,3 +449,185 @@ fn executor_config_dynamic_batching_errors_point_into_the_config() {
         "{e}"
     );
 }
+
+#[test]
+fn gateway_section_wins_for_the_gateway_alone_and_saves_back() {
+    let loaded = checked(
+        "jtype: Flow\ngateway:\n  port: 4000\n  protocol: http\n  cors: true\n  env: {G: g}\n  \
+         compression: Gzip\n  grpc_server_options: {grpc.max_concurrent_streams: 4}\n  \
+         replicas: 2\nwith:\n  port: 12345\n  title: t\n  env: {A: a, G: w}\n  \
+         compression: Deflate\nexecutors:\n  - name: a\n",
+    );
+    let flow = &loaded.flow;
+    let gw = flow.gateway_args();
+    assert_eq!(
+        gw.bindings,
+        [Binding {
+            protocol: flowhost_wire::Protocol::Http,
+            port: Some(4000)
+        }]
+    );
+    assert!(gw.cors);
+    assert_eq!(gw.title.as_deref(), Some("t"));
+    assert_eq!(gw.compression, Some(flowhost_wire::Compression::Gzip));
+    assert_eq!(gw.env.get("G").map(String::as_str), Some("g"));
+    assert_eq!(gw.env.get("A").map(String::as_str), Some("a"));
+    assert!(gw.extra.contains_key("grpc_server_options"));
+    // Gateway-only in Jina: executors keep the `with:` values.
+    let a = flow.effective_executor(0).unwrap();
+    assert_eq!(a.compression, Some(flowhost_wire::Compression::Deflate));
+    assert_eq!(a.env.get("G").map(String::as_str), Some("w"));
+    assert!(!a.extra.contains_key("grpc_server_options"));
+    assert_eq!(flow.executors[0].replicas, 1);
+    // `replicas` of the gateway has no effect: a warning with its line.
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("flow.yml:9:3: `gateway`: `replicas` has no effect"),
+        "{warnings:?}"
+    );
+    let saved = flow.to_yaml().unwrap();
+    assert!(saved.contains("gateway:"), "{saved}");
+    assert_eq!(checked(&saved).flow, *flow, "{saved}");
+}
+
+#[test]
+fn gateway_section_refuses_custom_gateways_and_executor_keys() {
+    let e = err("jtype: Flow\ngateway:\n  uses: MyGateway\n");
+    assert!(
+        e.starts_with("flow.yml:3:3: `gateway`: `uses`: flowhost's gateway is built in"),
+        "{e}"
+    );
+    let e = err("jtype: Flow\ngateway:\n  workspace: w\n");
+    assert!(
+        e.starts_with("flow.yml:3:") && e.contains("write it under `with:`"),
+        "{e}"
+    );
+    let e = err("jtype: Flow\ngateway:\n  prot: http\n");
+    assert!(
+        e.contains("did you mean `port`?") || e.contains("`protocol`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn with_replicas_shards_polling_reach_executors_that_set_none() {
+    let text = "jtype: Flow\nwith:\n  replicas: 2\n  shards: 3\n  polling: ALL\nexecutors:\n  \
+                - name: a\n  - name: b\n    replicas: 1\n    polling: {/x: ANY}\n  - name: c\n    \
+                shards: 3\n";
+    let flow = checked(text).flow;
+    let got: Vec<(u32, u32)> = flow
+        .executors
+        .iter()
+        .map(|e| (e.replicas, e.shards))
+        .collect();
+    assert_eq!(got, [(2, 3), (1, 3), (2, 3)]);
+    assert_eq!(flow.executors[0].polling_for("/x"), Polling::All);
+    assert_eq!(flow.executors[1].polling_for("/x"), Polling::Any);
+    // Saved: the flow-level keys stay in `with:`, executors keep only what differs.
+    let saved = flow.to_yaml().unwrap();
+    let back = checked(&saved).flow;
+    assert_eq!(back, flow, "{saved}");
+    assert_eq!(saved.matches("replicas:").count(), 2, "{saved}");
+    assert_eq!(saved.matches("shards:").count(), 1, "{saved}");
+}
+
+#[test]
+fn with_keys_that_would_reshape_the_flow_are_refused() {
+    for key in [
+        "needs: a",
+        "floating: true",
+        "external: true",
+        "uses_before: b.wasm",
+    ] {
+        let e = err(&format!("jtype: Flow\nwith:\n  {key}\n"));
+        assert!(
+            e.starts_with("flow.yml:3:3: `with`: ") && e.contains("set it on the executors"),
+            "{e}"
+        );
+    }
+    let e = err("jtype: Flow\nwith:\n  replicas: 0\n");
+    assert!(e.starts_with("flow.yml:3:"), "{e}");
+}
+
+#[test]
+fn method_needs_is_a_join_and_inspect_is_refused() {
+    let text = "jtype: Flow\nexecutors:\n  - name: a\n  - name: b\n    needs: gateway\n  - \
+                method: needs\n    needs: [a, b]\n  - name: c\n    method: add\n";
+    let flow = checked(text).flow;
+    let join = &flow.executors[2];
+    assert_eq!(join.name, "joiner");
+    assert_eq!(join.uses, None);
+    assert_eq!(join.needs, Some(vec!["a".to_string(), "b".to_string()]));
+    let saved = flow.to_yaml().unwrap();
+    assert!(!saved.contains("method"), "{saved}");
+    assert_eq!(checked(&saved).flow, flow);
+
+    let e = err("jtype: Flow\nexecutors:\n  - name: a\n  - method: inspect\n");
+    assert!(
+        e.starts_with(
+            "flow.yml:4:13: executor `executor1`: `method: inspect`: flowhost has no inspect"
+        ),
+        "{e}"
+    );
+    let e = err(
+        "jtype: Flow\nexecutors:\n  - name: a\n  - name: b\n    needs: gateway\n  - name: j\n    \
+         method: needs\n    needs: [a, b]\n    uses: x.wasm\n",
+    );
+    assert!(
+        e.starts_with("flow.yml:9:5: executor `j`: `uses` with `method: needs`"),
+        "{e}"
+    );
+    let e = err("jtype: Flow\nexecutors:\n  - name: a\n  - method: needs\n    needs: a\n");
+    assert!(
+        e.starts_with("flow.yml:4:") && e.contains("at least two"),
+        "{e}"
+    );
+    let e = err("jtype: Flow\nexecutors:\n  - method: remove\n");
+    assert!(e.starts_with("flow.yml:3:") && e.contains("`needs`"), "{e}");
+}
+
+#[test]
+fn string_entries_load_deployment_files_next_to_the_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("enc.yml"),
+        "jtype: Deployment\nwith:\n  name: enc\n  uses: ${{ ENV.MODEL }}\n  replicas: 2\n  \
+         gpus: 1\n",
+    )
+    .unwrap();
+    let flow_file = dir.path().join("flow.yml");
+    std::fs::write(
+        &flow_file,
+        "jtype: Flow\nexecutors:\n  - enc.yml\n  - jtype: Deployment\n    with:\n      name: b\n",
+    )
+    .unwrap();
+    let loaded = Flow::load_checked(&flow_file, &opts()).unwrap_or_else(|e| panic!("{e}"));
+    let enc = &loaded.flow.executors[0];
+    assert_eq!(enc.name, "enc");
+    assert_eq!(enc.uses.as_deref(), Some("enc.wasm"));
+    assert_eq!(enc.replicas, 2);
+    assert_eq!(loaded.flow.executors[1].name, "b");
+    // The Deployment file's warnings point into it.
+    assert_eq!(loaded.warnings.len(), 1);
+    let w = loaded.warnings[0].to_string();
+    assert!(w.contains("enc.yml:6:3: executor `enc`: `gpus`"), "{w}");
+    // Saved inline: the same flow.
+    let saved = loaded.flow.to_yaml().unwrap();
+    assert_eq!(checked(&saved).flow, loaded.flow, "{saved}");
+
+    std::fs::write(&flow_file, "jtype: Flow\nexecutors:\n  - missing.yml\n").unwrap();
+    let e = Flow::load(&flow_file).unwrap_err().to_string();
+    assert!(
+        e.contains("flow.yml:3:5: `executors[0]`: `missing.yml` names a Deployment YAML file")
+            && e.contains("write the executor inline"),
+        "{e}"
+    );
+    std::fs::write(dir.path().join("x.yml"), "jtype: Flow\n").unwrap();
+    std::fs::write(&flow_file, "jtype: Flow\nexecutors:\n  - x.yml\n").unwrap();
+    let e = Flow::load(&flow_file).unwrap_err().to_string();
+    assert!(
+        e.contains("x.yml") && e.contains("jtype: Deployment"),
+        "{e}"
+    );
+}

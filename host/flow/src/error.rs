@@ -57,6 +57,8 @@ pub enum Ctx {
     Top,
     /// The flow's `with:` section.
     With,
+    /// The flow's top-level `gateway:` section.
+    Gateway,
     /// The executor entry with this name.
     Executor(String),
     /// An executor config file (`uses: x.yml`).
@@ -70,6 +72,7 @@ impl fmt::Display for Ctx {
         match self {
             Ctx::Top | Ctx::ExecutorConfig => Ok(()),
             Ctx::With => f.write_str("`with`: "),
+            Ctx::Gateway => f.write_str("`gateway`: "),
             Ctx::Executor(name) => write!(f, "executor `{name}`: "),
             Ctx::Nested(parent, what) => write!(f, "{parent}{what}: "),
         }

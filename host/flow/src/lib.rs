@@ -58,7 +58,7 @@ pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, 
 pub use secrets::{BadSecretRef, SecretRef};
 pub use spec::{
     ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, ExposedEndpoint, Flow, FlowArgs,
-    Limits, NUMPY_DTYPES, Polling, PollingSpec, ServerSettings,
+    GatewayOverrides, Limits, NUMPY_DTYPES, Polling, PollingSpec, ServerSettings,
 };
 pub use yaml::{LoadOptions, LoadedFlow};
 

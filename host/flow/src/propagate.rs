@@ -10,6 +10,9 @@
 //! `output_array_type`, the top-level `metas`, and every
 //! kept Jina key that executors also know. Gateway-only settings (protocols, host, CORS, TLS
 //! files, exposed endpoints, search paths) do not reach executors: they have no meaning there.
+//! `replicas`, `shards` and `polling` are resolved earlier, when the flow is loaded: each
+//! executor that does not write one gets the flow's in its [`ExecutorSpec`](crate::ExecutorSpec).
+//! The top-level `gateway:` section (Jina's `config_gateway`) reaches the gateway alone.
 
 use std::collections::BTreeMap;
 
@@ -159,9 +162,18 @@ impl Flow {
             .collect()
     }
 
-    /// The gateway's arguments.
+    /// The gateway's arguments: `with:`, with the top-level `gateway:` section over it
+    /// ([`FlowArgs::gateway`](crate::FlowArgs::gateway); its other keys are in `with` already).
     pub fn gateway_args(&self) -> GatewayArgs {
         let w = &self.with;
+        let g = &w.gateway;
+        let mut env = w.env.clone();
+        env.extend(g.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut extra: BTreeMap<String, Value> = (w.extra.iter())
+            .filter(|(k, _)| !NOT_FOR_GATEWAY.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        extra.extend(g.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         let protocols = if w.protocol.is_empty() {
             vec![Protocol::Grpc]
         } else {
@@ -179,26 +191,21 @@ impl Flow {
             bindings,
             host: w.host.clone(),
             cors: w.cors.unwrap_or(false),
-            compression: w.compression,
+            compression: g.compression.or(w.compression),
             ssl_certfile: w.ssl_certfile.clone(),
             ssl_keyfile: w.ssl_keyfile.clone(),
             prefetch: w.prefetch,
-            timeout_ready: w.timeout_ready,
-            timeout_send: w.timeout_send,
+            timeout_ready: g.timeout_ready.or(w.timeout_ready),
+            timeout_send: g.timeout_send.or(w.timeout_send),
             no_crud_endpoints: w.no_crud_endpoints.unwrap_or(false),
             no_debug_endpoints: w.no_debug_endpoints.unwrap_or(false),
             expose_endpoints: w.expose_endpoints.clone(),
-            env: w.env.clone(),
+            env,
             name: w.name.clone(),
             title: w.title.clone(),
             description: w.description.clone(),
             server: w.server,
-            extra: w
-                .extra
-                .iter()
-                .filter(|(k, _)| !NOT_FOR_GATEWAY.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            extra,
         }
     }
 }

@@ -11,8 +11,8 @@ use serde_norway::{Mapping, Value};
 use crate::error::{FlowError, Pos};
 use crate::limits::format_bytes;
 use crate::spec::{
-    ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, Flow, FlowArgs, Limits, PollingSpec,
-    ServerSettings,
+    ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, Flow, FlowArgs, GatewayOverrides,
+    Limits, PollingSpec, ServerSettings,
 };
 
 impl Flow {
@@ -40,6 +40,10 @@ impl Flow {
         if !with.is_empty() {
             m.insert("with".into(), Value::Mapping(with));
         }
+        let gateway = gateway(&self.with.gateway);
+        if !gateway.is_empty() {
+            m.insert("gateway".into(), Value::Mapping(gateway));
+        }
         if !self.metas.is_empty() {
             m.insert(
                 "metas".into(),
@@ -50,7 +54,7 @@ impl Flow {
             let list = self
                 .executors
                 .iter()
-                .map(|e| Value::Mapping(executor(e)))
+                .map(|e| Value::Mapping(executor(e, &self.with)))
                 .collect();
             m.insert("executors".into(), Value::Sequence(list));
         }
@@ -212,8 +216,39 @@ fn flow_args(a: &FlowArgs) -> Mapping {
     put_server(&mut m, &a.server);
     put_dynamic_batching(&mut m, "uses_dynamic_batching", &a.dynamic_batching);
     put_array_format(&mut m, &a.output_array_type);
+    put_opt(&mut m, "replicas", &a.replicas);
+    put_opt(&mut m, "shards", &a.shards);
+    put_polling(&mut m, &a.polling);
     put_extra(&mut m, &a.extra);
     m
+}
+
+/// The top-level `gateway:` section: the settings that apply to the gateway alone (the
+/// gateway-only keys were written under `with:`, where they load back the same).
+fn gateway(g: &GatewayOverrides) -> Mapping {
+    let mut m = Mapping::new();
+    put_map(&mut m, "env", &g.env);
+    if let Some(c) = g.compression {
+        put(&mut m, "compression", c.as_str());
+    }
+    put_opt(&mut m, "timeout_ready", &g.timeout_ready);
+    put_opt(&mut m, "timeout_send", &g.timeout_send);
+    put_extra(&mut m, &g.extra);
+    m
+}
+
+fn put_polling(m: &mut Mapping, polling: &Option<PollingSpec>) {
+    match polling {
+        None => {}
+        Some(PollingSpec::Uniform(p)) => put(m, "polling", p.as_str()),
+        Some(PollingSpec::PerEndpoint(map)) => {
+            let inner: Mapping = map
+                .iter()
+                .map(|(k, p)| (Value::from(k.clone()), Value::from(p.as_str())))
+                .collect();
+            put(m, "polling", Value::Mapping(inner));
+        }
+    }
 }
 
 fn put_server(m: &mut Mapping, server: &ServerSettings) {
@@ -229,7 +264,7 @@ fn put_server(m: &mut Mapping, server: &ServerSettings) {
     put_opt(m, "idle_timeout_ms", &server.idle_timeout_ms);
 }
 
-fn executor(e: &ExecutorSpec) -> Mapping {
+fn executor(e: &ExecutorSpec, flow: &FlowArgs) -> Mapping {
     let mut m = Mapping::new();
     put(&mut m, "name", e.name.clone());
     put_opt(&mut m, "uses", &e.uses);
@@ -248,22 +283,16 @@ fn executor(e: &ExecutorSpec) -> Mapping {
     if e.floating {
         put(&mut m, "floating", true);
     }
-    if e.replicas != 1 {
+    // Loading gave the flow's `replicas`, `shards` and `polling` to every executor that did
+    // not write its own, so an executor's value is written only where it differs from them.
+    if e.replicas != flow.replicas.unwrap_or(1) {
         put(&mut m, "replicas", e.replicas);
     }
-    if e.shards != 1 {
+    if e.shards != flow.shards.unwrap_or(1) {
         put(&mut m, "shards", e.shards);
     }
-    match &e.polling {
-        None => {}
-        Some(PollingSpec::Uniform(p)) => put(&mut m, "polling", p.as_str()),
-        Some(PollingSpec::PerEndpoint(map)) => {
-            let inner: Mapping = map
-                .iter()
-                .map(|(k, p)| (Value::from(k.clone()), Value::from(p.as_str())))
-                .collect();
-            put(&mut m, "polling", Value::Mapping(inner));
-        }
+    if e.polling != flow.polling {
+        put_polling(&mut m, &e.polling);
     }
     put_opt(&mut m, "uses_before", &e.uses_before);
     put_opt(&mut m, "uses_after", &e.uses_after);

@@ -77,10 +77,54 @@ pub struct FlowArgs {
     pub dynamic_batching: DynamicBatching,
     /// `output_array_type` for every executor that sets none of its own.
     pub output_array_type: Option<ArrayFormat>,
+    /// `replicas` for every executor that does not write its own (Jina passes a flow argument
+    /// to every `add()` that does not set it). Loading writes it into those executors'
+    /// [`ExecutorSpec::replicas`], so what runs reads the executor alone; saving leaves out an
+    /// executor's value when it equals this one.
+    pub replicas: Option<u32>,
+    /// `shards` for every executor that does not write its own (see `replicas`).
+    pub shards: Option<u32>,
+    /// `polling` for every executor that does not write its own (see `replicas`). A flow
+    /// built in Rust sets each executor's own: an executor left at `None` under a flow-wide
+    /// value is saved without `polling` and loads back with the flow's.
+    pub polling: Option<PollingSpec>,
+    /// The top-level `gateway:` section's settings that, written under `with:`, would also
+    /// reach executors; they apply to the gateway alone (see [`GatewayOverrides`]).
+    pub gateway: GatewayOverrides,
     /// Jina's keys for a Flow or gateway that have no typed field: validated as known, kept as
     /// written, propagated by the Jina rules and saved back (`KEYS.md` says which have an
     /// effect, e.g. `grpc_server_options`, and which do not).
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The settings of a flow file's top-level `gateway:` section (Jina's `config_gateway`) that
+/// must not reach executors: they override the same `with:` keys for the gateway only.
+///
+/// The section's other keys (`port`, `protocol`, `host`, `cors`, TLS files, `prefetch`, the
+/// endpoint switches, `title`, `description`, flowhost's server limits) are gateway-only
+/// under `with:` too, so loading writes them into [`FlowArgs`] over the `with:` values and
+/// saving writes them back under `with:`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatewayOverrides {
+    /// `env` of the gateway: over the flow's `env`, per variable.
+    pub env: BTreeMap<String, String>,
+    /// `compression` of the gateway's gRPC replies, over the flow's.
+    pub compression: Option<Compression>,
+    /// `timeout_ready` of the gateway, over the flow's.
+    pub timeout_ready: Option<i64>,
+    /// `timeout_send` of the gateway, over the flow's.
+    pub timeout_send: Option<i64>,
+    /// Jina's gateway keys with no typed field (`grpc_server_options`, and the ones with no
+    /// effect), over the flow's kept keys, kept as written and saved back.
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl GatewayOverrides {
+    /// No setting at all (the flow file has no `gateway:` section, or one that changes
+    /// nothing executors could see).
+    pub fn is_empty(&self) -> bool {
+        self == &GatewayOverrides::default()
+    }
 }
 
 /// The gateway's resource limits as the flow file sets them; unset ones take the gateway's

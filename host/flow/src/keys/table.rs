@@ -14,6 +14,9 @@ pub enum Level {
     Top,
     /// The flow's `with:` block: flow and gateway arguments.
     With,
+    /// The top-level `gateway:` section (Jina's `config_gateway`): gateway settings that
+    /// win over `with:` for the gateway only.
+    Gateway,
     /// One entry of `with.expose_endpoints`.
     Endpoint,
     /// The settings of one entry of `uses_dynamic_batching` (or of an executor config's
@@ -30,9 +33,10 @@ pub enum Level {
 
 impl Level {
     /// Every level, in the order `KEYS.md` lists them.
-    pub const ALL: [Level; 7] = [
+    pub const ALL: [Level; 8] = [
         Level::Top,
         Level::With,
+        Level::Gateway,
         Level::Endpoint,
         Level::Executor,
         Level::Batching,
@@ -45,6 +49,7 @@ impl Level {
         match self {
             Level::Top => "Top level of a flow file",
             Level::With => "`with:` (flow and gateway)",
+            Level::Gateway => "`gateway:` (the gateway alone)",
             Level::Endpoint => "`with.expose_endpoints` entries",
             Level::Executor => "`executors:` entries",
             Level::Batching => "`uses_dynamic_batching` and `dynamic_batching` entries",
@@ -136,7 +141,7 @@ const fn kept(key: &'static str, level: Level, status: Status, meaning: &'static
     }
 }
 
-use Level::{Batching, Endpoint, Executor, ExecutorConfig, Metas, Top, With};
+use Level::{Batching, Endpoint, Executor, ExecutorConfig, Gateway, Metas, Top, With};
 use Status::{Differs, Ignored, Implemented, Refused};
 
 // Reasons shared by several keys, so the same cause reads the same everywhere.
@@ -155,6 +160,9 @@ const NO_SERVER: &str = "an executor inside a flow serves no port of its own (th
 const BATCHING: &str = "the queues sit in front of each shard's replicas rather than inside each replica, so replicas share a batch's calls; a Python `custom_metric` is refused (batches are counted in documents); `uses_dynamic_batching` overrides the executor config's `dynamic_batching` per endpoint or method as in Jina, but the Python SDK's `@dynamic_batching` decorator has no effect (set it in the flow)";
 const ARRAY_TYPE: &str = "`numpy` as in Jina (flowhost always answers numpy arrays); `list` loads with a warning, since flowhost cannot mark tensors as lists and still answers numpy arrays; a numpy dtype name (`float32`, `uint8`, `bool`, or a code such as `f4`) converts every tensor and embedding the executor answers with to that dtype, a flowhost extension; anything else (e.g. `torch`) is refused";
 const CUSTOM_METRIC: &str = "a Python callable that measures a batch; flowhost cannot run a Python metric: batches are counted in documents (`preferred_batch_size`), so remove it";
+const PER_EXECUTOR: &str = "Jina would pass it to every executor, which would change the flow's shape (its `needs`, branches or addresses) rather than a default: set it on the executors it is meant for";
+const ONE_GATEWAY: &str = "flowhost's gateway is built in and runs in the flowhost process, once";
+const GATEWAY_ONLY: &str = "applies to the gateway alone, over the `with:` value (Jina's `config_gateway`); executors keep the `with:` value";
 const OLD_KEY: &str = "not a key of Jina 3.34; accepted for older flow files";
 
 /// The table: every key flowhost accepts, per level, in the order `KEYS.md` lists them.
@@ -190,6 +198,12 @@ pub const KEYS: &[KeyInfo] = &[
         Top,
         Implemented,
         "metas every executor gets under its own `uses_metas`",
+    ),
+    typed(
+        "gateway",
+        Top,
+        Implemented,
+        "settings of the gateway alone, over `with:` (Jina's `config_gateway`)",
     ),
     typed(
         "jcloud",
@@ -391,6 +405,84 @@ pub const KEYS: &[KeyInfo] = &[
         With,
         Differs(BATCHING),
         "dynamic batching for every executor that sets none",
+    ),
+    typed(
+        "replicas",
+        With,
+        Implemented,
+        "`replicas` of every executor that sets none",
+    ),
+    typed(
+        "shards",
+        With,
+        Implemented,
+        "`shards` of every executor that sets none",
+    ),
+    typed(
+        "polling",
+        With,
+        Implemented,
+        "`polling` of every executor that sets none",
+    ),
+    typed(
+        "needs",
+        With,
+        Refused(PER_EXECUTOR),
+        "the executors an executor waits for, for every executor",
+    ),
+    typed(
+        "when",
+        With,
+        Refused(PER_EXECUTOR),
+        "a filter deciding which documents an executor gets, for every executor",
+    ),
+    typed(
+        "floating",
+        With,
+        Refused(PER_EXECUTOR),
+        "executors off the main path, for every executor",
+    ),
+    typed(
+        "external",
+        With,
+        Refused(PER_EXECUTOR),
+        "executors managed elsewhere, for every executor",
+    ),
+    typed(
+        "uses_before",
+        With,
+        Refused(PER_EXECUTOR),
+        "a component run before the shards, for every executor",
+    ),
+    typed(
+        "uses_after",
+        With,
+        Refused(PER_EXECUTOR),
+        "a component run after the shards, for every executor",
+    ),
+    typed(
+        "disable_reduce",
+        With,
+        Refused(PER_EXECUTOR),
+        "do not merge branches at a join, for every executor",
+    ),
+    typed(
+        "no_reduce",
+        With,
+        Refused(PER_EXECUTOR),
+        "other spelling of `disable_reduce`, for every executor",
+    ),
+    typed(
+        "tls",
+        With,
+        Refused(PER_EXECUTOR),
+        "reach an external executor over TLS, for every executor",
+    ),
+    typed(
+        "grpc_metadata",
+        With,
+        Refused(PER_EXECUTOR),
+        "gRPC metadata for calls to an external executor, for every executor",
     ),
     // ---- with: Jina keys kept as written ------------------------------------------------------
     kept(
@@ -627,6 +719,243 @@ pub const KEYS: &[KeyInfo] = &[
         "exceptions that shut an executor down",
     ),
     // ---- expose_endpoints entries -------------------------------------------------------------
+    // ---- gateway: ------------------------------------------------------------------------
+    typed(
+        "port",
+        Gateway,
+        Implemented,
+        "the gateway's port, or one per protocol",
+    ),
+    typed(
+        "port_expose",
+        Gateway,
+        Implemented,
+        "older spelling of `port`",
+    ),
+    typed("ports", Gateway, Implemented, "other spelling of `port`"),
+    typed(
+        "protocol",
+        Gateway,
+        Implemented,
+        "the gateway's protocols: grpc, http, websocket",
+    ),
+    typed(
+        "protocols",
+        Gateway,
+        Implemented,
+        "other spelling of `protocol`",
+    ),
+    typed(
+        "host",
+        Gateway,
+        Implemented,
+        "the address the gateway binds to",
+    ),
+    typed(
+        "cors",
+        Gateway,
+        Implemented,
+        "allow cross-origin requests on HTTP",
+    ),
+    typed(
+        "ssl_certfile",
+        Gateway,
+        Implemented,
+        "the gateway's TLS certificate",
+    ),
+    typed(
+        "ssl_keyfile",
+        Gateway,
+        Implemented,
+        "the key of `ssl_certfile`",
+    ),
+    typed(
+        "prefetch",
+        Gateway,
+        Implemented,
+        "requests a client stream may have in flight (0: no limit)",
+    ),
+    typed(
+        "no_crud_endpoints",
+        Gateway,
+        Implemented,
+        "leave `/index`, `/search`, `/update`, `/delete` out of HTTP",
+    ),
+    typed(
+        "no_debug_endpoints",
+        Gateway,
+        Implemented,
+        "leave `/status`, `/dry_run` and `/post` out of HTTP",
+    ),
+    typed(
+        "expose_endpoints",
+        Gateway,
+        Implemented,
+        "extra HTTP routes onto executor endpoints",
+    ),
+    typed(
+        "title",
+        Gateway,
+        Implemented,
+        "the HTTP gateway's OpenAPI title",
+    ),
+    typed(
+        "description",
+        Gateway,
+        Implemented,
+        "the HTTP gateway's OpenAPI description",
+    ),
+    typed(
+        "env",
+        Gateway,
+        Differs(GATEWAY_ONLY),
+        "environment variables of the gateway",
+    ),
+    typed(
+        "compression",
+        Gateway,
+        Differs(GATEWAY_ONLY),
+        "compression of the gateway's gRPC replies",
+    ),
+    typed(
+        "timeout_ready",
+        Gateway,
+        Differs(GATEWAY_ONLY),
+        "how long the gateway waits for executors to be ready, in ms",
+    ),
+    typed(
+        "timeout_send",
+        Gateway,
+        Differs(GATEWAY_ONLY),
+        "the timeout of a request the gateway sends, in ms",
+    ),
+    typed(
+        "max_request_size",
+        Gateway,
+        Implemented,
+        "flowhost: the largest request the gateway takes",
+    ),
+    typed(
+        "max_connections",
+        Gateway,
+        Implemented,
+        "flowhost: connections the gateway holds at once",
+    ),
+    typed(
+        "request_memory_budget",
+        Gateway,
+        Implemented,
+        "flowhost: bytes of requests the gateway holds at once",
+    ),
+    typed(
+        "read_timeout_ms",
+        Gateway,
+        Implemented,
+        "flowhost: how long a request may take to arrive",
+    ),
+    typed(
+        "idle_timeout_ms",
+        Gateway,
+        Implemented,
+        "flowhost: when an idle connection is closed",
+    ),
+    kept(
+        "grpc_server_options",
+        Gateway,
+        Differs(
+            "applies to the gateway alone, over the `with:` value; the gateway applies `grpc.max_receive_message_length`, `grpc.max_concurrent_streams`, `grpc.keepalive_time_ms` and `grpc.keepalive_timeout_ms`",
+        ),
+        "options of the gateway's gRPC server",
+    ),
+    typed(
+        "uses",
+        Gateway,
+        Refused(
+            "flowhost's gateway is built in: a custom gateway (a Python class, YAML or image) cannot run; remove `uses` and `uses_with`, and set the built-in gateway's settings (`port`, `protocol`, `cors`, ...) here",
+        ),
+        "a custom gateway",
+    ),
+    kept(
+        "uses_with",
+        Gateway,
+        Ignored("the arguments of a custom gateway (`uses`), which flowhost does not run"),
+        "arguments of the custom gateway",
+    ),
+    kept(
+        "replicas",
+        Gateway,
+        Ignored(ONE_GATEWAY),
+        "copies of the gateway",
+    ),
+    kept(
+        "name",
+        Gateway,
+        Ignored("the gateway is always named `gateway` (in `needs` and in logs)"),
+        "the gateway's name",
+    ),
+    kept(
+        "log_config",
+        Gateway,
+        Ignored(LOGGING),
+        "the gateway's logger config",
+    ),
+    kept("quiet", Gateway, Ignored(LOGGING), "emit no log"),
+    kept(
+        "quiet_error",
+        Gateway,
+        Ignored(LOGGING),
+        "log errors without stack traces",
+    ),
+    kept(
+        "monitoring",
+        Gateway,
+        Ignored(OBSERVABILITY),
+        "serve Prometheus metrics",
+    ),
+    kept(
+        "port_monitoring",
+        Gateway,
+        Ignored(OBSERVABILITY),
+        "the Prometheus port",
+    ),
+    kept(
+        "metrics",
+        Gateway,
+        Ignored(OBSERVABILITY),
+        "OpenTelemetry metrics",
+    ),
+    kept(
+        "tracing",
+        Gateway,
+        Ignored(OBSERVABILITY),
+        "OpenTelemetry tracing",
+    ),
+    kept(
+        "uvicorn_kwargs",
+        Gateway,
+        Ignored(
+            "the HTTP gateway is not uvicorn; its limits are flowhost's `max_request_size`, `read_timeout_ms`, `idle_timeout_ms`, ...",
+        ),
+        "arguments of the uvicorn HTTP server",
+    ),
+    kept(
+        "expose_graphql_endpoint",
+        Gateway,
+        Ignored("the HTTP gateway has no GraphQL endpoint"),
+        "serve `/graphql`",
+    ),
+    kept(
+        "docker_kwargs",
+        Gateway,
+        Ignored(DOCKER),
+        "arguments of the gateway's container",
+    ),
+    kept(
+        "entrypoint",
+        Gateway,
+        Ignored(DOCKER),
+        "the gateway container's entrypoint",
+    ),
     typed(
         "methods",
         Endpoint,
@@ -708,6 +1037,14 @@ pub const KEYS: &[KeyInfo] = &[
         Executor,
         Implemented,
         "off the main path: replies do not wait for it",
+    ),
+    typed(
+        "method",
+        Executor,
+        Differs(
+            "`add` (the default) and `needs` (a join: a pass-through with the given `needs`, named `joiner` by default) as in Jina, not saved back; `inspect` is refused: flowhost has no inspect deployments, so add the evaluator as an executor with `needs` and `floating: true`",
+        ),
+        "how the entry is added to the flow (Jina's v1 YAML): `add`, `needs` or `inspect`",
     ),
     typed("replicas", Executor, Implemented, "copies of each shard"),
     typed(

@@ -112,7 +112,8 @@ impl Flow {
         let mut root = parse_value(&src)?;
         dollar::expand(&mut root, &opts.vars);
         unsubstituted(&src, &root, &mut Vec::new())?;
-        let reader = Reader::new(src);
+        let mut reader = Reader::new(src);
+        reader.vars = Some(&opts.vars);
         let flow = reader.flow(root)?;
         validate(&flow, Some(&src))?;
         Ok(LoadedFlow {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 use serde_norway::Value;
 
+use crate::env::Vars;
 use crate::error::{Ctx, FlowError, Hint, Pos};
 use crate::keys::{self, KeyInfo, KeyWarning, Level, Status};
 use crate::locate::{Seg, Target};
@@ -78,6 +79,9 @@ pub(crate) struct Reader<'a> {
     // The getters take `&self` (a reader is shared down the walk); warnings are the one thing
     // they add to.
     warnings: RefCell<Vec<KeyWarning>>,
+    // Substitutes the files a flow names inside itself (`executors: [dep.yml]`) as the flow;
+    // `None` where there are none to read (an executor config file).
+    pub vars: Option<&'a Vars>,
 }
 
 /// A mapping being read: its path and the context named in messages.
@@ -99,7 +103,13 @@ impl<'a> Reader<'a> {
         Reader {
             src,
             warnings: RefCell::new(Vec::new()),
+            vars: None,
         }
+    }
+
+    /// Adds warnings another reader found (a file this one's names) after this one's.
+    pub fn extend_warnings(&self, more: Vec<KeyWarning>) {
+        self.warnings.borrow_mut().extend(more);
     }
 
     /// The warnings collected while reading, in file order.

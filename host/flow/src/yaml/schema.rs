@@ -2,20 +2,83 @@
 //! typed model through the positioned [`Reader`](super::reader::Reader).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_norway::Value;
 
-use super::reader::{At, Reader, describe, scalar_text};
+use super::reader::{At, Reader, describe, parse_value, scalar_text};
+use crate::env::substitute;
 use crate::error::{Ctx, FlowError};
 use crate::keys::Level;
 use crate::limits::parse_bytes;
 use crate::locate::{Seg, Target};
+use crate::source::Source;
 use crate::source::yaml_path;
 use crate::spec::{
     ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, ExposedEndpoint, Flow, FlowArgs,
-    Limits, NUMPY_DTYPES, Polling, PollingSpec,
+    GatewayOverrides, Limits, NUMPY_DTYPES, Polling, PollingSpec,
 };
 use flowhost_wire::{Compression, Protocol};
+
+/// How an executor entry is added (Jina's v1 `method:`); `inspect` is refused when read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Add,
+    Needs,
+}
+
+/// The flow-wide defaults an executor entry wrote itself (the others it takes from `with:`).
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    replicas: bool,
+    shards: bool,
+    polling: bool,
+}
+
+/// Writes the top-level `gateway:` section over `with:` (Jina's `config_gateway`). The keys
+/// `with:` never passes to executors are written into `with` itself; the others are kept in
+/// [`FlowArgs::gateway`] so that executors keep the `with:` value.
+fn apply_gateway(with: &mut FlowArgs, g: FlowArgs) {
+    if !g.port.is_empty() {
+        with.port = g.port;
+    }
+    if !g.protocol.is_empty() {
+        with.protocol = g.protocol;
+    }
+    if !g.expose_endpoints.is_empty() {
+        with.expose_endpoints = g.expose_endpoints;
+    }
+    fn over<T>(to: &mut Option<T>, from: Option<T>) {
+        if from.is_some() {
+            *to = from;
+        }
+    }
+    over(&mut with.host, g.host);
+    over(&mut with.cors, g.cors);
+    over(&mut with.ssl_certfile, g.ssl_certfile);
+    over(&mut with.ssl_keyfile, g.ssl_keyfile);
+    over(&mut with.prefetch, g.prefetch);
+    over(&mut with.no_crud_endpoints, g.no_crud_endpoints);
+    over(&mut with.no_debug_endpoints, g.no_debug_endpoints);
+    over(&mut with.title, g.title);
+    over(&mut with.description, g.description);
+    let server = &mut with.server;
+    over(&mut server.max_request_size, g.server.max_request_size);
+    over(&mut server.max_connections, g.server.max_connections);
+    over(
+        &mut server.request_memory_budget,
+        g.server.request_memory_budget,
+    );
+    over(&mut server.read_timeout_ms, g.server.read_timeout_ms);
+    over(&mut server.idle_timeout_ms, g.server.idle_timeout_ms);
+    with.gateway = GatewayOverrides {
+        env: g.env,
+        compression: g.compression,
+        timeout_ready: g.timeout_ready,
+        timeout_send: g.timeout_send,
+        extra: g.extra,
+    };
+}
 
 impl Reader<'_> {
     fn limit(
@@ -99,6 +162,8 @@ impl Reader<'_> {
             }
         }
         let mut flow = Flow::default();
+        let mut written = Vec::new();
+        let mut gateway = None;
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in &entries {
             self.known(&top, Level::Top, key)?;
@@ -106,29 +171,74 @@ impl Reader<'_> {
                 self.canonical_key(&top, &mut seen_alias, key, &[("deployments", "executors")])?;
             match canonical {
                 "jtype" | "version" | "jcloud" => {}
-                "with" => flow.with = self.flow_args(v)?,
+                "with" => flow.with = self.flow_args(v, Level::With)?,
+                // Read after `with:` wherever it is written: it wins for the gateway.
+                "gateway" => gateway = Some(*v),
                 "metas" => {
                     self.metas_keys(&top, key, v, false)?;
                     flow.metas = self.json_map(&top, key, v)?
                 }
-                "executors" => flow.executors = self.executors(key, v)?,
+                "executors" => {
+                    (flow.executors, written) = self.executors(key, v)?.into_iter().unzip()
+                }
                 other => return Err(self.unknown(&top, other, Level::Top)),
+            }
+        }
+        if let Some(v) = gateway {
+            let overrides = self.flow_args(v, Level::Gateway)?;
+            apply_gateway(&mut flow.with, overrides);
+        }
+        // Jina's `add()` gives every executor the flow arguments it does not set itself;
+        // resolving them here lets whatever runs the flow read the executor alone.
+        for (e, written) in flow.executors.iter_mut().zip(&written) {
+            if !written.replicas
+                && let Some(n) = flow.with.replicas
+            {
+                e.replicas = n;
+            }
+            if !written.shards
+                && let Some(n) = flow.with.shards
+            {
+                e.shards = n;
+            }
+            if !written.polling && flow.with.polling.is_some() {
+                e.polling = flow.with.polling.clone();
             }
         }
         Ok(flow)
     }
 
-    fn flow_args(&self, v: &Value) -> Result<FlowArgs, FlowError> {
-        let p = yaml_path!["with"];
-        let ctx = Ctx::With;
+    /// `with:` (`level` [`Level::With`]) or the top-level `gateway:` ([`Level::Gateway`]),
+    /// which takes the gateway's keys of `with:` and no others.
+    fn flow_args(&self, v: &Value, level: Level) -> Result<FlowArgs, FlowError> {
+        let gateway = level == Level::Gateway;
+        let p = if gateway {
+            yaml_path!["gateway"]
+        } else {
+            yaml_path!["with"]
+        };
+        let ctx = if gateway { Ctx::Gateway } else { Ctx::With };
         let at = At {
             path: &p,
             ctx: &ctx,
         };
         let mut args = FlowArgs::default();
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
-        for (key, v) in self.entries(&at, "with", v)? {
-            let known = self.known(&at, Level::With, &key)?;
+        for (key, v) in self.entries(&at, if gateway { "gateway" } else { "with" }, v)? {
+            let known = self.known(&at, level, &key)?;
+            if gateway && known.is_none() {
+                if crate::keys::key_info(Level::With, &key).is_some() {
+                    return Err(self.bad(
+                        &at,
+                        &key,
+                        format!(
+                            "`{key}` is not a setting of the gateway: write it under `with:`, \
+                             where it applies to the flow and its executors"
+                        ),
+                    ));
+                }
+                return Err(self.unknown(&at, &key, Level::Gateway));
+            }
             let canonical = self.canonical_key(
                 &at,
                 &mut seen_alias,
@@ -193,6 +303,18 @@ impl Reader<'_> {
                     args.dynamic_batching = self.dynamic_batching(&at, &key, v)?
                 }
                 "output_array_type" => args.output_array_type = self.array_format(&at, &key, v)?,
+                "replicas" | "shards" => {
+                    let n: u32 = self.uint(&at, &key, v, "a positive integer")?;
+                    if n == 0 {
+                        return Err(self.bad(&at, &key, "must be at least 1"));
+                    }
+                    if key == "replicas" {
+                        args.replicas = Some(n);
+                    } else {
+                        args.shards = Some(n);
+                    }
+                }
+                "polling" => args.polling = self.polling(&at, &key, v)?,
                 "max_request_size" | "request_memory_budget" => {
                     let bytes = match v {
                         Value::String(text) => parse_bytes(text).map_err(|message| {
@@ -221,7 +343,7 @@ impl Reader<'_> {
                 _ if known.is_some_and(|k| k.kept) => {
                     args.extra.insert(key.clone(), self.json(&at, &key, v)?);
                 }
-                _ => return Err(self.unknown(&at, &key, Level::With)),
+                _ => return Err(self.unknown(&at, &key, level)),
             }
         }
         Ok(args)
@@ -283,8 +405,9 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// `executors:` (or Jina's `deployments:`, written as `key`).
-    fn executors(&self, key: &str, v: &Value) -> Result<Vec<ExecutorSpec>, FlowError> {
+    /// `executors:` (or Jina's `deployments:`, written as `key`), each with the flow-wide
+    /// defaults it wrote itself.
+    fn executors(&self, key: &str, v: &Value) -> Result<Vec<(ExecutorSpec, Written)>, FlowError> {
         let items = match v {
             Value::Null => return Ok(Vec::new()),
             Value::Sequence(items) => items,
@@ -301,13 +424,159 @@ impl Reader<'_> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.executor(key, i, item))
+            .map(|(i, item)| match item {
+                // Jina loads a string entry as a Deployment YAML file.
+                Value::String(file) => self.deployment_file(key, i, file),
+                item => self.executor(yaml_path![key, i].to_vec(), i, item),
+            })
             .collect()
     }
 
-    fn executor(&self, list: &str, index: usize, v: &Value) -> Result<ExecutorSpec, FlowError> {
+    /// A string entry of `executors:`: a `jtype: Deployment` file, relative to the flow
+    /// file's folder, whose `with:` is read as the entry (Jina's `Deployment.load_config`).
+    fn deployment_file(
+        &self,
+        list: &str,
+        index: usize,
+        name: &str,
+    ) -> Result<(ExecutorSpec, Written), FlowError> {
         let p = yaml_path![list, index];
-        let default_name = format!("executor{index}");
+        let bad = |message: String| FlowError::BadValue {
+            at: self.pos(&p, Target::Value),
+            ctx: Ctx::Top,
+            key: format!("{list}[{index}]"),
+            message,
+        };
+        let (Some(vars), Some(dir)) = (self.vars, Path::new(self.src.file).parent()) else {
+            return Err(bad(format!(
+                "`{name}` names a Deployment YAML file, which cannot be read from here: write \
+                 the executor inline (`- name: ...`)"
+            )));
+        };
+        let path = dir.join(name.trim());
+        let raw = std::fs::read_to_string(&path).map_err(|source| {
+            bad(format!(
+                "`{name}` names a Deployment YAML file (as Jina reads a string entry), which \
+                 cannot be read at {}: {source}; or write the executor inline (`- name: ...`)",
+                path.display()
+            ))
+        })?;
+        let file = path.display().to_string();
+        let text = substitute(&raw, &file, vars)?;
+        let src = Source {
+            file: &file,
+            text: &text,
+        };
+        let mut root = parse_value(&src)?;
+        super::dollar::expand(&mut root, vars);
+        super::unsubstituted(&src, &root, &mut Vec::new())?;
+        let mut inner = Reader::new(src);
+        inner.vars = Some(vars);
+        let (root, tagged) = match root {
+            Value::Tagged(t) if t.tag == "Deployment" => (t.value, true),
+            other => (other, false),
+        };
+        let jtype = match &root {
+            Value::Mapping(m) => m.get("jtype").and_then(scalar_text),
+            _ => None,
+        };
+        if !(jtype.as_deref() == Some("Deployment") || tagged && jtype.is_none()) {
+            return Err(FlowError::NotAFlow {
+                at: inner.pos(&[], Target::Value),
+                message: format!(
+                    "`{name}` is an entry of the flow's `executors:`, so it must be a Deployment \
+                     file starting with `jtype: Deployment` (its `with:` holds the executor's \
+                     keys); or write the executor inline in the flow"
+                ),
+            });
+        }
+        let result = inner.deployment(Vec::new(), index, &root)?;
+        self.extend_warnings(inner.into_warnings());
+        Ok(result)
+    }
+
+    /// A `jtype: Deployment` mapping (at `p`): its `with:` is the executor entry.
+    fn deployment(
+        &self,
+        p: Vec<Seg>,
+        index: usize,
+        v: &Value,
+    ) -> Result<(ExecutorSpec, Written), FlowError> {
+        let ctx = Ctx::Executor(format!("executor{index}"));
+        let at = At {
+            path: &p,
+            ctx: &ctx,
+        };
+        let mut with = &Value::Null;
+        for (key, v) in self.entries(&at, "Deployment", v)? {
+            match key.as_str() {
+                "jtype" | "version" => {}
+                "with" => with = v,
+                _ => {
+                    return Err(self.bad(
+                        &at,
+                        &key,
+                        "a Deployment holds `jtype: Deployment` and `with:` (the executor's \
+                         keys); move it under `with:`",
+                    ));
+                }
+            }
+        }
+        self.executor(at.child("with"), index, with)
+    }
+
+    fn executor(
+        &self,
+        p: Vec<Seg>,
+        index: usize,
+        v: &Value,
+    ) -> Result<(ExecutorSpec, Written), FlowError> {
+        if let Value::Mapping(m) = v
+            && m.get("jtype").and_then(scalar_text).as_deref() == Some("Deployment")
+        {
+            return self.deployment(p, index, v);
+        }
+        let method = match v {
+            Value::Mapping(m) => m.get("method"),
+            _ => None,
+        };
+        let method = match method {
+            None | Some(Value::Null) => Method::Add,
+            Some(m) => {
+                let ctx = Ctx::Executor(format!("executor{index}"));
+                let at = At {
+                    path: &p,
+                    ctx: &ctx,
+                };
+                match scalar_text(m).as_deref().map(str::trim) {
+                    Some("add") => Method::Add,
+                    Some("needs") => Method::Needs,
+                    Some("inspect") => {
+                        return Err(self.refuse(
+                            &at,
+                            "method",
+                            Target::Value,
+                            "`method: inspect`".to_string(),
+                            "flowhost has no inspect deployments: add the evaluator as an \
+                             ordinary executor with `needs: <the executor to inspect>` and \
+                             `floating: true`, so that responses do not wait for it",
+                        ));
+                    }
+                    _ => {
+                        return Err(self.bad(
+                            &at,
+                            "method",
+                            "must be `add` (the default), `needs` (a join) or `inspect`",
+                        ));
+                    }
+                }
+            }
+        };
+        // Jina's `Flow.needs` names its join `joiner` unless told otherwise.
+        let default_name = match method {
+            Method::Needs => "joiner".to_string(),
+            Method::Add => format!("executor{index}"),
+        };
         // The name is read first so that every later message can name the executor.
         let name = match v {
             Value::Mapping(m) => match m.get("name") {
@@ -336,7 +605,9 @@ impl Reader<'_> {
                 at: self.pos(&p, Target::Value),
                 ctx: Ctx::Top,
                 key: format!("executors[{index}]"),
-                expected: "a mapping such as `- name: encoder`".to_string(),
+                expected: "a mapping such as `- name: encoder`, or the path of a Deployment \
+                           YAML file"
+                    .to_string(),
                 found: describe(v),
             });
         }
@@ -349,6 +620,7 @@ impl Reader<'_> {
             name,
             ..ExecutorSpec::default()
         };
+        let mut written = Written::default();
         let mut seen_alias: BTreeMap<String, String> = BTreeMap::new();
         for (key, v) in self.entries(&at, "executor", v)? {
             let known = self.known(&at, Level::Executor, &key)?;
@@ -359,7 +631,7 @@ impl Reader<'_> {
                 &[("no_reduce", "disable_reduce")],
             )?;
             match canonical {
-                "name" => {}
+                "name" | "method" => {}
                 "uses" => e.uses = self.uses(&at, &key, v)?,
                 "uses_with" => e.uses_with = self.json_map(&at, &key, v)?,
                 "uses_metas" => {
@@ -390,9 +662,18 @@ impl Reader<'_> {
                     }
                 }
                 "floating" => e.floating = self.boolean(&at, &key, v)?,
-                "replicas" => e.replicas = self.uint(&at, &key, v, "a positive integer")?,
-                "shards" => e.shards = self.uint(&at, &key, v, "a positive integer")?,
-                "polling" => e.polling = self.polling(&at, &key, v)?,
+                "replicas" => {
+                    e.replicas = self.uint(&at, &key, v, "a positive integer")?;
+                    written.replicas = true;
+                }
+                "shards" => {
+                    e.shards = self.uint(&at, &key, v, "a positive integer")?;
+                    written.shards = true;
+                }
+                "polling" => {
+                    e.polling = self.polling(&at, &key, v)?;
+                    written.polling = true;
+                }
                 "uses_before" => e.uses_before = self.uses(&at, &key, v)?,
                 "uses_after" => e.uses_after = self.uses(&at, &key, v)?,
                 "disable_reduce" => e.disable_reduce = self.boolean(&at, &key, v)?,
@@ -415,7 +696,27 @@ impl Reader<'_> {
                 _ => return Err(self.unknown(&at, &key, Level::Executor)),
             }
         }
-        Ok(e)
+        if method == Method::Needs {
+            if e.uses.is_some() {
+                return Err(self.refuse(
+                    &at,
+                    "uses",
+                    Target::Key,
+                    "`uses` with `method: needs`".to_string(),
+                    "`method: needs` is a join that passes documents on; to run a component \
+                     after the join, drop `method: needs` and keep `uses` and `needs`",
+                ));
+            }
+            if e.needs.as_ref().is_none_or(|needs| needs.len() < 2) {
+                return Err(self.bad(
+                    &at,
+                    "method",
+                    "`method: needs` joins several executors: list at least two in `needs` \
+                     (for one, use `needs: <it>` on the next executor)",
+                ));
+            }
+        }
+        Ok((e, written))
     }
 
     /// Checks the keys of a metas mapping (`metas`, `uses_metas`) against the table: warns
