@@ -120,7 +120,8 @@ impl Plan {
             gateway: GatewayPlan {
                 flow_yaml: gateway.to_yaml()?,
                 bindings,
-                timeout_ready: flow.with.timeout_ready,
+                // The gateway's own: a `gateway:` section's value over `with:`'s.
+                timeout_ready: flow.gateway_args().timeout_ready,
             },
             executors,
             components,
