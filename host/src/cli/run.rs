@@ -160,7 +160,13 @@ async fn serve(
     // not kill the process with the default action.
     let mut shutdown = ShutdownSignal::watch()?;
     let gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
-    let runtime = Arc::new(Runtime::new(runtime_config_for(&flow))?);
+    let mut runtime_config = runtime_config_for(&flow);
+    if watch.is_some() && std::env::var_os("FLOWHOST_MAX_INSTANCES").is_none() {
+        // A reload starts the changed executors beside the running ones before the swap:
+        // room for every instance twice (address space reserved, not memory used).
+        runtime_config.max_instances = runtime_config.max_instances.saturating_mul(2);
+    }
+    let runtime = Arc::new(Runtime::new(runtime_config)?);
     let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     options.secrets_dir = secrets_dir.map(Path::to_path_buf);
