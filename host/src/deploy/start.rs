@@ -10,6 +10,8 @@ use flowhost_runtime::{Executor, Fault, InstanceConfig, StartError};
 use super::DeployError;
 use super::plan::{DeploymentPlan, PartPlan, Shards, start_timeout};
 
+/// Starts every replica of every shard of one part at once (a part without a component is
+/// the built-in pass-through), one replica set per shard.
 async fn start_part(
     name: &str,
     part: PartPlan,
