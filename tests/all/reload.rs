@@ -159,3 +159,27 @@ fn an_executor_with_reload_true_is_reloaded_without_watch() {
     assert!(stream.finish().iter().all(|(status, _)| *status == 200));
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_shutdown_does_not_wait_for_a_reload_in_progress() {
+    let slow = crate::support::uses("slow_guest");
+    let flow = |init_ms: u64| {
+        format!(
+            "jtype: Flow\nwith:\n  protocol: http\nexecutors:\n- name: s\n  uses: {slow}\n  \
+             uses_with: {{init_ms: {init_ms}}}\n  timeout_ready: -1\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow.yml"), flow(0)).unwrap();
+    let mut command = Command::new(flowhost_bin());
+    command
+        .arg("run")
+        .arg("--watch")
+        .arg(dir.path().join("flow.yml"));
+    let server = FlowServer::spawn(command, dir, 1);
+    // The new flow's executor takes ten minutes to start, and may (`timeout_ready: -1`).
+    save(&server.path("flow.yml"), flow(600_000).as_bytes());
+    server.wait_for_log("reloading", Duration::from_secs(60));
+    // Without giving up the reload, the shutdown would wait for it.
+    assert!(server.stop_within(Duration::from_secs(30)).success());
+}

@@ -114,6 +114,7 @@ impl<L: Fn() -> Result<Flow, FlowError>> Reloader<L> {
                 () = &mut stop => return running,
                 () = watch.changed() => {}
             }
+            tracing::info!("a watched file changed: reloading");
             let began = Instant::now();
             let flow = match load() {
                 Ok(flow) => flow,
@@ -127,7 +128,16 @@ impl<L: Fn() -> Result<Flow, FlowError>> Reloader<L> {
                     "the gateway's settings (`with:` ports, protocols, TLS, ...) changed: they apply at the next start"
                 );
             }
-            match running.reload(flow, options.clone()).await {
+            // A shutdown does not wait for a reload (which may wait on a slow `init` up
+            // to its `timeout_ready`): the half-started executors are dropped.
+            let reloaded = tokio::select! {
+                () = &mut stop => None,
+                reloaded = running.reload(flow, options.clone()) => Some(reloaded),
+            };
+            let Some(reloaded) = reloaded else {
+                return running;
+            };
+            match reloaded {
                 Ok(next) => {
                     let previous = std::mem::replace(&mut running, next);
                     live.replace(running.router().clone());
