@@ -11,6 +11,7 @@ mod fuzz_corpus;
 mod gateway;
 mod gateway_support;
 mod hardening;
+mod health;
 mod image;
 mod jina_keys;
 mod layers;

@@ -281,6 +281,9 @@ impl JinaSingleDataRequestRpc for Grpc {
     }
 }
 
+/// How often a health `Watch` checks readiness again (for remote executors, that asks them).
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The standard gRPC health service (`grpc.health.v1.Health`), which Jina's gateway and
 /// Kubernetes probes call: SERVING exactly when `dry_run` says ready.
 #[tonic::async_trait]
@@ -305,13 +308,48 @@ impl Health for Grpc {
 
     type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
+    /// The status at once, then each change, as the health protocol asks: readiness is
+    /// checked again every [`WATCH_INTERVAL`] (a remote executor going away shows), and
+    /// shutdown sends NOT_SERVING and ends the stream, so a watch never holds the drain. An
+    /// unknown service gets SERVICE_UNKNOWN and stays open, as the protocol says.
     async fn watch(
         &self,
-        _: Request<HealthCheckRequest>,
+        request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        Err(Status::unimplemented(
-            "flowhost answers health checks (Check), not Watch",
-        ))
+        let service = request.into_inner().service;
+        let known = service.is_empty() || SERVED.contains(&service.as_str());
+        let shared = self.shared.clone();
+        let updates = futures::stream::unfold(None, move |last: Option<ServingStatus>| {
+            let shared = shared.clone();
+            async move {
+                let mut shutdown = shared.shutdown.clone();
+                loop {
+                    let stopping = *shutdown.borrow();
+                    let status = if !known {
+                        ServingStatus::ServiceUnknown
+                    } else {
+                        match super::http::readiness(&shared).await {
+                            Readiness::Ready => ServingStatus::Serving,
+                            Readiness::NotReady(_) => ServingStatus::NotServing,
+                        }
+                    };
+                    if last != Some(status) {
+                        let answer = HealthCheckResponse {
+                            status: status as i32,
+                        };
+                        return Some((Ok(answer), Some(status)));
+                    }
+                    if stopping {
+                        return None;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(WATCH_INTERVAL), if known => {}
+                        () = super::stopped(&mut shutdown) => {}
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(updates)))
     }
 }
 
