@@ -164,6 +164,19 @@ fn config_map_flow(manifest: &Path) -> Flow {
     panic!("no ConfigMap in {}", manifest.display());
 }
 
+/// The arguments of the container of the Deployment (or StatefulSet) in `manifest`.
+fn container_args(manifest: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    for document in serde_norway::Deserializer::from_str(&text) {
+        let value: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
+        if value["kind"] == "Deployment" || value["kind"] == "StatefulSet" {
+            let args = &value["spec"]["template"]["spec"]["containers"][0]["args"];
+            return serde_json::from_value(args.clone()).unwrap();
+        }
+    }
+    panic!("no workload in {}", manifest.display());
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -214,8 +227,14 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("flow.yml"), flow.to_yaml().unwrap()).unwrap();
+        // The container's own arguments (a shard is told which it is), on the local file.
+        let args = container_args(&manifest);
+        assert_eq!(args[..2], ["run", "/etc/flowhost/flow.yml"]);
         let mut command = Command::new(flowhost_bin());
-        command.arg("run").arg(dir.path().join("flow.yml"));
+        command
+            .arg("run")
+            .arg(dir.path().join("flow.yml"))
+            .args(&args[2..]);
         // What the Deployment's `secretKeyRef` does in a cluster: `flowhost run` refuses to
         // start an executor whose `env_from_secret` has no value.
         command.env("TOKEN", "from-the-secret");

@@ -476,3 +476,22 @@ async fn uses_before_runs_ahead_of_the_shards_and_uses_after_gets_their_merge() 
         "before + 2 shards + after"
     );
 }
+
+/// A process serving one shard of an executor whose other shards run elsewhere (an exported
+/// pod, `flowhost run --shard-id 1 --shards 3`) tells its instances which shard they are.
+#[tokio::test]
+async fn a_process_serving_one_shard_gives_its_executor_that_shard_id() {
+    let mut options = deploy_options();
+    options.shard_of = Some(flowhost::deploy::ShardOf { id: 1, count: 3 });
+    let flow = Flow::new().add(ExecutorSpec::new("c").uses(uses("conformance_rust")));
+    let running = RunningFlow::start(flow, options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = ok(post_flow(&running, "/params", docs::empty_batch(), json!({})).await);
+    let metas = docs::roots(&out).next().map(tags).unwrap_or_default()["metas"].clone();
+    assert_eq!(
+        (metas["shard_id"].clone(), metas["shards"].clone()),
+        (json!(1), json!(3))
+    );
+    running.close().await;
+}

@@ -11,7 +11,7 @@ use serde::Serialize;
 use flowhost_flow::Flow;
 use flowhost_wire::Protocol;
 
-use crate::plan::{Addressing, Plan, compose_replicas};
+use crate::plan::{Addressing, Plan, compose_replicas, shard_args};
 use crate::{EXECUTOR_PORT, Export, ExportError, ExportOptions, ExportedFile, yaml};
 
 /// The folder, beside the compose file, that holds each service's flow file.
@@ -40,7 +40,7 @@ pub fn docker_compose(
         for var in executor.secrets.keys() {
             environment.insert(var.clone(), format!("${{{var}}}"));
         }
-        for shard in &executor.shards {
+        for (index, shard) in executor.shards.iter().enumerate() {
             for service in compose_replicas(shard, executor.replicas) {
                 let mut volumes = vec![config_mount(&config)];
                 if let Some(path) = &executor.workspace {
@@ -51,7 +51,11 @@ pub fn docker_compose(
                     Service {
                         image: options.image.clone(),
                         entrypoint: vec!["flowhost".into()],
-                        command: vec!["run".into(), "/etc/flowhost/flow.yml".into()],
+                        command: [
+                            vec!["run".into(), "/etc/flowhost/flow.yml".into()],
+                            shard_args(index, executor.shards.len()),
+                        ]
+                        .concat(),
                         environment: environment.clone(),
                         volumes,
                         ports: Vec::new(),

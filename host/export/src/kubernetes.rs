@@ -14,7 +14,7 @@ use serde::Serialize;
 use flowhost_flow::Flow;
 use flowhost_wire::Protocol;
 
-use crate::plan::{Addressing, ExecutorPlan, Plan, WORKSPACE};
+use crate::plan::{Addressing, ExecutorPlan, Plan, WORKSPACE, shard_args};
 use crate::{EXECUTOR_PORT, Export, ExportError, ExportOptions, ExportedFile, yaml};
 
 /// Where each container reads its flow file (the ConfigMap's mount).
@@ -63,10 +63,10 @@ pub fn kubernetes(
         text: gateway(&plan, &namespace, options)?,
     });
     for executor in &plan.executors {
-        for shard in &executor.shards {
+        for (index, shard) in executor.shards.iter().enumerate() {
             files.push(ExportedFile {
                 path: PathBuf::from(&executor.service).join(format!("{shard}.yml")),
-                text: executor_shard(executor, shard, &namespace, options)?,
+                text: executor_shard(executor, (index, shard), &namespace, options)?,
             });
         }
     }
@@ -129,7 +129,7 @@ fn gateway(plan: &Plan, namespace: &str, options: &ExportOptions) -> Result<Stri
 
 fn executor_shard(
     executor: &ExecutorPlan,
-    shard: &str,
+    (index, shard): (usize, &str),
     namespace: &str,
     options: &ExportOptions,
 ) -> Result<String, ExportError> {
@@ -155,7 +155,11 @@ fn executor_shard(
         image: options.image.clone(),
         image_pull_policy: "IfNotPresent",
         command: vec!["flowhost".into()],
-        args: vec!["run".into(), format!("{CONFIG_DIR}/flow.yml")],
+        args: [
+            vec!["run".into(), format!("{CONFIG_DIR}/flow.yml")],
+            shard_args(index, executor.shards.len()),
+        ]
+        .concat(),
         ports: vec![ContainerPort {
             name: "grpc".into(),
             container_port: EXECUTOR_PORT,
@@ -670,6 +674,28 @@ mod tests {
         assert!(shard.text.contains("namespace: search"), "{}", shard.text);
         assert!(
             shard.text.contains("uses: oci://r.example/idx:1"),
+            "{}",
+            shard.text
+        );
+        // The pod knows which shard it is, as Jina's `--shard-id`/`--shards` tell it.
+        let args = serde_norway::Deserializer::from_str(&shard.text)
+            .filter_map(|document| {
+                <serde_json::Value as serde::Deserialize>::deserialize(document).ok()
+            })
+            .find(|object| object["kind"] == "Deployment")
+            .map(|deployment| {
+                deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone()
+            });
+        assert_eq!(
+            args,
+            Some(serde_json::json!([
+                "run",
+                "/etc/flowhost/flow.yml",
+                "--shard-id",
+                "1",
+                "--shards",
+                "2"
+            ])),
             "{}",
             shard.text
         );

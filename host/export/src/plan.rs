@@ -129,6 +129,20 @@ impl Plan {
     }
 }
 
+/// What a shard's `flowhost run` is told besides its flow file: which shard it is, when
+/// the executor has several (Jina passes `--shard-id` and `--shards` the same way).
+pub(crate) fn shard_args(shard: usize, shards: usize) -> Vec<String> {
+    if shards <= 1 {
+        return Vec::new();
+    }
+    vec![
+        "--shard-id".into(),
+        shard.to_string(),
+        "--shards".into(),
+        shards.to_string(),
+    ]
+}
+
 /// Compose's service names for the replicas of one shard.
 pub(crate) fn compose_replicas(shard: &str, replicas: u32) -> Vec<String> {
     match replicas.max(1) {

@@ -11,7 +11,8 @@ use anyhow::Context as _;
 use super::flow_file::KeyPolicy;
 use crate::deploy::watch::{self, Reloader, WatchAll};
 use crate::deploy::{
-    DeployOptions, LiveFlow, RegistryResolver, RunningFlow, gateway_config, runtime_config_for,
+    DeployOptions, LiveFlow, RegistryResolver, RunningFlow, ShardOf, gateway_config,
+    runtime_config_for,
 };
 use flowhost_flow::Flow;
 use flowhost_gateway::{FlowService, Gateway, Listening};
@@ -39,6 +40,13 @@ pub struct RunArgs {
     /// request in flight (Jina's `reload`, for the whole flow).
     #[arg(long)]
     watch: bool,
+    /// Serve shard N (from 0) of the flow's executors, whose other shards run elsewhere
+    /// (what exported Kubernetes and compose files pass each shard, as Jina's `--shard-id`).
+    #[arg(long, value_name = "N", requires = "shards")]
+    shard_id: Option<u32>,
+    /// How many shards there are, with `--shard-id`.
+    #[arg(long, value_name = "COUNT", requires = "shard_id")]
+    shards: Option<u32>,
     #[command(flatten)]
     registry: super::registry::RegistryFlags,
 }
@@ -62,9 +70,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_flow_file(&args.flow)
         .with_pull_policy(args.pull);
     let label = args.flow.display().to_string();
+    let shard_of = match (args.shard_id, args.shards) {
+        (Some(id), Some(count)) => {
+            anyhow::ensure!(
+                id < count,
+                "--shard-id {id} is not one of {count} shards (they count from 0)"
+            );
+            Some(ShardOf { id, count })
+        }
+        _ => None,
+    };
     let place = Place {
         flow_dir: &flow_dir,
         secrets_dir: args.secrets_dir.as_deref(),
+        shard_of,
     };
     let all = if args.watch {
         WatchAll::Yes
@@ -121,6 +140,7 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
     let place = Place {
         flow_dir: &cwd,
         secrets_dir: None,
+        shard_of: None,
     };
     serve(flow, place, resolve, &label, started, None).await
 }
@@ -129,6 +149,7 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
 struct Place<'a> {
     flow_dir: &'a Path,
     secrets_dir: Option<&'a Path>,
+    shard_of: Option<ShardOf>,
 }
 
 /// What `--watch` (or a `reload: true` in the flow) asks to be watched.
@@ -150,6 +171,7 @@ async fn serve(
     Place {
         flow_dir,
         secrets_dir,
+        shard_of,
     }: Place<'_>,
     resolve: flowhost_registry::ResolveContext,
     label: &str,
@@ -170,6 +192,7 @@ async fn serve(
     let mut options = DeployOptions::new(flow_dir, runtime);
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     options.secrets_dir = secrets_dir.map(Path::to_path_buf);
+    options.shard_of = shard_of;
     let running = RunningFlow::start(flow, options.clone())
         .await
         .with_context(|| format!("cannot start {label}"))?;

@@ -50,6 +50,19 @@ pub struct DeployOptions {
     /// secret mounted per secret); without it, or without the file, the variable must be
     /// in flowhost's own environment.
     pub secrets_dir: Option<PathBuf>,
+    /// This process serves one shard of an executor whose shards run elsewhere (a pod of
+    /// an exported flow, as Jina's `--shard-id`/`--shards`): its instances see that shard
+    /// in their metas.
+    pub shard_of: Option<ShardOf>,
+}
+
+/// Shard `id` of `count`, counted from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardOf {
+    /// This shard, from 0.
+    pub id: u32,
+    /// How many shards the executor has.
+    pub count: u32,
 }
 
 impl DeployOptions {
@@ -60,6 +73,7 @@ impl DeployOptions {
             runtime,
             remote: None,
             secrets_dir: None,
+            shard_of: None,
         }
     }
 }

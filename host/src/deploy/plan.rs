@@ -13,7 +13,7 @@ use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, Peer};
 use flowhost_flow::{DynamicBatching, EffectiveExecutor, ExpandedExecutor};
 use flowhost_runtime::{ExecutorComponent, InstanceConfig, InstanceLimits, Sandbox};
 
-use super::{DeployError, DeployOptions, RemoteExecutor, resolve, secrets};
+use super::{DeployError, DeployOptions, RemoteExecutor, ShardOf, resolve, secrets};
 
 /// What an executor's deployment depends on: its settings after the flow's are applied and
 /// the content of every component file it runs. Equal fingerprints make equal deployments.
@@ -244,6 +244,10 @@ impl<'a> Loader<'a> {
             None => None,
         };
         let mut template = instance_template(spec, expanded, effective, &flow_dir);
+        if let Some(ShardOf { id, count }) = self.options.shard_of {
+            template.shard_id = id;
+            template.shards = count;
+        }
         // An external executor's secrets are where it runs, not here.
         if !spec.external {
             let secrets = secrets::read(spec, self.options.secrets_dir.as_deref())?;

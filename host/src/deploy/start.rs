@@ -25,11 +25,13 @@ async fn start_part(
         let component = component.clone();
         (0..part.replicas).map(move |replica| {
             let mut config = template.clone();
-            config.shard_id = shard;
             config.replica_id = replica;
-            config.shards = part.shards;
             config.replicas = part.replicas;
+            // One shard here keeps the template's: shard 0 of 1, or the shard of a whole
+            // executor that this process serves alone (`DeployOptions::shard_of`).
             if part.shards > 1 {
+                config.shard_id = shard;
+                config.shards = part.shards;
                 config.sandbox.workspace =
                     config.sandbox.workspace.map(|w| w.join(shard.to_string()));
             }
