@@ -184,19 +184,17 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-#[test]
-fn the_exported_kubernetes_flow_runs_as_local_processes() {
-    let registry = TestRegistry::start(RegistryOptions::default());
-    let home = tempfile::tempdir().unwrap();
-    let flow = home.path().join("flow.yml");
+/// Exports `flow_yaml("http")` as `kind` (`kubernetes` or `docker-compose`) to `out`,
+/// naming and pushing its components in a real registry (kept running while used).
+fn export_pushed(kind: &str, home: &Path, out: &Path, registry: &TestRegistry) {
+    let flow = home.join("flow.yml");
     std::fs::write(&flow, flow_yaml("http")).unwrap();
-    let out = home.path().join("k8s");
     let target = format!("{}/acme", registry.addr);
     let printed = succeeds(&mut flowhost(
-        home.path(),
+        home,
         &[
             "export",
-            "kubernetes",
+            kind,
             &flow.display().to_string(),
             &out.display().to_string(),
             "--registry",
@@ -205,45 +203,41 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
         ],
     ));
     assert!(printed.contains("pushed"), "{printed}");
+}
 
-    // Each executor service: its container's command on its own flow file, on a loopback port.
-    let mut executors = Vec::new();
-    let mut ports = BTreeMap::new();
-    for manifest in yaml_files(&out) {
-        let service = manifest.file_stem().unwrap().to_str().unwrap().to_owned();
-        if service == "gateway" || service == "namespace" {
-            continue;
+/// One exported executor service as a local process: its flow file on a loopback port (the
+/// workspace volume a folder beside it), started with the container's own arguments after
+/// the flow file, and the environment the container would get.
+fn run_service(mut flow: Flow, args: &[String], env: &[(&str, &str)]) -> (FlowServer, u16) {
+    assert_eq!(flow.with.port, [flowhost_export::EXECUTOR_PORT]);
+    assert_eq!(args[..2], ["run", "/etc/flowhost/flow.yml"]);
+    let port = free_port();
+    flow.with.port = vec![port];
+    flow.with.host = Some("127.0.0.1".into());
+    for executor in &mut flow.executors {
+        if executor.workspace.is_some() {
+            executor.workspace = Some("workspace".into());
         }
-        let mut flow = config_map_flow(&manifest);
-        assert_eq!(flow.with.port, [flowhost_export::EXECUTOR_PORT]);
-        let port = free_port();
-        flow.with.port = vec![port];
-        flow.with.host = Some("127.0.0.1".into());
-        // The workspace volume, mounted at /workspace in the pod, is a folder beside the flow.
-        for executor in &mut flow.executors {
-            if executor.workspace.is_some() {
-                executor.workspace = Some("workspace".into());
-            }
-        }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("flow.yml"), flow.to_yaml().unwrap()).unwrap();
-        // The container's own arguments (a shard is told which it is), on the local file.
-        let args = container_args(&manifest);
-        assert_eq!(args[..2], ["run", "/etc/flowhost/flow.yml"]);
-        let mut command = Command::new(flowhost_bin());
-        command
-            .arg("run")
-            .arg(dir.path().join("flow.yml"))
-            .args(&args[2..]);
-        // What the Deployment's `secretKeyRef` does in a cluster: `flowhost run` refuses to
-        // start an executor whose `env_from_secret` has no value.
-        command.env("TOKEN", "from-the-secret");
-        executors.push(FlowServer::spawn(command, dir, 1));
-        ports.insert(format!("{service}.default.svc"), port);
     }
-    assert_eq!(executors.len(), 3, "foo and two shards of bar_shards");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow.yml"), flow.to_yaml().unwrap()).unwrap();
+    let mut command = Command::new(flowhost_bin());
+    command
+        .arg("run")
+        .arg(dir.path().join("flow.yml"))
+        .args(&args[2..])
+        .envs(env.iter().copied());
+    (FlowServer::spawn(command, dir, 1), port)
+}
 
-    let mut gateway = config_map_flow(&out.join("gateway/gateway.yml"));
+/// Runs the exported gateway's flow with its executors' addresses (`ports`, by the host
+/// names the export gave them) on loopback, posts one request, checks the answer is the
+/// flow's, and stops everything.
+fn run_gateway_and_check(
+    mut gateway: Flow,
+    ports: &BTreeMap<String, u16>,
+    executors: Vec<FlowServer>,
+) {
     for executor in gateway.executors.iter_mut().filter(|e| e.external) {
         executor.port = (executor.host.iter())
             .map(|host| ports[host.as_str()])
@@ -272,6 +266,78 @@ fn the_exported_kubernetes_flow_runs_as_local_processes() {
     for executor in executors {
         assert!(executor.stop().success());
     }
+}
+
+#[test]
+fn the_exported_kubernetes_flow_runs_as_local_processes() {
+    let registry = TestRegistry::start(RegistryOptions::default());
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("k8s");
+    export_pushed("kubernetes", home.path(), &out, &registry);
+
+    let mut executors = Vec::new();
+    let mut ports = BTreeMap::new();
+    for manifest in yaml_files(&out) {
+        let service = manifest.file_stem().unwrap().to_str().unwrap().to_owned();
+        if service == "gateway" || service == "namespace" {
+            continue;
+        }
+        // What the Deployment's `secretKeyRef` does in a cluster: `flowhost run` refuses to
+        // start an executor whose `env_from_secret` has no value.
+        let (server, port) = run_service(
+            config_map_flow(&manifest),
+            &container_args(&manifest),
+            &[("TOKEN", "from-the-secret")],
+        );
+        executors.push(server);
+        ports.insert(format!("{service}.default.svc"), port);
+    }
+    assert_eq!(executors.len(), 3, "foo and two shards of bar_shards");
+    run_gateway_and_check(
+        config_map_flow(&out.join("gateway/gateway.yml")),
+        &ports,
+        executors,
+    );
+}
+
+#[test]
+fn the_exported_compose_file_runs_as_local_processes() {
+    let registry = TestRegistry::start(RegistryOptions::default());
+    let home = tempfile::tempdir().unwrap();
+    let compose = home.path().join("compose/docker-compose.yml");
+    export_pushed("docker-compose", home.path(), &compose, &registry);
+    let folder = compose.parent().unwrap();
+    let text = std::fs::read_to_string(&compose).unwrap();
+    let file: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let services = file["services"].as_object().expect("services");
+
+    // Every service but the gateway: its mounted flow file, command and environment.
+    let flow_of = |service: &serde_json::Value| {
+        let mount = service["volumes"][0]
+            .as_str()
+            .expect("the flow file's mount");
+        let local = mount.split(':').next().expect("a host path");
+        let path = folder.join(local);
+        Flow::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let mut executors = Vec::new();
+    let mut ports = BTreeMap::new();
+    for (name, service) in services.iter().filter(|(name, _)| *name != "gateway") {
+        let args: Vec<String> = serde_json::from_value(service["command"].clone()).unwrap();
+        // Compose passes the secret's variable on from the shell it runs in.
+        if name.starts_with("bar-shards") {
+            assert_eq!(service["environment"]["TOKEN"], "${TOKEN}", "{text}");
+        }
+        let (server, port) = run_service(flow_of(service), &args, &[("TOKEN", "from-the-shell")]);
+        executors.push(server);
+        ports.insert(name.clone(), port);
+    }
+    assert_eq!(
+        ports.keys().collect::<Vec<_>>(),
+        ["bar-shards-0", "bar-shards-1", "foo-rep-0", "foo-rep-1"],
+        "each replica of each shard is a service"
+    );
+    run_gateway_and_check(flow_of(&services["gateway"]), &ports, executors);
 }
 
 #[test]
