@@ -112,7 +112,6 @@ fn main() {
     };
     // The servers' runtime, as their own process would have.
     let servers = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::env::var("SERVER_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2))
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -143,9 +142,10 @@ fn main() {
                 .unwrap_or_else(|e| panic!("{e}"));
             gateways.push((gateway, running));
         }
-        let in_process = RunningFlow::start(flow(0, true), DeployOptions::new(&root, engine.clone()))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let in_process =
+            RunningFlow::start(flow(0, true), DeployOptions::new(&root, engine.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         (gateways, in_process)
     });
 

@@ -1,16 +1,19 @@
 //! An executor as the rest of flowhost sees it: a cheap, cloneable handle to
-//! one instance owned by one task.
+//! one instance.
 //!
-//! Calls are queued on a bounded channel (callers wait when it is full, so
-//! memory stays bounded) and run one at a time, in order. When a call poisons
-//! the instance (a trap, a blown deadline or memory cap) the task drops it and
-//! starts a fresh one, running `init` again; the caller gets an error naming
-//! the executor, the method and the cause, plus its documents back.
+//! Calls take turns on the instance (a fair lock: first come, first served) and run in the
+//! caller's own task. Handing each call to a task that owns the instance cost a wake-up of
+//! that task and one of the caller, each possibly on another thread: tens of microseconds a
+//! call on a loaded gateway, more than a no-op Wasm call itself. When a call poisons the
+//! instance (a trap, a blown deadline or memory cap, or a caller that gave up mid-call) it
+//! is dropped and a fresh one started at once, running `init` again, while the next callers
+//! wait; the caller gets an error naming the executor, the method and the cause, plus its
+//! documents back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::bindings::{Description, DocumentBatch};
 use super::component::ExecutorComponent;
@@ -33,15 +36,15 @@ struct Shared {
 
 enum Backend {
     PassThrough,
-    Wasm(mpsc::Sender<Job>),
+    Wasm(Arc<Slot>),
 }
 
-struct Job {
-    method: String,
-    endpoint: String,
-    docs: DocumentBatch,
-    parameters: String,
-    reply: oneshot::Sender<Result<DocumentBatch, CallFailure>>,
+/// The instance and what it takes to start another.
+struct Slot {
+    component: Arc<ExecutorComponent>,
+    config: InstanceConfig,
+    /// `None` between a poisoned instance and its replacement.
+    live: Arc<Mutex<Option<LiveInstance>>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -74,10 +77,17 @@ impl Executor {
         config: InstanceConfig,
     ) -> Result<Self, StartError> {
         let (live, description) = LiveInstance::start(&component, &config).await?;
-        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
         let name: Arc<str> = config.name.as_str().into();
-        tokio::spawn(serve(component, config, live, receiver));
-        Ok(Self::from_parts(name, description, Backend::Wasm(sender)))
+        let slot = Slot {
+            component,
+            config,
+            live: Arc::new(Mutex::new(Some(live))),
+        };
+        Ok(Self::from_parts(
+            name,
+            description,
+            Backend::Wasm(Arc::new(slot)),
+        ))
     }
 
     fn from_parts(name: Arc<str>, description: Description, backend: Backend) -> Self {
@@ -121,36 +131,89 @@ impl Executor {
         docs: DocumentBatch,
         parameters: &str,
     ) -> Result<DocumentBatch, CallFailure> {
-        let queue = match &self.shared.backend {
+        let slot = match &self.shared.backend {
             Backend::PassThrough => return Ok(docs),
-            Backend::Wasm(queue) => queue,
+            Backend::Wasm(slot) => slot,
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            method: method.to_owned(),
-            endpoint: endpoint.to_owned(),
-            docs,
-            parameters: parameters.to_owned(),
-            reply,
+        let mut live = slot.live.clone().lock_owned().await;
+        if live.is_none() {
+            match LiveInstance::start(&slot.component, &slot.config).await {
+                Ok((fresh, _)) => *live = Some(fresh),
+                Err(error) => {
+                    return Err(CallFailure {
+                        error: CallError::Unavailable {
+                            executor: slot.config.name.clone(),
+                            reason: format!("could not restart its instance: {error}"),
+                        },
+                        docs,
+                    });
+                }
+            }
+        }
+        let outcome = {
+            // A caller dropped mid-call leaves the guest half-way through: poison it.
+            let mut turn = Turn {
+                live: &mut live,
+                done: false,
+            };
+            let outcome = match turn.live.as_mut() {
+                Some(instance) => Some(instance.call(method, endpoint, &docs, parameters).await),
+                None => None,
+            };
+            turn.done = true;
+            outcome
         };
-        if let Err(mpsc::error::SendError(job)) = queue.send(job).await {
-            return Err(self.gone(job.docs));
+        let (result, poisoned) = match outcome {
+            Some(Ok(Some(answer))) => (Ok(answer), false),
+            Some(Ok(None)) => (Ok(docs), false),
+            Some(Err(fault)) => {
+                let poisoned = fault.poisons();
+                let error = CallError::Failed {
+                    executor: slot.config.name.clone(),
+                    method: method.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                    fault,
+                };
+                if poisoned {
+                    tracing::warn!(executor = %slot.config.name, %error, "instance poisoned; replacing it");
+                }
+                (Err(CallFailure { error, docs }), poisoned)
+            }
+            // Started just above; only a start that did not happen leaves it empty.
+            None => (Err(self.gone(docs)), false),
+        };
+        if poisoned {
+            *live = None;
+            // Replaced right away, so the next call finds it warm; it waits for the lock
+            // meanwhile, not this caller.
+            tokio::spawn(restart(slot.clone(), live));
         }
-        match answer.await {
-            Ok(result) => result,
-            // The task is gone; it took the documents with it.
-            Err(_) => Err(self.gone(flowhost_docs::empty_batch())),
-        }
+        result
     }
 
     fn gone(&self, docs: DocumentBatch) -> CallFailure {
         CallFailure {
             error: CallError::Unavailable {
                 executor: self.name().to_owned(),
-                reason: "its instance task has stopped".into(),
+                reason: "its instance is not running".into(),
             },
             docs,
+        }
+    }
+}
+
+/// One caller's turn on the instance: unless it ends normally (`done`), the instance is
+/// dropped, since a guest interrupted mid-call may have half-updated its state.
+struct Turn<'a> {
+    live: &'a mut OwnedMutexGuard<Option<LiveInstance>>,
+    done: bool,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            **self.live = None;
         }
     }
 }
@@ -170,72 +233,13 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// The task that owns the instance. Ends when every handle is dropped.
-async fn serve(
-    component: Arc<ExecutorComponent>,
-    config: InstanceConfig,
-    live: LiveInstance,
-    mut jobs: mpsc::Receiver<Job>,
-) {
-    let mut live = Some(live);
-    while let Some(job) = jobs.recv().await {
-        let instance = match live.as_mut() {
-            Some(instance) => instance,
-            None => match LiveInstance::start(&component, &config).await {
-                Ok((fresh, _)) => live.insert(fresh),
-                Err(error) => {
-                    let failure = CallFailure {
-                        error: CallError::Unavailable {
-                            executor: config.name.clone(),
-                            reason: format!("could not restart its instance: {error}"),
-                        },
-                        docs: job.docs,
-                    };
-                    let _ = job.reply.send(Err(failure));
-                    continue;
-                }
-            },
-        };
-        let outcome = instance
-            .call(&job.method, &job.endpoint, &job.docs, &job.parameters)
-            .await;
-        let (result, poisoned) = match outcome {
-            Ok(Some(docs)) => (Ok(docs), false),
-            Ok(None) => (Ok(job.docs), false),
-            Err(fault) => {
-                let poisoned = fault.poisons();
-                let error = CallError::Failed {
-                    executor: config.name.clone(),
-                    method: job.method,
-                    endpoint: job.endpoint,
-                    fault,
-                };
-                if poisoned {
-                    tracing::warn!(executor = %config.name, %error, "instance poisoned; replacing it");
-                }
-                (
-                    Err(CallFailure {
-                        error,
-                        docs: job.docs,
-                    }),
-                    poisoned,
-                )
-            }
-        };
-        let _ = job.reply.send(result);
-        if poisoned {
-            live = restart(&component, &config).await;
-        }
-    }
-}
-
-/// Replaces a poisoned instance right away, so the next call finds it warm.
-async fn restart(component: &ExecutorComponent, config: &InstanceConfig) -> Option<LiveInstance> {
-    match LiveInstance::start(component, config).await {
-        Ok((fresh, _)) => Some(fresh),
+/// Starts a fresh instance in place of a poisoned one, holding the lock so callers wait
+/// for it rather than each starting their own.
+async fn restart(slot: Arc<Slot>, mut live: OwnedMutexGuard<Option<LiveInstance>>) {
+    match LiveInstance::start(&slot.component, &slot.config).await {
+        Ok((fresh, _)) => *live = Some(fresh),
         Err(error) => {
-            tracing::error!(executor = %config.name, %error, "could not restart instance; will retry on the next call");
-            None
+            tracing::error!(executor = %slot.config.name, %error, "could not restart instance; will retry on the next call");
         }
     }
 }

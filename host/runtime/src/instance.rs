@@ -39,9 +39,6 @@ pub struct InstanceConfig {
     pub sandbox: Sandbox,
     /// Deadline, memory and fuel caps; [`InstanceLimits::default`] unless the flow sets them.
     pub limits: InstanceLimits,
-    /// Calls that may wait for this instance before callers are held back.
-    /// Default 64; 0 is treated as 1.
-    pub queue_capacity: usize,
 }
 
 impl InstanceConfig {
@@ -58,7 +55,6 @@ impl InstanceConfig {
             shards: 1,
             sandbox: Sandbox::default(),
             limits: InstanceLimits::default(),
-            queue_capacity: 64,
         }
     }
 
