@@ -249,3 +249,28 @@ async fn a_full_instance_pool_is_a_capacity_error_that_says_what_to_change() {
     assert!(message.contains("noop-2"), "{message}");
     assert!(message.contains("FLOWHOST_MAX_INSTANCES"), "{message}");
 }
+
+/// A caller that goes away mid-call (a client hanging up) does not cost the instance: the
+/// call finishes on it, and the next call finds the same instance, state and all.
+#[tokio::test]
+async fn a_call_whose_caller_goes_away_finishes_on_the_same_instance() {
+    let runtime = flowhost_test_support::runtime();
+    let mut config = InstanceConfig::new("slow");
+    config.uses_with = json!({"call_us": 200_000});
+    let executor = start(&runtime, "slow_guest", config).await;
+    let method = crate::support::method_for(&executor, "/");
+    let call = || executor.call(&method, "/", docs::batch_of([docs::document("d")]), "{}");
+    let calls = |batch: &docs::DocumentBatch| {
+        docs::roots(batch).next().map(tags).unwrap_or_default()["calls"].clone()
+    };
+    let first = call().await.unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(calls(&first), json!(1));
+    // Given up on 20 ms into its 200 ms.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(20), call())
+            .await
+            .is_err()
+    );
+    let third = call().await.unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(calls(&third), json!(3), "the instance was replaced");
+}

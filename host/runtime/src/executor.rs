@@ -4,14 +4,17 @@
 //! Calls take turns on the instance (a fair lock: first come, first served) and run in the
 //! caller's own task. Handing each call to a task that owns the instance cost a wake-up of
 //! that task and one of the caller, each possibly on another thread: tens of microseconds a
-//! call on a loaded gateway, more than a no-op Wasm call itself. When a call poisons the
-//! instance (a trap, a blown deadline or memory cap, or a caller that gave up mid-call) it
-//! is dropped and a fresh one started at once, running `init` again, while the next callers
-//! wait; the caller gets an error naming the executor, the method and the cause, plus its
-//! documents back.
+//! call on a loaded gateway, more than a no-op Wasm call itself. A call that has started
+//! runs to its end even if its caller goes away. When a call poisons the instance (a trap, a
+//! blown deadline or memory cap) it is dropped and a fresh one started at once, running
+//! `init` again, while the next callers wait; the caller gets an error naming the executor,
+//! the method and the cause, plus its documents back.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -136,84 +139,102 @@ impl Executor {
             Backend::Wasm(slot) => slot,
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
-        let mut live = slot.live.clone().lock_owned().await;
-        if live.is_none() {
-            match LiveInstance::start(&slot.component, &slot.config).await {
-                Ok((fresh, _)) => *live = Some(fresh),
-                Err(error) => {
-                    return Err(CallFailure {
-                        error: CallError::Unavailable {
-                            executor: slot.config.name.clone(),
-                            reason: format!("could not restart its instance: {error}"),
-                        },
-                        docs,
-                    });
-                }
-            }
-        }
-        let outcome = {
-            // A caller dropped mid-call leaves the guest half-way through: poison it.
-            let mut turn = Turn {
-                live: &mut live,
-                done: false,
-            };
-            let outcome = match turn.live.as_mut() {
-                Some(instance) => Some(instance.call(method, endpoint, &docs, parameters).await),
-                None => None,
-            };
-            turn.done = true;
-            outcome
-        };
-        let (result, poisoned) = match outcome {
-            Some(Ok(Some(answer))) => (Ok(answer), false),
-            Some(Ok(None)) => (Ok(docs), false),
-            Some(Err(fault)) => {
-                let poisoned = fault.poisons();
-                let error = CallError::Failed {
-                    executor: slot.config.name.clone(),
-                    method: method.to_owned(),
-                    endpoint: endpoint.to_owned(),
-                    fault,
-                };
-                if poisoned {
-                    tracing::warn!(executor = %slot.config.name, %error, "instance poisoned; replacing it");
-                }
-                (Err(CallFailure { error, docs }), poisoned)
-            }
-            // Started just above; only a start that did not happen leaves it empty.
-            None => (Err(self.gone(docs)), false),
-        };
-        if poisoned {
-            *live = None;
-            // Replaced right away, so the next call finds it warm; it waits for the lock
-            // meanwhile, not this caller.
-            tokio::spawn(restart(slot.clone(), live));
-        }
-        result
-    }
-
-    fn gone(&self, docs: DocumentBatch) -> CallFailure {
-        CallFailure {
-            error: CallError::Unavailable {
-                executor: self.name().to_owned(),
-                reason: "its instance is not running".into(),
-            },
+        let live = slot.live.clone().lock_owned().await;
+        // Once the turn is taken the call runs to its end even if the caller goes away (a
+        // client hanging up): dropping a guest mid-call would throw away its instance, and
+        // with it any state it keeps.
+        let turn = take_turn(
+            slot.clone(),
+            live,
+            method.to_owned(),
+            endpoint.to_owned(),
             docs,
+            parameters.to_owned(),
+        );
+        FinishOnDrop::new(turn).await
+    }
+}
+
+/// One call on the instance, the lock held: restarts it first if a poisoned one was not
+/// replaced yet, and replaces it after a call that poisons it.
+async fn take_turn(
+    slot: Arc<Slot>,
+    mut live: OwnedMutexGuard<Option<LiveInstance>>,
+    method: String,
+    endpoint: String,
+    docs: DocumentBatch,
+    parameters: String,
+) -> Result<DocumentBatch, CallFailure> {
+    let executor = || slot.config.name.clone();
+    let instance = match live.as_mut() {
+        Some(instance) => instance,
+        None => match LiveInstance::start(&slot.component, &slot.config).await {
+            Ok((fresh, _)) => live.insert(fresh),
+            Err(error) => {
+                return Err(CallFailure {
+                    error: CallError::Unavailable {
+                        executor: executor(),
+                        reason: format!("could not restart its instance: {error}"),
+                    },
+                    docs,
+                });
+            }
+        },
+    };
+    let fault = match instance.call(&method, &endpoint, &docs, &parameters).await {
+        Ok(Some(answer)) => return Ok(answer),
+        Ok(None) => return Ok(docs),
+        Err(fault) => fault,
+    };
+    let poisoned = fault.poisons();
+    let error = CallError::Failed {
+        executor: executor(),
+        method,
+        endpoint,
+        fault,
+    };
+    if poisoned {
+        tracing::warn!(executor = %slot.config.name, %error, "instance poisoned; replacing it");
+        *live = None;
+        // Replaced right away, so the next call finds it warm; the next callers wait for
+        // the lock meanwhile, not this one.
+        tokio::spawn(restart(slot.clone(), live));
+    }
+    Err(CallFailure { error, docs })
+}
+
+/// Runs a future in place, and hands it to the runtime to finish if it is dropped first.
+struct FinishOnDrop<F: Future<Output = T> + Send + 'static, T: Send + 'static> {
+    future: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> FinishOnDrop<F, T> {
+    fn new(future: F) -> Self {
+        Self {
+            future: Some(Box::pin(future)),
         }
     }
 }
 
-/// One caller's turn on the instance: unless it ends normally (`done`), the instance is
-/// dropped, since a guest interrupted mid-call may have half-updated its state.
-struct Turn<'a> {
-    live: &'a mut OwnedMutexGuard<Option<LiveInstance>>,
-    done: bool,
+impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Future for FinishOnDrop<F, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let Some(future) = self.future.as_mut() else {
+            return Poll::Pending;
+        };
+        let output = std::task::ready!(future.as_mut().poll(cx));
+        self.future = None;
+        Poll::Ready(output)
+    }
 }
 
-impl Drop for Turn<'_> {
+impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Drop for FinishOnDrop<F, T> {
     fn drop(&mut self) {
-        if !self.done {
-            **self.live = None;
+        if let Some(future) = self.future.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(future);
         }
     }
 }

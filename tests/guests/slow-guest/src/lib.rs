@@ -1,8 +1,9 @@
 //! Test guest whose cost is set, not earned: `uses_with: {init_ms: N, call_us: M}` makes
 //! `init` take N milliseconds and every call M microseconds whatever its size (an executor
 //! whose per-call cost dominates, as a model's is). It tags each top-level document with
-//! the number of documents in the call (`batch`), so dynamic batching can be seen, and
-//! raises `ValueError` on a call carrying a document tagged `fail: true`.
+//! the number of documents in the call (`batch`), so dynamic batching can be seen, and with
+//! how many calls this instance has taken, this one included (`calls`), so a restart can be;
+//! it raises `ValueError` on a call carrying a document tagged `fail: true`.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ pub struct Config {
 /// Keeps the per-call cost.
 pub struct SlowGuest {
     call: Duration,
+    calls: u64,
 }
 
 /// Busy-waits: a sleep would park in the host, which is not what a model's cost looks like.
@@ -40,6 +42,7 @@ impl Executor for SlowGuest {
         spin(Duration::from_millis(config.init_ms));
         Ok(Self {
             call: Duration::from_micros(config.call_us),
+            calls: 0,
         })
     }
 }
@@ -48,6 +51,7 @@ impl SlowGuest {
     /// Catch-all: pays the call's cost, then tags every document with the call's size.
     fn handle(&mut self, docs: &mut DocumentArray, _req: &Request) -> Result<()> {
         spin(self.call);
+        self.calls += 1;
         let size = docs.len();
         for doc in docs.iter_mut() {
             if doc.tags().get("fail") == Some(&Value::Bool(true)) {
@@ -57,6 +61,7 @@ impl SlowGuest {
                 ));
             }
             doc.set_tag("batch", size as u64);
+            doc.set_tag("calls", self.calls);
         }
         Ok(())
     }
