@@ -196,14 +196,10 @@ fn parse_field(field: &str, conditions: &Value, at: &str) -> Result<Filter, Filt
         let here = format!("{at}.{op_name}");
         let leaf = match op_name.as_str() {
             "$not" => Filter::Not(Box::new(parse_field(field, operand, &here)?)),
-            "$and" | "$or" => {
-                let inner = parse_any(operand, &here)?;
-                if op_name == "$and" {
-                    inner
-                } else {
-                    Filter::Any(vec![inner])
-                }
-            }
+            // As docarray reads them: the operand's conditions stand on their own (the
+            // field they sit under is not applied to them), joined by the operator.
+            "$and" => Filter::All(children(operand, &here)?),
+            "$or" => Filter::Any(children(operand, &here)?),
             name => {
                 let op = match name {
                     "$eq" => Op::Eq,
@@ -493,6 +489,21 @@ mod tests {
         ] {
             assert_eq!(check(filter.clone(), tags.clone()), expected, "{filter}");
         }
+    }
+
+    #[test]
+    fn or_and_and_under_a_field_join_their_own_conditions_as_docarray_does() {
+        // docarray reads `{field: {$or: [...]}}` as the `$or` of the listed conditions.
+        let tags = json!({"n": 3, "lang": "en"});
+        let either =
+            json!({"text": {"$or": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "en"}}]}});
+        assert!(check(either, tags.clone()));
+        let neither =
+            json!({"text": {"$or": [{"tags__n": {"$eq": 1}}, {"tags__lang": {"$eq": "de"}}]}});
+        assert!(!check(neither, tags.clone()));
+        let both =
+            json!({"text": {"$and": [{"tags__n": {"$eq": 3}}, {"tags__lang": {"$eq": "de"}}]}});
+        assert!(!check(both, tags));
     }
 
     #[test]
