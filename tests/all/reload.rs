@@ -23,6 +23,21 @@ fn component(guest: &str) -> Vec<u8> {
     std::fs::read(flowhost_test_support::guest(guest)).unwrap()
 }
 
+/// `flowhost run --watch` on `yaml` in a fresh folder holding `files` too.
+fn run_watched(yaml: &str, files: &[(&str, &[u8])]) -> FlowServer {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow.yml"), yaml).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let mut command = Command::new(flowhost_bin());
+    command
+        .arg("run")
+        .arg("--watch")
+        .arg(dir.path().join("flow.yml"));
+    FlowServer::spawn(command, dir, 1)
+}
+
 const FLOW: &str =
     "jtype: Flow\nwith:\n  protocol: http\nexecutors:\n- name: e\n  uses: exec.wasm\n";
 
@@ -87,15 +102,7 @@ impl Stream {
 
 #[test]
 fn saving_a_component_or_the_flow_swaps_executors_in_without_losing_a_request() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flow.yml"), FLOW).unwrap();
-    std::fs::write(dir.path().join("exec.wasm"), component("foo_executor")).unwrap();
-    let mut command = Command::new(flowhost_bin());
-    command
-        .arg("run")
-        .arg("--watch")
-        .arg(dir.path().join("flow.yml"));
-    let server = FlowServer::spawn(command, dir, 1);
+    let server = run_watched(FLOW, &[("exec.wasm", &component("foo_executor"))]);
     let port = server.port(Protocol::Http);
     let foo = |texts: &[String]| texts == ["foo was here and got 0 document"];
     let bar = |texts: &[String]| texts == ["bar was here and got 0 document"];
@@ -169,14 +176,7 @@ fn a_shutdown_does_not_wait_for_a_reload_in_progress() {
              uses_with: {{init_ms: {init_ms}}}\n  timeout_ready: -1\n"
         )
     };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flow.yml"), flow(0)).unwrap();
-    let mut command = Command::new(flowhost_bin());
-    command
-        .arg("run")
-        .arg("--watch")
-        .arg(dir.path().join("flow.yml"));
-    let server = FlowServer::spawn(command, dir, 1);
+    let server = run_watched(&flow(0), &[]);
     // The new flow's executor takes ten minutes to start, and may (`timeout_ready: -1`).
     save(&server.path("flow.yml"), flow(600_000).as_bytes());
     server.wait_for_log("reloading", Duration::from_secs(60));

@@ -204,11 +204,17 @@ async fn take_turn(
 }
 
 /// Runs a future in place, and hands it to the runtime to finish if it is dropped first.
-struct FinishOnDrop<F: Future<Output = T> + Send + 'static, T: Send + 'static> {
+struct FinishOnDrop<F: Future + Send + 'static>
+where
+    F::Output: Send,
+{
     future: Option<Pin<Box<F>>>,
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> FinishOnDrop<F, T> {
+impl<F: Future + Send + 'static> FinishOnDrop<F>
+where
+    F::Output: Send,
+{
     fn new(future: F) -> Self {
         Self {
             future: Some(Box::pin(future)),
@@ -216,10 +222,13 @@ impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> FinishOnDrop<F, 
     }
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Future for FinishOnDrop<F, T> {
-    type Output = T;
+impl<F: Future + Send + 'static> Future for FinishOnDrop<F>
+where
+    F::Output: Send,
+{
+    type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let Some(future) = self.future.as_mut() else {
             return Poll::Pending;
         };
@@ -229,7 +238,10 @@ impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Future for Finis
     }
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Drop for FinishOnDrop<F, T> {
+impl<F: Future + Send + 'static> Drop for FinishOnDrop<F>
+where
+    F::Output: Send,
+{
     fn drop(&mut self) {
         if let Some(future) = self.future.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()

@@ -39,23 +39,19 @@ impl LiveFlow {
     }
 }
 
+/// Each call goes to the router current when it is made, which answers as it always does.
 impl FlowService for LiveFlow {
     fn process(&self, request: Request) -> BoxFuture<'_, Response> {
         let router = self.current();
-        Box::pin(async move { router.process(request).await })
+        Box::pin(async move { FlowService::process(&*router, request).await })
     }
 
     fn endpoints(&self) -> Vec<String> {
-        self.current().endpoints()
+        FlowService::endpoints(&*self.current())
     }
 
     fn readiness(&self) -> BoxFuture<'_, Readiness> {
         let router = self.current();
-        Box::pin(async move {
-            match router.readiness().await {
-                Ok(()) => Readiness::Ready,
-                Err(reason) => Readiness::NotReady(reason),
-            }
-        })
+        Box::pin(async move { FlowService::readiness(&*router).await })
     }
 }
