@@ -10,8 +10,9 @@ use flowhost_flow::{ExecutorSpec, Flow, Polling, PollingSpec};
 use flowhost_wire::{Request, Status};
 use serde_json::{Value, json};
 
+use crate::gateway_support::uses;
 use crate::support::{
-    deploy, deploy_error, deploy_options, embedded, ok, post_flow, tags, text_doc, texts, uses,
+    deploy, deploy_error, deploy_options, embedded, ok, post_flow, tags, text_doc, texts,
 };
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use flowhost_docs as docs;
 use flowhost_flow::{Flow, LoadOptions};
 use serde_json::json;
 
-use crate::support::{deploy, deploy_options, ok, post_flow, tags, uses};
+use crate::gateway_support::uses;
+use crate::support::{deploy, deploy_options, ok, post_flow, tags};
 
 fn flow(yaml: &str) -> Flow {
     Flow::from_yaml_str(yaml, "flow.yml", &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))

@@ -129,7 +129,7 @@ fn saving_a_component_or_the_flow_swaps_executors_in_without_losing_a_request() 
     save(&server.path("exec.wasm"), &component("bar_executor"));
     let flow = format!(
         "{FLOW}- name: b\n  uses: {}\n",
-        crate::support::uses("baz_executor")
+        crate::gateway_support::uses("baz_executor")
     );
     save(&server.path("flow.yml"), flow.as_bytes());
     stream.until("from the new topology", bar_baz, 10);
@@ -169,7 +169,7 @@ fn an_executor_with_reload_true_is_reloaded_without_watch() {
 
 #[test]
 fn a_shutdown_does_not_wait_for_a_reload_in_progress() {
-    let slow = crate::support::uses("slow_guest");
+    let slow = crate::gateway_support::uses("slow_guest");
     let flow = |init_ms: u64| {
         format!(
             "jtype: Flow\nwith:\n  protocol: http\nexecutors:\n- name: s\n  uses: {slow}\n  \

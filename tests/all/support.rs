@@ -85,11 +85,6 @@ pub async fn deploy_error(
     }
 }
 
-/// The path of a test or example guest, as a flow's `uses` writes it.
-pub fn uses(guest: &str) -> String {
-    flowhost_test_support::guest(guest).display().to_string()
-}
-
 /// Deploys `flow` on the shared test runtime, from the workspace's root.
 pub async fn deploy(flow: Flow) -> RunningFlow {
     RunningFlow::start(flow, deploy_options())
