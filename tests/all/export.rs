@@ -11,7 +11,7 @@ use flowhost_flow::Flow;
 use flowhost_wire::Protocol;
 
 use crate::gateway_support::{
-    FlowServer, flowhost_bin, http_post, json_texts, succeeds, venv_tool,
+    FlowServer, flowhost_bin, free_port, http_post, json_texts, succeeds, venv_tool,
 };
 use crate::registry_support::{RegistryOptions, TestRegistry};
 
@@ -175,13 +175,6 @@ fn container_args(manifest: &Path) -> Vec<String> {
         }
     }
     panic!("no workload in {}", manifest.display());
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Exports `flow_yaml("http")` as `kind` (`kubernetes` or `docker-compose`) to `out`,

@@ -14,6 +14,14 @@ pub fn flowhost_bin() -> &'static str {
     env!("CARGO_BIN_EXE_flowhost-e2e")
 }
 
+/// A port nothing listens on now, for a server that must be told its port up front.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A `uses:` line for a guest component.
 pub fn uses(guest: &str) -> String {
     flowhost_test_support::guest(guest).display().to_string()

@@ -112,6 +112,23 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "tokio",
         ],
     ),
+    (
+        "flowhost-telemetry",
+        &[
+            "flowhost-docs",
+            "flowhost-flow",
+            "flowhost-wire",
+            "flowhost-runtime",
+            "flowhost-router",
+            "flowhost-gateway",
+            "flowhost-client",
+            "wasmtime",
+            "tonic",
+            "axum",
+            "hyper",
+            "tokio",
+        ],
+    ),
 ];
 
 fn manifests() -> Value {

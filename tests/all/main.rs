@@ -23,3 +23,4 @@ mod registry_support;
 mod reliability;
 mod reload;
 mod support;
+mod telemetry;

@@ -14,7 +14,7 @@ use flowhost_docs as docs;
 use flowhost_wire::Protocol;
 use serde_json::{Map, json};
 
-use crate::gateway_support::{FlowServer, flowhost_bin, uses};
+use crate::gateway_support::{FlowServer, flowhost_bin, free_port, uses};
 
 fn soak_seconds() -> u64 {
     std::env::var("FLOWHOST_SOAK_SECS")
@@ -135,13 +135,6 @@ async fn a_soak_at_mixed_load_loses_nothing_and_stays_flat() {
         "fds grew from {base_fds} to {max_fds}"
     );
     assert!(server.stop().success());
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn serve_executor(port: u16) -> FlowServer {

@@ -30,6 +30,15 @@ pub enum PeerError {
         /// The transport's or the deadline's reason.
         reason: String,
     },
+    /// No answer came within the attempt's deadline (Jina's `timeout_send`): another attempt
+    /// may succeed.
+    #[error("{address}: no answer within {} ms", deadline.as_millis())]
+    TimedOut {
+        /// `host:port` of the peer.
+        address: String,
+        /// The attempt's deadline.
+        deadline: Duration,
+    },
     /// The peer answered the call with a refusal (a gRPC status Jina does not retry, such as
     /// INVALID_ARGUMENT or RESOURCE_EXHAUSTED), or with a reply that is not a response.
     #[error("{address} refused the call: {reason}")]
@@ -44,7 +53,10 @@ pub enum PeerError {
 impl PeerError {
     /// Whether another attempt may succeed (Jina's gateway retries these).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PeerError::Unreachable { .. })
+        matches!(
+            self,
+            PeerError::Unreachable { .. } | PeerError::TimedOut { .. }
+        )
     }
 }
 
@@ -123,16 +135,17 @@ impl Peer {
         }
         let mut rpc = self.rpc.clone();
         let sent = rpc.process_single_data(call);
-        let answered =
-            match deadline {
-                Some(deadline) => tokio::time::timeout(deadline, sent).await.map_err(|_| {
-                    PeerError::Unreachable {
+        let answered = match deadline {
+            Some(deadline) => {
+                tokio::time::timeout(deadline, sent)
+                    .await
+                    .map_err(|_| PeerError::TimedOut {
                         address: self.address.clone(),
-                        reason: format!("no answer within {} ms", deadline.as_millis()),
-                    }
-                })?,
-                None => sent.await,
-            };
+                        deadline,
+                    })?
+            }
+            None => sent.await,
+        };
         let reply = answered.map_err(|status| self.status_error(&status))?;
         convert::response_from_proto(reply.into_inner()).map_err(|error| PeerError::Refused {
             address: self.address.clone(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use flowhost_telemetry::Metrics;
 use flowhost_wire::{Compression, Protocol};
 
 use crate::limits::ServerLimits;
@@ -63,6 +64,18 @@ pub struct GatewayConfig {
     pub limits: ServerLimits,
     /// How long shutdown waits for in-flight requests before closing connections.
     pub drain_timeout: Duration,
+    /// Prometheus metrics (Jina's `monitoring: true`): requests are counted, and `/metrics`
+    /// is served on a port of its own.
+    pub monitoring: Option<Monitoring>,
+}
+
+/// Where the gateway counts requests and serves the process's metrics.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    /// The process's registry: the gateway records into it and serves all of it.
+    pub metrics: Metrics,
+    /// The port of `/metrics` (Jina's `port_monitoring`); `None`: pick a free one.
+    pub port: Option<u16>,
 }
 
 impl Default for GatewayConfig {
@@ -86,6 +99,7 @@ impl Default for GatewayConfig {
             description: None,
             limits: ServerLimits::default(),
             drain_timeout: Duration::from_secs(30),
+            monitoring: None,
         }
     }
 }

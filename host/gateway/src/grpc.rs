@@ -22,6 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
+use flowhost_telemetry::Front;
 use flowhost_wire::Compression;
 use flowhost_wire::Readiness;
 use flowhost_wire::Refusal;
@@ -38,6 +39,7 @@ use flowhost_wire::proto::jina::jina_single_data_request_rpc_server::{
 };
 use flowhost_wire::proto::jina::{DataRequestProto, EndpointsProto, JinaInfoProto, StatusProto};
 use flowhost_wire::protobuf as convert;
+use prost::Message as _;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
@@ -257,8 +259,16 @@ async fn process(shared: &Shared, message: DataRequestProto) -> DataRequestProto
         .as_ref()
         .map(|h| h.request_id.clone())
         .unwrap_or_default();
+    let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
     match convert::request_from_proto(message) {
-        Ok(request) => convert::response_to_proto(shared.service.process(request).await),
+        Ok(request) => {
+            let meter = shared.meter(Front::Grpc, &request.endpoint, received);
+            let response = shared.service.process(request).await;
+            let failure = super::failure(&response);
+            let reply = convert::response_to_proto(response);
+            super::answered(meter, failure, || reply.encoded_len());
+            reply
+        }
         Err(error) => {
             tracing::debug!(%error, "unreadable gRPC request");
             convert::refusal_reply(request_id, Refusal::BadRequest, &error.to_string())
@@ -274,10 +284,17 @@ impl JinaSingleDataRequestRpc for Grpc {
     ) -> Result<Response<DataRequestProto>, Status> {
         // Held until the answer is built.
         let _charge = charges(&request).take();
-        let request = convert::request_from_proto(request.into_inner())
+        let message = request.into_inner();
+        let shared = &self.shared;
+        let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
+        let request = convert::request_from_proto(message)
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
-        let response = self.shared.service.process(request).await;
-        Ok(Response::new(convert::response_to_proto(response)))
+        let meter = shared.meter(Front::Grpc, &request.endpoint, received);
+        let response = shared.service.process(request).await;
+        let failure = super::failure(&response);
+        let reply = convert::response_to_proto(response);
+        super::answered(meter, failure, || reply.encoded_len());
+        Ok(Response::new(reply))
     }
 }
 

@@ -22,6 +22,7 @@ use serde_json::json;
 use super::Shared;
 use super::openapi;
 use crate::GatewayConfig;
+use flowhost_telemetry::Front;
 use flowhost_wire::Readiness;
 use flowhost_wire::json::{request_from_slice, response_to_json};
 
@@ -333,8 +334,15 @@ async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Respons
         Err(error) if error.not_json => return unprocessable("json_invalid", error.message),
         Err(error) => return unprocessable("value_error", error.message),
     };
+    let meter = shared.meter(Front::Http, &request.endpoint, body.len());
     let response = shared.service.process(request).await;
-    axum::Json(response_to_json(&response)).into_response()
+    if meter.is_none() {
+        return axum::Json(response_to_json(&response)).into_response();
+    }
+    // Counted: the body is written here, so its size is known.
+    let body = response_to_json(&response).to_string();
+    super::answered(meter, super::failure(&response), || body.len());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The gateway's readiness: it only serves once every executor it runs is up; executors

@@ -17,6 +17,7 @@ mod grpc;
 mod http;
 mod in_flight;
 mod limits;
+mod monitoring;
 mod openapi;
 mod server;
 mod tls;
@@ -30,9 +31,10 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 use flowhost_router::Router;
+use flowhost_telemetry::{Front, GatewayMetrics, RequestMeter};
 use flowhost_wire::{Protocol, Readiness, Request, Response};
 
-pub use config::{Binding, ExposedEndpoint, GatewayConfig};
+pub use config::{Binding, ExposedEndpoint, GatewayConfig, Monitoring};
 pub use error::GatewayError;
 pub use limits::{
     Budget, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_SIZE,
@@ -92,11 +94,41 @@ struct Shared {
     /// WebSocket sessions: upgraded connections leave the HTTP server's graceful drain, so
     /// shutdown waits for them here.
     sessions: tokio_util::task::TaskTracker,
+    /// Where requests are counted, when the gateway is monitored.
+    metrics: Option<GatewayMetrics>,
+}
+
+impl Shared {
+    /// Starts counting a request of `received` bytes on the wire, when monitored.
+    fn meter(&self, front: Front, endpoint: &str, received: usize) -> Option<RequestMeter> {
+        let metrics = self.metrics.as_ref()?;
+        Some(metrics.request(front, endpoint, received))
+    }
+}
+
+/// How a response is counted: `None` when it succeeded, else the kind of its error.
+fn failure(response: &Response) -> Option<&'static str> {
+    match &response.status {
+        flowhost_wire::Status::Success => None,
+        flowhost_wire::Status::Error(info) => Some(flowhost_telemetry::error_kind(&info.name)),
+    }
+}
+
+/// Ends a request's count, if it is counted: `sent` bytes went back, ending as `failure` says.
+fn answered(
+    meter: Option<RequestMeter>,
+    failure: Option<&'static str>,
+    sent: impl FnOnce() -> usize,
+) {
+    if let Some(meter) = meter {
+        meter.finish(failure, sent());
+    }
 }
 
 /// A running gateway: every binding listening.
 pub struct Gateway {
     listening: Vec<Listening>,
+    metrics_address: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     sessions: tokio_util::task::TaskTracker,
@@ -129,13 +161,35 @@ impl Gateway {
             })?;
             listeners.push((binding.protocol, listener, address));
         }
+        let monitoring = match &config.monitoring {
+            Some(monitoring) => {
+                let port = monitoring.port.unwrap_or(0);
+                let bind_error = |source| GatewayError::Bind {
+                    protocol: "monitoring",
+                    address: format!("{host}:{port}"),
+                    source,
+                };
+                let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+                    .await
+                    .map_err(bind_error)?;
+                let address = listener.local_addr().map_err(bind_error)?;
+                Some((monitoring.metrics.clone(), listener, address))
+            }
+            None => None,
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let metrics = monitoring.as_ref().map(|(metrics, _, _)| {
+            let gateway = metrics.gateway();
+            gateway.bind_endpoints(&service.endpoints());
+            gateway
+        });
         let shared = Arc::new(Shared {
             service,
             config: config.clone(),
             budget: Budget::new(config.limits.request_memory_budget),
             shutdown: shutdown_rx.clone(),
             sessions: tokio_util::task::TaskTracker::new(),
+            metrics,
         });
         let serve_options = server::ServeOptions {
             limits: config.limits.clone(),
@@ -166,8 +220,21 @@ impl Gateway {
                 serve_options.clone(),
             )));
         }
+        let mut metrics_address = None;
+        if let Some((metrics, listener, address)) = monitoring {
+            tracing::info!(%address, "metrics served at /metrics");
+            metrics_address = Some(address);
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                None,
+                monitoring::router(metrics),
+                shutdown_rx.clone(),
+                serve_options.clone(),
+            )));
+        }
         Ok(Gateway {
             listening,
+            metrics_address,
             shutdown,
             servers,
             sessions: shared.sessions.clone(),
@@ -179,6 +246,11 @@ impl Gateway {
     /// Where each protocol listens, in the flow's order.
     pub fn listening(&self) -> &[Listening] {
         &self.listening
+    }
+
+    /// Where `/metrics` is served, when the gateway is monitored.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// Whether every port speaks TLS (`ssl_certfile` and `ssl_keyfile` were set).

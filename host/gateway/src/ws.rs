@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::Shared;
 use super::limits::Charge;
+use flowhost_telemetry::Front;
 use flowhost_wire::Refusal;
 use flowhost_wire::json::{request_from_slice, response_to_json};
 use flowhost_wire::protobuf as convert;
@@ -244,6 +245,11 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
         let shared = shared.clone();
         let replies = replies.clone();
         let size = message_size(&message);
+        let received = match &message {
+            Message::Binary(bytes) => bytes.len(),
+            Message::Text(text) => text.len(),
+            _ => 0,
+        };
         let (incoming, charge) = match read(message, protocol) {
             Incoming::Request(request) => match shared.budget.charge(size) {
                 Ok(charge) => (Incoming::Request(request), charge),
@@ -276,7 +282,9 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
             }
             Incoming::Request(request) => {
                 tasks.spawn(async move {
+                    let meter = shared.meter(Front::WebSocket, &request.endpoint, received);
                     let response = shared.service.process(request).await;
+                    let failure = super::failure(&response);
                     let reply = match protocol {
                         Subprotocol::Bytes => Message::Binary(
                             convert::response_to_proto(response).encode_to_vec().into(),
@@ -285,6 +293,11 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
                             Message::Text(response_to_json(&response).to_string().into())
                         }
                     };
+                    super::answered(meter, failure, || match &reply {
+                        Message::Binary(bytes) => bytes.len(),
+                        Message::Text(text) => text.len(),
+                        _ => 0,
+                    });
                     let _ = replies.send(reply).await;
                     drop((permit, charge));
                 });

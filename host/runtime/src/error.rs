@@ -1,6 +1,7 @@
 //! What can go wrong in the runtime, each error naming the executor, file or
 //! method at fault.
 
+use flowhost_telemetry::CallOutcome;
 use std::path::PathBuf;
 
 use super::bindings::ExecutorError;
@@ -194,6 +195,18 @@ impl Fault {
     /// interrupted call its state may be half-updated.
     pub fn poisons(&self) -> bool {
         !matches!(self, Fault::Raised(_) | Fault::InvalidOutput(_))
+    }
+
+    /// How a call that ended with this fault is counted.
+    pub fn outcome(&self) -> CallOutcome {
+        match self {
+            Fault::Raised(_) => CallOutcome::Raised,
+            Fault::Trap(_) => CallOutcome::Trap,
+            Fault::Deadline(_) => CallOutcome::Deadline,
+            Fault::Memory(_) => CallOutcome::Memory,
+            Fault::Fuel(_) => CallOutcome::Fuel,
+            Fault::InvalidOutput(_) => CallOutcome::InvalidOutput,
+        }
     }
 
     /// The exception name reported to clients (Jina's `exception.name`).

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
+use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::bindings::{Description, DocumentBatch};
@@ -119,6 +120,14 @@ impl Executor {
         matches!(self.shared.backend, Backend::PassThrough)
     }
 
+    /// Where this instance's calls are counted, when the flow is monitored.
+    pub fn metrics(&self) -> Option<&Arc<ExecutorMetrics>> {
+        match &self.shared.backend {
+            Backend::Wasm(slot) => slot.config.metrics.as_ref(),
+            Backend::PassThrough => None,
+        }
+    }
+
     /// Calls queued or running on this instance (for least-in-flight picking).
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)
@@ -139,7 +148,11 @@ impl Executor {
             Backend::Wasm(slot) => slot,
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
+        let mut meter = slot.config.metrics.as_ref().map(ExecutorMetrics::queued);
         let live = slot.live.clone().lock_owned().await;
+        if let Some(meter) = meter.as_mut() {
+            meter.started();
+        }
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
         // with it any state it keeps.
@@ -150,6 +163,7 @@ impl Executor {
             endpoint.to_owned(),
             docs,
             parameters.to_owned(),
+            meter,
         );
         FinishOnDrop::new(turn).await
     }
@@ -164,13 +178,27 @@ async fn take_turn(
     endpoint: String,
     docs: DocumentBatch,
     parameters: String,
+    meter: Option<CallMeter>,
 ) -> Result<DocumentBatch, CallFailure> {
     let executor = || slot.config.name.clone();
+    let count = |outcome: CallOutcome, documents: usize, instance: Option<&LiveInstance>| {
+        let (Some(meter), Some(metrics)) = (meter, &slot.config.metrics) else {
+            return;
+        };
+        meter.finished(&endpoint, documents, outcome);
+        if let Some((memory, fuel)) = instance.map(LiveInstance::usage) {
+            metrics.memory(memory);
+            if let Some(fuel) = fuel {
+                metrics.fuel(fuel);
+            }
+        }
+    };
     let instance = match live.as_mut() {
         Some(instance) => instance,
         None => match LiveInstance::start(&slot.component, &slot.config).await {
             Ok((fresh, _)) => live.insert(fresh),
             Err(error) => {
+                count(CallOutcome::Unavailable, docs.roots.len(), None);
                 return Err(CallFailure {
                     error: CallError::Unavailable {
                         executor: executor(),
@@ -182,10 +210,14 @@ async fn take_turn(
         },
     };
     let fault = match instance.call(&method, &endpoint, &docs, &parameters).await {
-        Ok(Some(answer)) => return Ok(answer),
-        Ok(None) => return Ok(docs),
+        Ok(answer) => {
+            let answer = answer.unwrap_or(docs);
+            count(CallOutcome::Ok, answer.roots.len(), Some(instance));
+            return Ok(answer);
+        }
         Err(fault) => fault,
     };
+    count(fault.outcome(), docs.roots.len(), Some(instance));
     let poisoned = fault.poisons();
     let error = CallError::Failed {
         executor: executor(),
@@ -195,6 +227,9 @@ async fn take_turn(
     };
     if poisoned {
         tracing::warn!(executor = %slot.config.name, %error, "instance poisoned; replacing it");
+        if let (Some(metrics), CallError::Failed { fault, .. }) = (&slot.config.metrics, &error) {
+            metrics.replaced(fault.outcome());
+        }
         *live = None;
         // Replaced right away, so the next call finds it warm; the next callers wait for
         // the lock meanwhile, not this one.

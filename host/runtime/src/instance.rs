@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flowhost_telemetry::ExecutorMetrics;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::{Description, DocumentBatch, ExecutorWorld, WitMetas, WitOutput};
@@ -39,6 +40,9 @@ pub struct InstanceConfig {
     pub sandbox: Sandbox,
     /// Deadline, memory and fuel caps; [`InstanceLimits::default`] unless the flow sets them.
     pub limits: InstanceLimits,
+    /// Where this instance's calls are counted and timed; `None` (the default) records
+    /// nothing and costs nothing.
+    pub metrics: Option<Arc<ExecutorMetrics>>,
 }
 
 impl InstanceConfig {
@@ -55,6 +59,7 @@ impl InstanceConfig {
             shards: 1,
             sandbox: Sandbox::default(),
             limits: InstanceLimits::default(),
+            metrics: None,
         }
     }
 
@@ -216,6 +221,17 @@ impl LiveInstance {
                 Ok(Some(batch))
             }
         }
+    }
+
+    /// The linear memory the instance has grown to, and the fuel its last call consumed
+    /// (only under a fuel limit).
+    pub(crate) fn usage(&self) -> (u64, Option<u64>) {
+        let memory = self.store.data().limiter.grown;
+        let fuel = self
+            .limits
+            .fuel
+            .and_then(|limit| Some(limit.saturating_sub(self.store.get_fuel().ok()?)));
+        (memory, fuel)
     }
 
     /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`.

@@ -52,11 +52,17 @@ pub(crate) struct MemoryLimiter {
     cap: u64,
     /// The size a refused `memory.grow` asked for.
     pub(crate) refused: Option<u64>,
+    /// What every memory of the instance has grown to, together.
+    pub(crate) grown: u64,
 }
 
 impl MemoryLimiter {
     pub(crate) fn new(cap: u64) -> Self {
-        Self { cap, refused: None }
+        Self {
+            cap,
+            refused: None,
+            grown: 0,
+        }
     }
 }
 
@@ -66,7 +72,7 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -80,6 +86,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
                 human_bytes(desired as u64)
             ));
         }
+        self.grown = self
+            .grown
+            .saturating_add(desired.saturating_sub(current) as u64);
         Ok(true)
     }
 

@@ -11,11 +11,11 @@ use anyhow::Context as _;
 use super::flow_file::KeyPolicy;
 use crate::deploy::watch::{self, Reloader, WatchAll};
 use crate::deploy::{
-    DeployOptions, LiveFlow, RegistryResolver, RunningFlow, ShardOf, gateway_config,
+    DeployOptions, LiveFlow, RegistryResolver, RunningFlow, ShardOf, gateway_config, monitoring,
     runtime_config_for,
 };
 use flowhost_flow::Flow;
-use flowhost_gateway::{FlowService, Gateway, Listening};
+use flowhost_gateway::{FlowService, Gateway};
 use flowhost_runtime::Runtime;
 use flowhost_wire::Protocol;
 
@@ -181,7 +181,8 @@ async fn serve(
     // Watched before anything is announced: a SIGTERM right after the ready banner must drain,
     // not kill the process with the default action.
     let mut shutdown = ShutdownSignal::watch()?;
-    let gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
+    let mut gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
+    gateway_config.monitoring = monitoring(&flow);
     let mut runtime_config = runtime_config_for(&flow);
     if watch.is_some() && std::env::var_os("FLOWHOST_MAX_INSTANCES").is_none() {
         // A reload starts the changed executors beside the running ones before the swap:
@@ -193,6 +194,8 @@ async fn serve(
     options.remote = Some(Arc::new(RegistryResolver::new(resolve)));
     options.secrets_dir = secrets_dir.map(Path::to_path_buf);
     options.shard_of = shard_of;
+    options.metrics =
+        (gateway_config.monitoring.as_ref()).map(|monitoring| monitoring.metrics.clone());
     let running = RunningFlow::start(flow, options.clone())
         .await
         .with_context(|| format!("cannot start {label}"))?;
@@ -229,7 +232,7 @@ async fn serve(
         }
         _ => Serving::Plain(Box::new(running)),
     };
-    print_banner(gateway.listening(), gateway.tls(), started);
+    print_banner(&gateway, started);
 
     let running = match serving {
         Serving::Watched(reloader) => reloader.run(shutdown.received()).await,
@@ -289,7 +292,8 @@ fn private_ip() -> Option<IpAddr> {
     socket.local_addr().ok().map(|a| a.ip())
 }
 
-fn print_banner(listening: &[Listening], tls: bool, started: Instant) {
+fn print_banner(gateway: &Gateway, started: Instant) {
+    let (listening, tls) = (gateway.listening(), gateway.tls());
     use std::io::Write as _;
     let private = private_ip();
     let mut out = String::new();
@@ -321,6 +325,13 @@ fn print_banner(listening: &[Listening], tls: bool, started: Instant) {
                 "\t📚 Redoc:\t\t{scheme}://localhost:{port}/redoc\n"
             ));
         }
+    }
+    if let Some(address) = gateway.metrics_address() {
+        // Jina's banner names the monitoring port the same way.
+        out.push_str(&format!(
+            "\t💎 Prometheus:\t\thttp://localhost:{}/metrics\n",
+            address.port()
+        ));
     }
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());

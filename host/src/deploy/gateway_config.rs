@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use flowhost_flow::GatewayArgs;
-use flowhost_gateway::{Binding, ExposedEndpoint, GatewayConfig, ServerLimits};
+use flowhost_flow::{Flow, GatewayArgs};
+use flowhost_gateway::{Binding, ExposedEndpoint, GatewayConfig, Monitoring, ServerLimits};
+use flowhost_telemetry::Metrics;
 use serde_json::Value;
 
 /// The gateway's config for a flow whose file is in `flow_dir` (relative TLS files are found
@@ -56,6 +57,29 @@ pub fn gateway_config(args: &GatewayArgs, flow_dir: &Path) -> GatewayConfig {
         description: args.description.clone(),
         limits: server_limits(args),
         ..GatewayConfig::default()
+    }
+}
+
+/// Jina's `monitoring: true` (the flow's, the gateway's or any executor's): one registry
+/// for the process, served on the gateway's `port_monitoring` (a free port when unset, as in
+/// Jina). Executors run in this process, so they have no port of their own.
+pub fn monitoring(flow: &Flow) -> Option<Monitoring> {
+    let args = flow.gateway_args();
+    let on = |extra: &std::collections::BTreeMap<String, Value>| {
+        extra.get("monitoring").and_then(Value::as_bool) == Some(true)
+    };
+    if !on(&args.extra) && !flow.effective_executors().iter().any(|e| on(&e.extra)) {
+        return None;
+    }
+    let port = (args.extra.get("port_monitoring"))
+        .and_then(Value::as_u64)
+        .and_then(|port| u16::try_from(port).ok());
+    match Metrics::new() {
+        Ok(metrics) => Some(Monitoring { metrics, port }),
+        Err(error) => {
+            tracing::error!(error = %error, "metrics are off: {error:?}");
+            None
+        }
     }
 }
 

@@ -18,7 +18,7 @@ mod secrets;
 mod start;
 pub mod watch;
 
-pub use gateway_config::{gateway_config, server_limits};
+pub use gateway_config::{gateway_config, monitoring, server_limits};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use flowhost_docs::when::Filter;
 use flowhost_flow::{EffectiveExecutor, Flow, LoadOptions};
 use flowhost_router::{Deployment, RouteNode, Router};
 use flowhost_runtime::{Runtime, RuntimeConfig};
+use flowhost_telemetry::Metrics;
 
 pub use error::DeployError;
 pub use live::LiveFlow;
@@ -54,6 +55,9 @@ pub struct DeployOptions {
     /// an exported flow, as Jina's `--shard-id`/`--shards`): its instances see that shard
     /// in their metas.
     pub shard_of: Option<ShardOf>,
+    /// Where executors, remote calls and start-up are counted (`monitoring: true`); `None`
+    /// records nothing.
+    pub metrics: Option<Metrics>,
 }
 
 /// Shard `id` of `count`, counted from 0.
@@ -74,6 +78,7 @@ impl DeployOptions {
             remote: None,
             secrets_dir: None,
             shard_of: None,
+            metrics: None,
         }
     }
 }
@@ -165,10 +170,12 @@ impl RunningFlow {
         let mut steps = Vec::with_capacity(flow.executors.len());
         let mut fingerprints = Vec::with_capacity(flow.executors.len());
         for ((spec, expanded), effective) in flow.executors.iter().zip(&expanded).zip(&effective) {
-            let ready = ReadyBy::new(&spec.name, deploy_started, effective);
+            let ready = ReadyBy::new(&spec.name, deploy_started, effective)
+                .measured(options.metrics.clone());
             let mut fingerprint = ready
                 .within(
                     "resolving its component",
+                    "resolve",
                     loader.fingerprint(spec, expanded, effective),
                 )
                 .await?;
@@ -187,6 +194,7 @@ impl RunningFlow {
                     let plan = ready
                         .within(
                             "resolving and compiling its component",
+                            "compile",
                             loader.plan(spec, expanded, effective),
                         )
                         .await?;
@@ -205,7 +213,11 @@ impl RunningFlow {
             match step {
                 Step::Keep(deployment) => Ok(deployment),
                 Step::Start(plan) => ready
-                    .within("starting its instances", start_deployment(*plan))
+                    .within(
+                        "starting its instances",
+                        "instantiate",
+                        start_deployment(*plan),
+                    )
                     .await
                     .map(Arc::new),
             }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use flowhost_client::{Client, DEFAULT_CONNECT_TIMEOUT, Peer};
 use flowhost_flow::{DynamicBatching, EffectiveExecutor, ExpandedExecutor};
-use flowhost_runtime::{ExecutorComponent, InstanceConfig, InstanceLimits, Sandbox};
+use flowhost_runtime::{CacheOutcome, ExecutorComponent, InstanceConfig, InstanceLimits, Sandbox};
 
 use super::{DeployError, DeployOptions, RemoteExecutor, ShardOf, resolve, secrets};
 
@@ -53,6 +53,7 @@ pub(super) struct DeploymentPlan {
     pub(super) polling: Option<flowhost_flow::PollingSpec>,
     pub(super) output_dtype: Option<flowhost_docs::Dtype>,
     pub(super) template: InstanceConfig,
+    pub(super) metrics: Option<flowhost_telemetry::Metrics>,
 }
 
 /// The executor's shards: run here, or served elsewhere (`external: true`).
@@ -195,6 +196,9 @@ impl<'a> Loader<'a> {
                 executor: executor.to_owned(),
                 source,
             })?;
+        if let Some(metrics) = &self.options.metrics {
+            metrics.compile_cache(component.cache_outcome() == CacheOutcome::Hit);
+        }
         self.loaded.insert(path, component.clone());
         Ok(component)
     }
@@ -208,7 +212,11 @@ impl<'a> Loader<'a> {
         let flow_dir = self.options.flow_dir.clone();
         let [main_uses, before_uses, after_uses] = component_refs(spec, expanded, &flow_dir);
         let main = if spec.external {
-            Shards::Remote(remote_shards(spec, effective)?)
+            Shards::Remote(remote_shards(
+                spec,
+                effective,
+                self.options.metrics.as_ref(),
+            )?)
         } else {
             let component = match &main_uses {
                 Some((uses, base)) => Some(self.component(&spec.name, uses, base).await?),
@@ -261,6 +269,7 @@ impl<'a> Loader<'a> {
             polling: spec.polling.clone(),
             output_dtype: output_dtype(effective),
             template,
+            metrics: self.options.metrics.clone(),
         })
     }
 }
@@ -271,6 +280,7 @@ impl<'a> Loader<'a> {
 fn remote_shards(
     spec: &flowhost_flow::ExecutorSpec,
     effective: &EffectiveExecutor,
+    metrics: Option<&flowhost_telemetry::Metrics>,
 ) -> Result<Vec<Arc<dyn flowhost_router::ExternalExecutor>>, DeployError> {
     let config_error = |message: String| DeployError::Config {
         executor: spec.name.clone(),
@@ -301,12 +311,14 @@ fn remote_shards(
         Peer::new(&client, &spec.grpc_metadata).map_err(|error| config_error(error.to_string()))
     };
     let retries = effective.extra.get("retries").and_then(Value::as_i64);
+    let metrics = metrics.map(|metrics| metrics.remote(&spec.name));
     addresses
         .chunks(addresses.len() / shards)
         .map(|replicas| {
             let peers = replicas.iter().map(peer).collect::<Result<_, _>>()?;
-            let remote: Arc<dyn flowhost_router::ExternalExecutor> =
-                Arc::new(RemoteExecutor::new(&spec.name, peers, deadline, retries));
+            let remote: Arc<dyn flowhost_router::ExternalExecutor> = Arc::new(
+                RemoteExecutor::new(&spec.name, peers, deadline, retries).measured(metrics.clone()),
+            );
             Ok(remote)
         })
         .collect()

@@ -8,8 +8,9 @@
 //! never repeated. The far side is as untrusted as a guest: replies are size-limited by the
 //! client, and their documents are validated like a guest's output before they go on.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -18,6 +19,7 @@ use flowhost_client::{Peer, PeerError};
 use flowhost_docs::DocumentBatch;
 use flowhost_router::ExternalExecutor;
 use flowhost_runtime::{CallError, CallFailure, Fault};
+use flowhost_telemetry::{IntGauge, RemoteMetrics, RemoteOutcome};
 use flowhost_wire::{Request, Response, Status};
 
 /// Attempts at least, when `retries` is unset or negative (Jina's `DEFAULT_MINIMUM_RETRIES`).
@@ -40,6 +42,14 @@ pub struct RemoteExecutor {
     /// waits for ever (`timeout_send: -1`).
     deadline: Option<Duration>,
     attempts: usize,
+    metrics: Option<Measured>,
+}
+
+/// The executor's handles and one connection-state gauge per peer, in `peers` order.
+#[derive(Debug)]
+struct Measured {
+    metrics: Arc<RemoteMetrics>,
+    connected: Vec<IntGauge>,
 }
 
 impl RemoteExecutor {
@@ -61,6 +71,44 @@ impl RemoteExecutor {
             next: AtomicUsize::new(0),
             deadline,
             attempts,
+            metrics: None,
+        }
+    }
+
+    /// Counts every attempt and each address's state in `metrics` (`monitoring: true`).
+    pub fn measured(mut self, metrics: Option<Arc<RemoteMetrics>>) -> Self {
+        self.metrics = metrics.map(|metrics| Measured {
+            connected: (self.peers.iter())
+                .map(|peer| metrics.address(peer.address()))
+                .collect(),
+            metrics,
+        });
+        self
+    }
+
+    /// Records one attempt on peer `index`.
+    fn record(
+        &self,
+        index: usize,
+        outcome: &Result<Response, PeerError>,
+        took: Duration,
+        retry: bool,
+    ) {
+        let Some(measured) = &self.metrics else {
+            return;
+        };
+        let kind = match outcome {
+            Ok(_) => RemoteOutcome::Answered,
+            Err(PeerError::TimedOut { .. }) => RemoteOutcome::Timeout,
+            Err(PeerError::Unreachable { .. }) => RemoteOutcome::Unreachable,
+            Err(PeerError::Refused { .. }) => RemoteOutcome::Refused,
+        };
+        measured.metrics.attempt(kind, took, retry);
+        if let Some(gauge) = measured.connected.get(index) {
+            gauge.set(i64::from(!matches!(
+                kind,
+                RemoteOutcome::Unreachable | RemoteOutcome::Timeout
+            )));
         }
     }
 
@@ -75,10 +123,14 @@ impl RemoteExecutor {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
-            let Some(peer) = self.peers.get((start + attempt) % self.peers.len().max(1)) else {
+            let index = (start + attempt) % self.peers.len().max(1);
+            let Some(peer) = self.peers.get(index) else {
                 break;
             };
-            match peer.process(request, self.deadline).await {
+            let sent = Instant::now();
+            let outcome = peer.process(request, self.deadline).await;
+            self.record(index, &outcome, sent.elapsed(), attempt > 0);
+            match outcome {
                 Err(error) if error.is_retryable() => {
                     tracing::debug!(executor = %self.name, attempt, %error, "remote call not answered");
                     last = Some(error);
@@ -100,12 +152,14 @@ impl RemoteExecutor {
 
     fn unreachable(&self, docs: DocumentBatch, error: &PeerError) -> CallFailure {
         let reason = match (error, self.deadline) {
-            (PeerError::Unreachable { .. }, Some(deadline)) => format!(
-                "{error} (after {} attempt(s), each within its timeout_send of {} ms)",
-                self.attempts,
-                deadline.as_millis()
-            ),
-            (PeerError::Unreachable { .. }, None) => {
+            (PeerError::Unreachable { .. } | PeerError::TimedOut { .. }, Some(deadline)) => {
+                format!(
+                    "{error} (after {} attempt(s), each within its timeout_send of {} ms)",
+                    self.attempts,
+                    deadline.as_millis()
+                )
+            }
+            (PeerError::Unreachable { .. } | PeerError::TimedOut { .. }, None) => {
                 format!("{error} (after {} attempt(s))", self.attempts)
             }
             (PeerError::Refused { .. }, _) => error.to_string(),
@@ -174,6 +228,11 @@ impl ExternalExecutor for RemoteExecutor {
                 .iter()
                 .map(|peer| peer.is_serving(HEALTH_DEADLINE));
             let serving = futures::future::join_all(checks).await;
+            if let Some(measured) = &self.metrics {
+                for (gauge, up) in measured.connected.iter().zip(&serving) {
+                    gauge.set(i64::from(*up));
+                }
+            }
             // Like a replica set: ready while one replica serves.
             if serving.iter().any(|up| *up) {
                 Ok(())

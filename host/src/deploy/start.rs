@@ -6,6 +6,7 @@ use std::time::Duration;
 use flowhost_flow::EffectiveExecutor;
 use flowhost_router::{Deployment, MethodTable, ReplicaSet};
 use flowhost_runtime::{Executor, Fault, InstanceConfig, StartError};
+use flowhost_telemetry::{InstanceLabels, Metrics};
 
 use super::DeployError;
 use super::plan::{DeploymentPlan, PartPlan, Shards, start_timeout};
@@ -14,8 +15,10 @@ use super::plan::{DeploymentPlan, PartPlan, Shards, start_timeout};
 /// the built-in pass-through), one replica set per shard.
 async fn start_part(
     name: &str,
+    label: &str,
     part: PartPlan,
     template: &InstanceConfig,
+    metrics: Option<&Metrics>,
 ) -> Result<Vec<ReplicaSet>, DeployError> {
     let Some(component) = part.component else {
         let replica = Executor::pass_through(name);
@@ -35,6 +38,14 @@ async fn start_part(
                 config.sandbox.workspace =
                     config.sandbox.workspace.map(|w| w.join(shard.to_string()));
             }
+            config.metrics = metrics.map(|metrics| {
+                metrics.executor(InstanceLabels {
+                    executor: label,
+                    replica,
+                    shard: config.shard_id,
+                    shards: config.shards,
+                })
+            });
             Executor::start(component.clone(), config)
         })
     });
@@ -53,6 +64,11 @@ async fn start_part(
             }
             None => MethodTable::default(),
         };
+        for replica in &replicas {
+            if let Some(metrics) = replica.metrics() {
+                metrics.bind_endpoints(methods.endpoints());
+            }
+        }
         sets.push(ReplicaSet::new(replicas, methods).with_dynamic_batching(part.batching.clone()));
     }
     Ok(sets)
@@ -67,30 +83,44 @@ pub(super) async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment,
         polling,
         output_dtype,
         template,
+        metrics,
     } = plan;
+    let metrics = metrics.as_ref();
     let (local, remotes) = match main {
         Shards::Local(part) => (Some(part), Vec::new()),
         Shards::Remote(remotes) => (None, remotes),
     };
     let shards = async {
         match local {
-            Some(part) => start_part(&name, part, &template).await,
+            Some(part) => start_part(&name, &name, part, &template, metrics).await,
             None => Ok(Vec::new()),
         }
     };
     let before = async {
         match before {
-            Some(part) => start_part(&name, part, &template)
-                .await
-                .map(|mut s| s.pop()),
+            Some(part) => start_part(
+                &name,
+                &format!("{name}/uses_before"),
+                part,
+                &template,
+                metrics,
+            )
+            .await
+            .map(|mut s| s.pop()),
             None => Ok(None),
         }
     };
     let after = async {
         match after {
-            Some(part) => start_part(&name, part, &template)
-                .await
-                .map(|mut s| s.pop()),
+            Some(part) => start_part(
+                &name,
+                &format!("{name}/uses_after"),
+                part,
+                &template,
+                metrics,
+            )
+            .await
+            .map(|mut s| s.pop()),
             None => Ok(None),
         }
     };
@@ -109,6 +139,7 @@ pub(super) struct ReadyBy {
     executor: String,
     timeout: Option<Duration>,
     deadline: Option<tokio::time::Instant>,
+    metrics: Option<Metrics>,
 }
 
 impl ReadyBy {
@@ -122,11 +153,33 @@ impl ReadyBy {
             executor: executor.to_owned(),
             timeout,
             deadline: timeout.map(|timeout| started + timeout),
+            metrics: None,
         }
     }
 
-    /// `step`, or [`DeployError::NotReady`] naming `stage` when the deadline passes first.
+    /// Records how long each stage took in `metrics` (`flowhost_startup_seconds`).
+    pub(super) fn measured(mut self, metrics: Option<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// `step`, or [`DeployError::NotReady`] naming `stage` when the deadline passes first;
+    /// its time is recorded as start-up `phase`.
     pub(super) async fn within<T>(
+        &self,
+        stage: &'static str,
+        phase: &'static str,
+        step: impl std::future::Future<Output = Result<T, DeployError>>,
+    ) -> Result<T, DeployError> {
+        let began = std::time::Instant::now();
+        let result = self.bounded(stage, step).await;
+        if let (Some(metrics), Ok(_)) = (&self.metrics, &result) {
+            metrics.startup_phase(&self.executor, phase, began.elapsed());
+        }
+        result
+    }
+
+    async fn bounded<T>(
         &self,
         stage: &'static str,
         step: impl std::future::Future<Output = Result<T, DeployError>>,

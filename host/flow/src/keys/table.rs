@@ -146,6 +146,7 @@ use Status::{Differs, Ignored, Implemented, Refused};
 
 // Reasons shared by several keys, so the same cause reads the same everywhere.
 const LOGGING: &str = "flowhost logs through `tracing` to stderr; choose what is shown with `FLOWHOST_LOG` (or `RUST_LOG`)";
+const ONE_REGISTRY: &str = "executors run inside the flowhost process, which serves one `/metrics` for all of them (labelled by executor, replica and shard) on the flow's `port_monitoring`; an executor's `monitoring: true` turns it on, its own port is not used";
 const OBSERVABILITY: &str =
     "metrics and tracing are observability (#13), not implemented yet; it has no effect yet";
 const DOCKER: &str = "flowhost runs WebAssembly components, not containers (a `docker://` image is only read for its .wasm)";
@@ -548,18 +549,8 @@ pub const KEYS: &[KeyInfo] = &[
         Implemented,
         "reload the flow when its YAML changes (and, as executors inherit it, when their component or config files do): changed executors start beside the running ones and are swapped in without dropping a request; `flowhost run --watch` does the same for any flow",
     ),
-    kept(
-        "monitoring",
-        With,
-        Ignored(OBSERVABILITY),
-        "serve Prometheus metrics",
-    ),
-    kept(
-        "port_monitoring",
-        With,
-        Ignored(OBSERVABILITY),
-        "the Prometheus port",
-    ),
+    kept("monitoring", With, Implemented, "serve Prometheus metrics"),
+    kept("port_monitoring", With, Implemented, "the Prometheus port"),
     kept(
         "metrics",
         With,
@@ -909,13 +900,13 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "monitoring",
         Gateway,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "serve Prometheus metrics",
     ),
     kept(
         "port_monitoring",
         Gateway,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "the Prometheus port",
     ),
     kept(
@@ -1242,13 +1233,13 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "monitoring",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_REGISTRY),
         "serve Prometheus metrics",
     ),
     kept(
         "port_monitoring",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_REGISTRY),
         "the Prometheus port",
     ),
     kept(

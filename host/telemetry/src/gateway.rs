@@ -1,0 +1,242 @@
+//! The front door: every request a client sends, by protocol, endpoint and how it ended.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
+
+use crate::endpoints::EndpointTable;
+use crate::{RegisterError, Registrar, buckets, jina};
+
+/// The protocol a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// gRPC (`JinaRPC`, `JinaSingleDataRequestRPC`).
+    Grpc,
+    /// HTTP (`POST /post` and the endpoint routes).
+    Http,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl Front {
+    const ALL: [Front; 3] = [Front::Grpc, Front::Http, Front::WebSocket];
+
+    /// The `protocol` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Front::Grpc => "grpc",
+            Front::Http => "http",
+            Front::WebSocket => "websocket",
+        }
+    }
+}
+
+pub(crate) struct Families {
+    pending: IntGaugeVec,
+    received_request_bytes: HistogramVec,
+    sent_response_bytes: HistogramVec,
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    received_bytes: IntCounterVec,
+    sent_bytes: IntCounterVec,
+}
+
+impl Families {
+    pub(crate) fn register(register: &mut Registrar<'_>) -> Result<Self, RegisterError> {
+        Ok(Self {
+            pending: register.int_gauge(
+                "jina_number_of_pending_requests",
+                "Number of pending requests",
+                &["runtime_name"],
+            )?,
+            received_request_bytes: register.histogram(
+                "jina_received_request_bytes",
+                "The size in bytes of the requests received from clients",
+                &["runtime_name"],
+                buckets::BYTES,
+            )?,
+            sent_response_bytes: register.histogram(
+                "jina_sent_response_bytes",
+                "The size in bytes of the responses returned to clients",
+                &["runtime_name"],
+                buckets::BYTES,
+            )?,
+            requests: register.counter(
+                "flowhost_requests_total",
+                "Requests answered, by protocol, endpoint and status (ok, or the kind of error)",
+                &["protocol", "endpoint", "status"],
+            )?,
+            request_seconds: register.histogram(
+                "flowhost_request_seconds",
+                "Time from a request's arrival to its answer, by protocol and endpoint",
+                &["protocol", "endpoint"],
+                buckets::SECONDS,
+            )?,
+            received_bytes: register.counter(
+                "flowhost_received_bytes_total",
+                "Bytes of requests received, by protocol",
+                &["protocol"],
+            )?,
+            sent_bytes: register.counter(
+                "flowhost_sent_bytes_total",
+                "Bytes of answers sent, by protocol",
+                &["protocol"],
+            )?,
+        })
+    }
+}
+
+/// The gateway's handles: clone freely.
+#[derive(Clone)]
+pub struct GatewayMetrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jina: jina::Requests,
+    pending: IntGauge,
+    received_request_bytes: Histogram,
+    sent_response_bytes: Histogram,
+    fronts: [FrontHandles; 3],
+}
+
+struct FrontHandles {
+    received_bytes: IntCounter,
+    sent_bytes: IntCounter,
+    endpoints: EndpointTable<EndpointHandles>,
+}
+
+#[derive(Clone)]
+struct EndpointHandles {
+    seconds: Histogram,
+    ok: IntCounter,
+    requests: IntCounterVec,
+    protocol: &'static str,
+    endpoint: Arc<str>,
+}
+
+impl GatewayMetrics {
+    pub(crate) fn new(families: &Families, jina: &jina::Families) -> Self {
+        const RUNTIME: &str = "gateway";
+        let fronts = Front::ALL.map(|front| {
+            let protocol = front.as_str();
+            let request_seconds = families.request_seconds.clone();
+            let requests = families.requests.clone();
+            FrontHandles {
+                received_bytes: families.received_bytes.with_label_values(&[protocol]),
+                sent_bytes: families.sent_bytes.with_label_values(&[protocol]),
+                endpoints: EndpointTable::new(move |endpoint: &str| EndpointHandles {
+                    seconds: request_seconds.with_label_values(&[protocol, endpoint]),
+                    ok: requests.with_label_values(&[protocol, endpoint, "ok"]),
+                    requests: requests.clone(),
+                    protocol,
+                    endpoint: endpoint.into(),
+                }),
+            }
+        });
+        Self {
+            inner: Arc::new(Inner {
+                jina: jina.for_runtime(RUNTIME),
+                pending: families.pending.with_label_values(&[RUNTIME]),
+                received_request_bytes: families
+                    .received_request_bytes
+                    .with_label_values(&[RUNTIME]),
+                sent_response_bytes: families.sent_response_bytes.with_label_values(&[RUNTIME]),
+                fronts,
+            }),
+        }
+    }
+
+    /// Fixes the endpoints the flow binds, so looking them up takes no lock.
+    pub fn bind_endpoints(&self, endpoints: &[String]) {
+        for front in &self.inner.fronts {
+            front.endpoints.bind(endpoints.iter().map(String::as_str));
+        }
+    }
+
+    /// A request of `received_bytes` arrived for `endpoint`: it is pending until the
+    /// meter is finished (or dropped, which counts it as `cancelled`).
+    pub fn request(&self, front: Front, endpoint: &str, received_bytes: usize) -> RequestMeter {
+        let inner = &self.inner;
+        let handles = &inner.fronts[front as usize];
+        handles.received_bytes.inc_by(received_bytes as u64);
+        inner.received_request_bytes.observe(received_bytes as f64);
+        inner.pending.inc();
+        RequestMeter {
+            metrics: self.clone(),
+            front,
+            endpoint: handles.endpoints.get(endpoint),
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+}
+
+/// One request in flight at the gateway.
+pub struct RequestMeter {
+    metrics: GatewayMetrics,
+    front: Front,
+    endpoint: EndpointHandles,
+    started: Instant,
+    finished: bool,
+}
+
+impl RequestMeter {
+    /// The request was answered with `sent_bytes`; `error` is its [`error_kind`] when it
+    /// failed.
+    pub fn finish(mut self, error: Option<&'static str>, sent_bytes: usize) {
+        self.finished = true;
+        let inner = &self.metrics.inner;
+        let took = self.started.elapsed().as_secs_f64();
+        self.endpoint.seconds.observe(took);
+        inner.fronts[self.front as usize]
+            .sent_bytes
+            .inc_by(sent_bytes as u64);
+        inner.sent_response_bytes.observe(sent_bytes as f64);
+        match error {
+            None => {
+                self.endpoint.ok.inc();
+                inner.jina.successful.inc();
+                inner.jina.receiving_seconds.observe(took);
+            }
+            Some(kind) => {
+                self.count(kind);
+                inner.jina.failed.inc();
+            }
+        }
+    }
+
+    fn count(&self, status: &str) {
+        let handles = &self.endpoint;
+        handles
+            .requests
+            .with_label_values(&[handles.protocol, &handles.endpoint, status])
+            .inc();
+    }
+}
+
+impl Drop for RequestMeter {
+    fn drop(&mut self) {
+        self.metrics.inner.pending.dec();
+        if !self.finished {
+            self.count("cancelled");
+        }
+    }
+}
+
+/// The `status` label of a failed request: flowhost's own kinds by name, anything an
+/// executor raised as `raised` (its exception names are unbounded).
+pub fn error_kind(exception: &str) -> &'static str {
+    match exception {
+        "Trap" => "trap",
+        "DeadlineExceeded" => "deadline",
+        "MemoryLimitExceeded" => "memory",
+        "OutOfFuel" => "fuel",
+        "InvalidOutput" => "invalid_output",
+        "ExecutorUnavailable" => "unavailable",
+        "BadRequest" => "bad_request",
+        "ResourceExhausted" => "overloaded",
+        _ => "raised",
+    }
+}
