@@ -1,12 +1,16 @@
 """Two flowhost binaries side by side in one run: did a change cost gateway throughput?
 
     python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N] [--remote]
+        [--new-with KEY=VALUE ...]
 
 Serves the benchmarks' one-executor flow (`noop_executor.wasm`, gRPC and HTTP) with each
 binary in turn, alternating BASE, NEW, BASE, NEW, ... for `--rounds` rounds, and drives each
 with the Rust load generator (`cargo bench -p flowhost --bench gateway_load`). Alternating in
 one run keeps the shared machine's drift out of the ratio. Prints a Markdown table (median of
 the rounds, NEW/BASE) and writes bench-out/ab.json.
+
+`--new-with monitoring=true` adds that key to the NEW side's flow `with:` block: the same
+binary twice measures what a setting costs (BENCHMARKS.md's metrics on/off).
 
 A base binary of an earlier commit, without disturbing the working tree:
 
@@ -48,7 +52,7 @@ def start(command, banners):
     return process
 
 
-def serve(binary, workdir, remote=False):
+def serve(binary, workdir, remote=False, extra=()):
     """The one-executor flow; with `remote`, its executor is served by `flowhost executor
     serve` (the same binary) and reached as `external: true`: every request crosses one more
     gRPC hop on loopback."""
@@ -65,7 +69,9 @@ def serve(binary, workdir, remote=False):
     flow = os.path.join(workdir, 'flow.yml')
     with open(flow, 'w') as fh:
         fh.write('jtype: Flow\nwith:\n  host: 127.0.0.1\n  protocol: [grpc, http]\n'
-                 f'  port: [{grpc}, {http}]\nexecutors:\n' + executor)
+                 f'  port: [{grpc}, {http}]\n'
+                 + ''.join(f'  {key}: {value}\n' for key, value in extra)
+                 + 'executors:\n' + executor)
     process = start([binary, 'run', flow], 2)
     return [process, *helpers], grpc, http
 
@@ -96,7 +102,10 @@ def main():
     parser.add_argument('--n', type=int, help="requests per scenario (the load generator's default otherwise)")
     parser.add_argument('--remote', action='store_true',
                         help='serve the executor with `flowhost executor serve` and reach it as external: true')
+    parser.add_argument('--new-with', action='append', default=[], metavar='KEY=VALUE',
+                        help="a flow `with:` key for the NEW side only (repeatable)")
     args = parser.parse_args()
+    new_with = [item.split('=', 1) for item in args.new_with]
     scenarios = args.only.split(',')
     os.makedirs(OUT, exist_ok=True)
     # Build the load generator once, outside the measurements.
@@ -106,7 +115,8 @@ def main():
     for round_ in range(args.rounds):
         for side, binary in (('base', args.base), ('new', args.new)):
             with tempfile.TemporaryDirectory() as workdir:
-                processes, grpc, http = serve(binary, workdir, args.remote)
+                extra = new_with if side == 'new' else ()
+                processes, grpc, http = serve(binary, workdir, args.remote, extra)
                 try:
                     for scenario in scenarios:
                         result = load(grpc, http, scenario, args.n)

@@ -256,3 +256,66 @@ async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome()
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn json_logs_tag_guest_output_with_flow_executor_replica_shard_and_request_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let flow = dir.path().join("flow.yml");
+    std::fs::write(
+        &flow,
+        format!(
+            "jtype: Flow\nwith:\n  name: tagged\n  protocol: http\nexecutors:\n  - name: printer\n    uses: {}\n    shards: 2\n    polling: ALL\n",
+            uses("param_printer")
+        ),
+    )
+    .expect("flow file");
+    let mut command = Command::new(crate::gateway_support::flowhost_bin());
+    command
+        .args([
+            "--log-format",
+            "json",
+            "--log-level",
+            "warn,executor=info",
+            "run",
+        ])
+        .arg(&flow);
+    let server = FlowServer::spawn(command, dir, 1);
+    let (status, _) = http_post(
+        server.port(Protocol::Http),
+        "/post",
+        r#"{"execEndpoint": "/", "data": [{"text": "a"}], "parameters": {"x": 1}}"#,
+    );
+    assert_eq!(status, 200);
+    // Every shard prints its parameters: wait for both lines, then read them.
+    let mut lines = Vec::new();
+    while lines.len() < 2 {
+        let line = server
+            .stderr
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the guests' log lines");
+        let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            panic!("a log line that is not JSON: {line}");
+        };
+        if event["target"] == "executor" && event["message"] == "param1: 1" {
+            lines.push(event);
+        }
+    }
+    let mut shards: Vec<i64> = lines.iter().filter_map(|e| e["shard"].as_i64()).collect();
+    shards.sort();
+    assert_eq!(shards, [0, 1], "{lines:?}");
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|event| {
+            assert_eq!(event["flow"], "tagged");
+            assert_eq!(event["executor"], "printer");
+            assert_eq!(event["replica"], 0);
+            assert_eq!(event["source"], "logging");
+            event["spans"][0]["request_id"]
+                .as_str()
+                .expect("a request id")
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "one request");
+    assert_eq!(ids[0].len(), 32, "{ids:?}");
+    assert!(server.stop().success());
+}

@@ -12,6 +12,7 @@ use super::bindings::{Description, DocumentBatch, ExecutorWorld, WitMetas, WitOu
 use super::component::ExecutorComponent;
 use super::error::{Fault, StartError};
 use super::limits::{InstanceLimits, MemoryLimiter};
+use super::log_stream::LogTags;
 use super::sandbox::{RefuseOutgoing, Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
 use super::state::InstanceState;
 use super::ticker::TICK;
@@ -21,6 +22,8 @@ use super::ticker::TICK;
 pub struct InstanceConfig {
     /// The executor's name in the flow, used in every log line and error.
     pub name: String,
+    /// The flow's name, in the guest's log lines; default `flow`.
+    pub flow: String,
     /// Jina's `metas.name` when the flow sets one (`uses_metas: {name: ...}`); the guest
     /// sees [`InstanceConfig::name`] otherwise. Logs and errors always use `name`.
     pub metas_name: Option<String>,
@@ -50,6 +53,7 @@ impl InstanceConfig {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
+            flow: "flow".into(),
             metas_name: None,
             description: None,
             uses_with: serde_json::Value::Object(Default::default()),
@@ -147,15 +151,21 @@ impl LiveInstance {
                 "a fuel limit needs the runtime to meter fuel (RuntimeConfig::consume_fuel)".into(),
             ));
         }
+        let log = Arc::new(LogTags {
+            flow: config.flow.as_str().into(),
+            executor: executor.clone(),
+            replica: config.replica_id,
+            shard: config.shard_id,
+        });
         let state = InstanceState {
-            wasi: build_wasi(&executor, &config.sandbox)?,
+            wasi: build_wasi(&executor, &log, &config.sandbox)?,
+            log,
             table: Default::default(),
             http: Default::default(),
             http_hooks: RefuseOutgoing,
             limiter: MemoryLimiter::new(config.limits.memory),
             deadline: None,
             deadline_hit: false,
-            executor,
         };
         let mut store = Store::new(&component.engine, state);
         store.limiter(|state| &mut state.limiter);

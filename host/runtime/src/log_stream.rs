@@ -1,5 +1,5 @@
-//! A guest's stdout and stderr, turned into `tracing` events tagged with the
-//! executor's name, one event per line.
+//! A guest's stdout, stderr and `logging` calls, turned into `tracing` events tagged with
+//! the flow, executor, replica and shard, one event per line.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,15 +17,44 @@ pub(crate) enum Stream {
     Stderr,
 }
 
+/// Who a guest's log line comes from.
+#[derive(Debug)]
+pub(crate) struct LogTags {
+    pub(crate) flow: Arc<str>,
+    pub(crate) executor: Arc<str>,
+    pub(crate) replica: u32,
+    pub(crate) shard: u32,
+}
+
+impl LogTags {
+    /// One line at `level`, from `source` (`stdout`, `stderr` or `logging`).
+    pub(crate) fn emit(&self, level: tracing::Level, source: &'static str, line: &str) {
+        let (flow, executor, replica, shard) =
+            (&*self.flow, &*self.executor, self.replica, self.shard);
+        macro_rules! at {
+            ($event:ident) => {
+                tracing::$event!(target: "executor", flow, executor, replica, shard, source, "{line}")
+            };
+        }
+        match level {
+            tracing::Level::TRACE => at!(trace),
+            tracing::Level::DEBUG => at!(debug),
+            tracing::Level::INFO => at!(info),
+            tracing::Level::WARN => at!(warn),
+            tracing::Level::ERROR => at!(error),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct LogStream {
-    executor: Arc<str>,
+    tags: Arc<LogTags>,
     stream: Stream,
 }
 
 impl LogStream {
-    pub(crate) fn new(executor: Arc<str>, stream: Stream) -> Self {
-        Self { executor, stream }
+    pub(crate) fn new(tags: Arc<LogTags>, stream: Stream) -> Self {
+        Self { tags, stream }
     }
 }
 
@@ -57,14 +86,9 @@ impl LineWriter {
     fn emit(&mut self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = truncate_line(text.trim_end_matches('\r'));
-        let executor = &*self.sink.executor;
         match self.sink.stream {
-            Stream::Stdout => {
-                tracing::info!(target: "executor", executor, stream = "stdout", "{text}")
-            }
-            Stream::Stderr => {
-                tracing::warn!(target: "executor", executor, stream = "stderr", "{text}")
-            }
+            Stream::Stdout => self.sink.tags.emit(tracing::Level::INFO, "stdout", text),
+            Stream::Stderr => self.sink.tags.emit(tracing::Level::WARN, "stderr", text),
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::error::StartError;
-use super::log_stream::{LogStream, Stream};
+use super::log_stream::{LogStream, LogTags, Stream};
 
 /// Where a granted workspace appears inside the guest.
 pub const WORKSPACE_GUEST_PATH: &str = "/workspace";
@@ -25,10 +25,14 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
 }
 
-pub(crate) fn build_wasi(executor: &Arc<str>, sandbox: &Sandbox) -> Result<WasiCtx, StartError> {
+pub(crate) fn build_wasi(
+    executor: &Arc<str>,
+    log: &Arc<LogTags>,
+    sandbox: &Sandbox,
+) -> Result<WasiCtx, StartError> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(LogStream::new(executor.clone(), Stream::Stdout))
-        .stderr(LogStream::new(executor.clone(), Stream::Stderr))
+    wasi.stdout(LogStream::new(log.clone(), Stream::Stdout))
+        .stderr(LogStream::new(log.clone(), Stream::Stderr))
         .envs(&sandbox.env)
         .allow_tcp(false)
         .allow_udp(false)

@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::{LogLevel, flowhost::executor::logging};
 use super::limits::MemoryLimiter;
+use super::log_stream::LogTags;
 use super::sandbox::RefuseOutgoing;
 
 /// Log lines longer than this are cut: a guest must not be able to make the
@@ -17,7 +18,8 @@ use super::sandbox::RefuseOutgoing;
 const MAX_LOG_LINE: usize = 16 << 10;
 
 pub(crate) struct InstanceState {
-    pub(crate) executor: Arc<str>,
+    /// What the guest's log lines are tagged with.
+    pub(crate) log: Arc<LogTags>,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) http: WasiHttpCtx,
@@ -64,15 +66,14 @@ impl super::bindings::types::Host for InstanceState {}
 
 impl logging::Host for InstanceState {
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        let executor = &*self.executor;
-        let message = truncate_line(&message);
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "executor", executor, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "executor", executor, "{message}"),
-            LogLevel::Info => tracing::info!(target: "executor", executor, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "executor", executor, "{message}"),
-            LogLevel::Error => tracing::error!(target: "executor", executor, "{message}"),
-        }
+        let level = match level {
+            LogLevel::Trace => tracing::Level::TRACE,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Error => tracing::Level::ERROR,
+        };
+        self.log.emit(level, "logging", truncate_line(&message));
         Ok(())
     }
 }

@@ -167,6 +167,7 @@ impl RunningFlow {
         // Each executor's `timeout_ready` counts from now, as each Jina pod's does from its
         // start: resolving, pulling and compiling its component, then every instance's `init`.
         let deploy_started = tokio::time::Instant::now();
+        let flow_name = flow.with.name.as_deref().unwrap_or("flow");
         let mut steps = Vec::with_capacity(flow.executors.len());
         let mut fingerprints = Vec::with_capacity(flow.executors.len());
         for ((spec, expanded), effective) in flow.executors.iter().zip(&expanded).zip(&effective) {
@@ -191,7 +192,7 @@ impl RunningFlow {
             let step = match kept {
                 Some(deployment) => Step::Keep(deployment),
                 None => {
-                    let plan = ready
+                    let mut plan = ready
                         .within(
                             "resolving and compiling its component",
                             "compile",
@@ -199,6 +200,7 @@ impl RunningFlow {
                         )
                         .await?;
                     loader.take_digests(&mut fingerprint);
+                    plan.template.flow = flow_name.to_owned();
                     Step::Start(Box::new(plan))
                 }
             };

@@ -145,7 +145,7 @@ use Level::{Batching, Endpoint, Executor, ExecutorConfig, Gateway, Metas, Top, W
 use Status::{Differs, Ignored, Implemented, Refused};
 
 // Reasons shared by several keys, so the same cause reads the same everywhere.
-const LOGGING: &str = "flowhost logs through `tracing` to stderr; choose what is shown with `FLOWHOST_LOG` (or `RUST_LOG`)";
+const LOGGING: &str = "flowhost logs through `tracing` to stderr; choose what is shown with `--log-level` (or `FLOWHOST_LOG`, `RUST_LOG`) and the shape of a line with `--log-format text|json`";
 const ONE_REGISTRY: &str = "executors run inside the flowhost process, which serves one `/metrics` for all of them (labelled by executor, replica and shard) on the flow's `port_monitoring`; an executor's `monitoring: true` turns it on, its own port is not used";
 const OBSERVABILITY: &str =
     "metrics and tracing are observability (#13), not implemented yet; it has no effect yet";
