@@ -319,3 +319,59 @@ fn json_logs_tag_guest_output_with_flow_executor_replica_shard_and_request_id() 
     assert_eq!(ids[0].len(), 32, "{ids:?}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn metrics_count_remote_attempts_retries_and_unreachable_peers() {
+    let (metrics_port, dead_port) = (free_port(), free_port());
+    let yaml = format!(
+        "jtype: Flow\nwith:\n  protocol: http\n  monitoring: true\n  port_monitoring: {metrics_port}\nexecutors:\n  - name: far\n    external: true\n    host: 127.0.0.1\n    port: {dead_port}\n    retries: 2\n    timeout_send: 2000\n"
+    );
+    let server = FlowServer::start(&yaml, 1);
+    let (status, answer) = http_post(
+        server.port(Protocol::Http),
+        "/post",
+        r#"{"execEndpoint": "/", "data": [{"text": "a"}]}"#,
+    );
+    assert_eq!(status, 200);
+    assert_ne!(
+        answer["header"]["status"],
+        Value::Null,
+        "an error answer: {answer}"
+    );
+
+    let samples = scrape(metrics_port);
+    let far = |name: &str, labels: &[(&str, &str)]| {
+        let mut all = vec![("executor", "far")];
+        all.extend_from_slice(labels);
+        value(&samples, name, &all)
+    };
+    assert_eq!(
+        far(
+            "flowhost_remote_attempts_total",
+            &[("result", "unreachable")]
+        ),
+        3.0,
+        "retries: 2"
+    );
+    assert_eq!(far("flowhost_remote_retries_total", &[]), 2.0);
+    assert_eq!(
+        far("flowhost_remote_attempts_total", &[("result", "answered")]),
+        0.0
+    );
+    assert_eq!(
+        far(
+            "flowhost_remote_connected",
+            &[("address", &format!("127.0.0.1:{dead_port}"))]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "flowhost_requests_total",
+            &[("protocol", "http"), ("status", "unavailable")]
+        ),
+        1.0
+    );
+    assert!(server.stop().success());
+}
