@@ -1,7 +1,7 @@
 """Two flowhost binaries side by side in one run: did a change cost gateway throughput?
 
     python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N] [--remote]
-        [--new-with KEY=VALUE ...]
+        [--new-with KEY=VALUE ...] [--otlp-sink]
 
 Serves the benchmarks' one-executor flow (`noop_executor.wasm`, gRPC and HTTP) with each
 binary in turn, alternating BASE, NEW, BASE, NEW, ... for `--rounds` rounds, and drives each
@@ -10,7 +10,10 @@ one run keeps the shared machine's drift out of the ratio. Prints a Markdown tab
 the rounds, NEW/BASE) and writes bench-out/ab.json.
 
 `--new-with monitoring=true` adds that key to the NEW side's flow `with:` block: the same
-binary twice measures what a setting costs (BENCHMARKS.md's metrics on/off).
+binary twice measures what a setting costs (BENCHMARKS.md's metrics on/off). `--otlp-sink`
+starts a do-nothing OTLP/gRPC receiver (`cargo bench --bench otlp_sink`) and points the NEW
+side's `traces_exporter_host`/`traces_exporter_port` at it: with `--new-with tracing=true`,
+what exporting every span costs.
 
 A base binary of an earlier commit, without disturbing the working tree:
 
@@ -104,8 +107,16 @@ def main():
                         help='serve the executor with `flowhost executor serve` and reach it as external: true')
     parser.add_argument('--new-with', action='append', default=[], metavar='KEY=VALUE',
                         help="a flow `with:` key for the NEW side only (repeatable)")
+    parser.add_argument('--otlp-sink', action='store_true',
+                        help="export the NEW side's spans to a do-nothing OTLP receiver")
     args = parser.parse_args()
     new_with = [item.split('=', 1) for item in args.new_with]
+    sink = None
+    if args.otlp_sink:
+        sink = subprocess.Popen(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'otlp_sink'],
+                                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        port = sink.stdout.readline().split()[1]
+        new_with += [['traces_exporter_host', '127.0.0.1'], ['traces_exporter_port', port]]
     scenarios = args.only.split(',')
     os.makedirs(OUT, exist_ok=True)
     # Build the load generator once, outside the measurements.
@@ -127,6 +138,10 @@ def main():
                     for process in processes:
                         process.terminate()
                         process.wait(timeout=60)
+    if sink:
+        sink.stdin.close()
+        print(f'the OTLP sink got {sink.stdout.read().strip()}', file=sys.stderr)
+        sink.wait(timeout=60)
     with open(os.path.join(OUT, 'ab.json'), 'w') as fh:
         json.dump(results, fh, indent=1)
     print('| scenario | base | new | new/base | spread of the rounds (base; new) |')

@@ -60,7 +60,7 @@ async fn sequential(peer: &Peer, count: usize) -> Vec<Duration> {
     let mut times = Vec::with_capacity(count);
     for _ in 0..count {
         let began = Instant::now();
-        peer.process(&request, None)
+        peer.process(&request, None, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         times.push(began.elapsed());

@@ -375,3 +375,302 @@ fn metrics_count_remote_attempts_retries_and_unreachable_peers() {
     );
     assert!(server.stop().success());
 }
+
+/// One span as the receiver got it, with the `service.name` of the process that sent it.
+#[derive(Debug, Clone)]
+struct ReceivedSpan {
+    service: String,
+    name: String,
+    trace_id: Vec<u8>,
+    span_id: Vec<u8>,
+    parent: Vec<u8>,
+}
+
+/// A real OTLP/gRPC trace receiver (the collector's own service definition, served by
+/// tonic) on a free loopback port, handing every span it is sent to a channel.
+struct TraceReceiver {
+    port: u16,
+    spans: tokio::sync::mpsc::UnboundedReceiver<ReceivedSpan>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+struct Collect(tokio::sync::mpsc::UnboundedSender<ReceivedSpan>);
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
+    for Collect
+{
+    async fn export(
+        &self,
+        request: tonic::Request<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+        >,
+    ) -> Result<
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+        >,
+        tonic::Status,
+    > {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+        for resource_spans in request.into_inner().resource_spans {
+            let service = (resource_spans.resource.iter())
+                .flat_map(|resource| &resource.attributes)
+                .find(|attribute| attribute.key == "service.name")
+                .and_then(
+                    |attribute| match attribute.value.as_ref()?.value.as_ref()? {
+                        Any::StringValue(name) => Some(name.clone()),
+                        _ => None,
+                    },
+                )
+                .unwrap_or_default();
+            for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+                let _ = self.0.send(ReceivedSpan {
+                    service: service.clone(),
+                    name: span.name,
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                    parent: span.parent_span_id,
+                });
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+impl TraceReceiver {
+    async fn start() -> TraceReceiver {
+        use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let (sender, spans) = tokio::sync::mpsc::unbounded_channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(Collect(sender)))
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                ),
+        );
+        TraceReceiver {
+            port,
+            spans,
+            stop: Some(stop),
+        }
+    }
+
+    /// Spans until `done` says the set is complete (or a minute passes).
+    async fn until(&mut self, done: impl Fn(&[ReceivedSpan]) -> bool) -> Vec<ReceivedSpan> {
+        let mut spans = Vec::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done(&spans) {
+            match tokio::time::timeout_at(deadline, self.spans.recv()).await {
+                Ok(Some(span)) => spans.push(span),
+                _ => panic!("spans so far: {spans:#?}"),
+            }
+        }
+        spans
+    }
+}
+
+impl Drop for TraceReceiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_follow_a_request_through_a_diamond_and_across_a_remote_executor() {
+    let mut receiver = TraceReceiver::start().await;
+    let collector = receiver.port;
+    // The remote executor: its own process, exporting to the same receiver.
+    let far_port = free_port();
+    let mut far = Command::new(crate::gateway_support::flowhost_bin());
+    far.args(["executor", "serve", "--name", "far", "--uses"])
+        .arg(uses("bar_executor"))
+        .args(["--port", &far_port.to_string(), "--tracing"])
+        .args(["--traces-exporter-host", "127.0.0.1"])
+        .args(["--traces-exporter-port", &collector.to_string()]);
+    let far = FlowServer::spawn(far, tempfile::tempdir().expect("temp dir"), 1);
+    let yaml = format!(
+        "jtype: Flow\nwith:\n  name: diamond\n  protocol: http\n  tracing: true\n  traces_exporter_host: 127.0.0.1\n  traces_exporter_port: {collector}\nexecutors:\n  - name: foo\n    uses: {foo}\n  - name: bar\n    uses: {bar}\n    needs: foo\n  - name: baz\n    uses: {baz}\n    needs: foo\n  - name: join\n    needs: [bar, baz]\n  - name: far\n    external: true\n    host: 127.0.0.1\n    port: {far_port}\n    needs: join\n",
+        foo = uses("foo_executor"),
+        bar = uses("bar_executor"),
+        baz = uses("baz_executor"),
+    );
+    let flow = FlowServer::start(&yaml, 1);
+    // The client's own span: the request must join its trace.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let client_span = "00f067aa0ba902b7";
+    let body = r#"{"execEndpoint": "/index", "data": [{"text": "a"}]}"#;
+    let (status, _, answer) = crate::gateway_support::http(
+        flow.port(Protocol::Http),
+        &format!(
+            "POST /post HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\ntraceparent: 00-{trace_id}-{client_span}-01\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    // Stopping flushes what each process still buffers.
+    assert!(flow.stop().success());
+    assert!(far.stop().success());
+
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let spans = receiver
+        .until(|spans| {
+            let named = |name: &str| spans.iter().filter(|s| s.name == name).count();
+            named("http /index") == 1
+                && named("grpc /index") == 1
+                && ["foo", "bar", "baz", "join", "far"].iter().all(|e| {
+                    spans
+                        .iter()
+                        .any(|s| s.name == format!("executor {e}") && s.service == "diamond")
+                })
+                && named("compute") >= 4
+        })
+        .await;
+    let find = |service: &str, name: &str| {
+        spans
+            .iter()
+            .find(|s| s.service == service && s.name == name)
+            .unwrap_or_else(|| panic!("no span {name} from {service}: {spans:#?}"))
+    };
+    let request = find("diamond", "http /index");
+    assert_eq!(hex(&request.trace_id), trace_id, "the client's trace");
+    assert_eq!(
+        hex(&request.parent),
+        client_span,
+        "the client's span is the parent"
+    );
+    for executor in ["foo", "bar", "baz", "join", "far"] {
+        let call = find("diamond", &format!("executor {executor}"));
+        assert_eq!(call.trace_id, request.trace_id);
+        assert_eq!(
+            call.parent, request.span_id,
+            "{executor} is a child of the request"
+        );
+    }
+    // Queue wait and compute are two children of a Wasm executor's call.
+    let foo = find("diamond", "executor foo");
+    for phase in ["queue", "compute"] {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.name == phase && s.parent == foo.span_id),
+            "{phase} under foo: {spans:#?}"
+        );
+    }
+    // Across the remote hop: the far process's request span continues the same trace,
+    // as the child of the calling process's span for `far`.
+    let remote = find("far", "grpc /index");
+    assert_eq!(
+        hex(&remote.trace_id),
+        trace_id,
+        "the trace id crossed the hop"
+    );
+    assert_eq!(remote.parent, find("diamond", "executor far").span_id);
+}
+
+/// A real OTLP/gRPC metrics receiver, handing the value of every `jina_successful_requests_total`
+/// point it is pushed to a channel.
+struct PushedSuccesses(tokio::sync::mpsc::UnboundedSender<f64>);
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsService
+    for PushedSuccesses
+{
+    async fn export(
+        &self,
+        request: tonic::Request<
+            opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+        >,
+    ) -> Result<
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse,
+        >,
+        tonic::Status,
+    > {
+        use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+        let metrics = (request.into_inner().resource_metrics.into_iter())
+            .flat_map(|r| r.scope_metrics)
+            .flat_map(|s| s.metrics);
+        for metric in metrics {
+            if metric.name != "jina_successful_requests_total" {
+                continue;
+            }
+            if let Some(Data::Sum(sum)) = metric.data {
+                for point in sum.data_points {
+                    if let Some(Value::AsDouble(value)) = point.value {
+                        let _ = self.0.send(value);
+                    }
+                }
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_pushed_over_otlp_when_the_flow_says_metrics_true() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let collector = listener.local_addr().expect("its address").port();
+    let (sender, mut pushed) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(MetricsServiceServer::new(PushedSuccesses(sender)))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                async {
+                    let _ = stopped.await;
+                },
+            ),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let flow = dir.path().join("flow.yml");
+    std::fs::write(
+        &flow,
+        format!(
+            "jtype: Flow\nwith:\n  protocol: http\n  metrics: true\n  metrics_exporter_host: 127.0.0.1\n  metrics_exporter_port: {collector}\nexecutors:\n  - name: foo\n    uses: {}\n",
+            uses("foo_executor")
+        ),
+    )
+    .expect("flow file");
+    let mut command = Command::new(crate::gateway_support::flowhost_bin());
+    command
+        .arg("run")
+        .arg(&flow)
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "100");
+    let server = FlowServer::spawn(command, dir, 1);
+    for _ in 0..3 {
+        let (status, _) = http_post(
+            server.port(Protocol::Http),
+            "/post",
+            r#"{"execEndpoint": "/index", "data": [{"text": "a"}]}"#,
+        );
+        assert_eq!(status, 200);
+    }
+    // Pushed every 100 ms: wait for a push that has counted all three.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, pushed.recv()).await {
+            Ok(Some(value)) if value >= 3.0 => {
+                assert_eq!(value, 3.0);
+                break;
+            }
+            Ok(Some(_)) => continue,
+            _ => panic!("no push counted the three requests"),
+        }
+    }
+    assert!(server.stop().success());
+    let _ = stop.send(());
+}

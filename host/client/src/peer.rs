@@ -118,13 +118,18 @@ impl Peer {
 
     /// Sends one request; `deadline` bounds the call, connecting included (`None`: no bound).
     /// An executor's error comes back as a response with an error status, not as an `Err`.
+    /// `traceparent` (W3C) puts the call in the caller's trace.
     pub async fn process(
         &self,
         request: &Request,
         deadline: Option<Duration>,
+        traceparent: Option<&str>,
     ) -> Result<Response, PeerError> {
         let mut call = tonic::Request::new(convert::request_to_proto(request));
         *call.metadata_mut() = self.metadata.clone();
+        if let Some(value) = traceparent.and_then(|t| MetadataValue::try_from(t).ok()) {
+            call.metadata_mut().insert("traceparent", value);
+        }
         // `endpoint` is what Jina's gateway adds to the metadata of every call.
         if let Ok(endpoint) = MetadataValue::try_from(request.endpoint.as_str()) {
             call.metadata_mut().insert("endpoint", endpoint);

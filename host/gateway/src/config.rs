@@ -69,11 +69,14 @@ pub struct GatewayConfig {
     pub monitoring: Option<Monitoring>,
 }
 
-/// Where the gateway counts requests and serves the process's metrics.
+/// Where the gateway counts requests, and whether it serves the process's metrics.
 #[derive(Debug, Clone)]
 pub struct Monitoring {
-    /// The process's registry: the gateway records into it and serves all of it.
+    /// The process's registry: the gateway records into it (and serves all of it).
     pub metrics: Metrics,
+    /// Serve `/metrics` (Jina's `monitoring: true`); without it the gateway only counts,
+    /// for an exporter that pushes the registry elsewhere.
+    pub serve: bool,
     /// The port of `/metrics` (Jina's `port_monitoring`); `None`: pick a free one.
     pub port: Option<u16>,
 }

@@ -22,6 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
+use super::observe::Observed;
 use flowhost_telemetry::Front;
 use flowhost_wire::Compression;
 use flowhost_wire::Readiness;
@@ -131,13 +132,29 @@ impl JinaRpc for Grpc {
         request: Request<Streaming<DataRequestProto>>,
     ) -> Result<Response<CallStream>, Status> {
         let arrived = charges(&request);
+        let traceparent = metadata_traceparent(&request);
         let inbound = request.into_inner();
         let shared = self.shared.clone();
         let prefetch = shared.config.prefetch();
         let (replies, receiver) = mpsc::channel(prefetch.clamp(1, 1024));
-        tokio::spawn(serve_stream(shared, inbound, arrived, replies, prefetch));
+        tokio::spawn(serve_stream(
+            shared,
+            inbound,
+            arrived,
+            replies,
+            prefetch,
+            traceparent,
+        ));
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
+}
+
+/// The W3C `traceparent` the client sent in the call's metadata.
+fn metadata_traceparent<T>(request: &Request<T>) -> Option<String> {
+    let value = request
+        .metadata()
+        .get(flowhost_telemetry::trace::TRACEPARENT)?;
+    value.to_str().ok().map(str::to_owned)
 }
 
 /// The charges admission filed for a request's messages.
@@ -167,7 +184,10 @@ async fn serve_stream(
     arrived: ArrivedCharges,
     replies: mpsc::Sender<Result<DataRequestProto, Status>>,
     prefetch: usize,
+    traceparent: Option<String>,
 ) {
+    // Every request on the stream is a child of the span the client opened the stream in.
+    let traceparent: Option<Arc<str>> = traceparent.map(Into::into);
     let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut shutdown = shared.shutdown.clone();
@@ -191,8 +211,9 @@ async fn serve_stream(
         let charge = arrived.take();
         let shared = shared.clone();
         let replies = replies.clone();
+        let traceparent = traceparent.clone();
         tasks.spawn(async move {
-            let reply = process(&shared, message).await;
+            let reply = process(&shared, message, traceparent.as_deref()).await;
             let _ = replies.send(Ok(reply)).await;
             drop((permit, charge));
         });
@@ -253,7 +274,11 @@ async fn serve_stream(
 }
 
 /// One request through the flow; unreadable requests get an error reply.
-async fn process(shared: &Shared, message: DataRequestProto) -> DataRequestProto {
+async fn process(
+    shared: &Shared,
+    message: DataRequestProto,
+    traceparent: Option<&str>,
+) -> DataRequestProto {
     let request_id = message
         .header
         .as_ref()
@@ -262,11 +287,11 @@ async fn process(shared: &Shared, message: DataRequestProto) -> DataRequestProto
     let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
     match convert::request_from_proto(message) {
         Ok(request) => {
-            let meter = shared.meter(Front::Grpc, &request.endpoint, received);
-            let response = shared.service.process(request).await;
-            let failure = super::failure(&response);
+            let observed = Observed::begin(shared, Front::Grpc, &request, received, traceparent);
+            let response = observed.process(shared, request).await;
+            let failure = observed.failure(&response);
             let reply = convert::response_to_proto(response);
-            super::answered(meter, failure, || reply.encoded_len());
+            observed.answered(failure, || reply.encoded_len());
             reply
         }
         Err(error) => {
@@ -284,16 +309,23 @@ impl JinaSingleDataRequestRpc for Grpc {
     ) -> Result<Response<DataRequestProto>, Status> {
         // Held until the answer is built.
         let _charge = charges(&request).take();
+        let traceparent = metadata_traceparent(&request);
         let message = request.into_inner();
         let shared = &self.shared;
         let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
         let request = convert::request_from_proto(message)
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
-        let meter = shared.meter(Front::Grpc, &request.endpoint, received);
-        let response = shared.service.process(request).await;
-        let failure = super::failure(&response);
+        let observed = Observed::begin(
+            shared,
+            Front::Grpc,
+            &request,
+            received,
+            traceparent.as_deref(),
+        );
+        let response = observed.process(shared, request).await;
+        let failure = observed.failure(&response);
         let reply = convert::response_to_proto(response);
-        super::answered(meter, failure, || reply.encoded_len());
+        observed.answered(failure, || reply.encoded_len());
         Ok(Response::new(reply))
     }
 }

@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use serde_json::json;
 
 use super::Shared;
+use super::observe::{Observed, traceparent};
 use super::openapi;
 use crate::GatewayConfig;
 use flowhost_telemetry::Front;
@@ -217,14 +218,18 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                     &readiness(&shared).await,
                 ))
             }),
-            RouteKind::Post => on(method_filter(spec.method), move |body: Bytes| async move {
-                handle(&shared, body, None).await
-            }),
-            RouteKind::Endpoint(endpoint) => {
-                on(method_filter(spec.method), move |body: Bytes| async move {
-                    handle(&shared, body, Some(&endpoint)).await
-                })
-            }
+            RouteKind::Post => on(
+                method_filter(spec.method),
+                move |headers: HeaderMap, body: Bytes| async move {
+                    handle(&shared, &headers, body, None).await
+                },
+            ),
+            RouteKind::Endpoint(endpoint) => on(
+                method_filter(spec.method),
+                move |headers: HeaderMap, body: Bytes| async move {
+                    handle(&shared, &headers, body, Some(&endpoint)).await
+                },
+            ),
         };
         let entry = by_path.remove(&spec.path).unwrap_or_default();
         by_path.insert(spec.path, entry.merge(handler));
@@ -321,7 +326,12 @@ fn unprocessable(kind: &str, message: String) -> Response {
         .into_response()
 }
 
-async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Response {
+async fn handle(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Bytes,
+    endpoint: Option<&str>,
+) -> Response {
     if body.is_empty() {
         return unprocessable(
             "value_error.missing",
@@ -334,14 +344,21 @@ async fn handle(shared: &Shared, body: Bytes, endpoint: Option<&str>) -> Respons
         Err(error) if error.not_json => return unprocessable("json_invalid", error.message),
         Err(error) => return unprocessable("value_error", error.message),
     };
-    let meter = shared.meter(Front::Http, &request.endpoint, body.len());
-    let response = shared.service.process(request).await;
-    if meter.is_none() {
+    let observed = Observed::begin(
+        shared,
+        Front::Http,
+        &request,
+        body.len(),
+        traceparent(headers),
+    );
+    let response = observed.process(shared, request).await;
+    let failure = observed.failure(&response);
+    if !observed.counts_bytes() {
         return axum::Json(response_to_json(&response)).into_response();
     }
     // Counted: the body is written here, so its size is known.
     let body = response_to_json(&response).to_string();
-    super::answered(meter, super::failure(&response), || body.len());
+    observed.answered(failure, || body.len());
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -18,6 +18,7 @@ mod http;
 mod in_flight;
 mod limits;
 mod monitoring;
+mod observe;
 mod openapi;
 mod server;
 mod tls;
@@ -31,7 +32,7 @@ use futures::future::BoxFuture;
 use tokio::sync::watch;
 
 use flowhost_router::Router;
-use flowhost_telemetry::{Front, GatewayMetrics, RequestMeter};
+use flowhost_telemetry::GatewayMetrics;
 use flowhost_wire::{Protocol, Readiness, Request, Response};
 
 pub use config::{Binding, ExposedEndpoint, GatewayConfig, Monitoring};
@@ -98,33 +99,6 @@ struct Shared {
     metrics: Option<GatewayMetrics>,
 }
 
-impl Shared {
-    /// Starts counting a request of `received` bytes on the wire, when monitored.
-    fn meter(&self, front: Front, endpoint: &str, received: usize) -> Option<RequestMeter> {
-        let metrics = self.metrics.as_ref()?;
-        Some(metrics.request(front, endpoint, received))
-    }
-}
-
-/// How a response is counted: `None` when it succeeded, else the kind of its error.
-fn failure(response: &Response) -> Option<&'static str> {
-    match &response.status {
-        flowhost_wire::Status::Success => None,
-        flowhost_wire::Status::Error(info) => Some(flowhost_telemetry::error_kind(&info.name)),
-    }
-}
-
-/// Ends a request's count, if it is counted: `sent` bytes went back, ending as `failure` says.
-fn answered(
-    meter: Option<RequestMeter>,
-    failure: Option<&'static str>,
-    sent: impl FnOnce() -> usize,
-) {
-    if let Some(meter) = meter {
-        meter.finish(failure, sent());
-    }
-}
-
 /// A running gateway: every binding listening.
 pub struct Gateway {
     listening: Vec<Listening>,
@@ -161,7 +135,11 @@ impl Gateway {
             })?;
             listeners.push((binding.protocol, listener, address));
         }
-        let monitoring = match &config.monitoring {
+        let served = config
+            .monitoring
+            .as_ref()
+            .filter(|monitoring| monitoring.serve);
+        let monitoring = match served {
             Some(monitoring) => {
                 let port = monitoring.port.unwrap_or(0);
                 let bind_error = |source| GatewayError::Bind {
@@ -178,8 +156,8 @@ impl Gateway {
             None => None,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let metrics = monitoring.as_ref().map(|(metrics, _, _)| {
-            let gateway = metrics.gateway();
+        let metrics = config.monitoring.as_ref().map(|monitoring| {
+            let gateway = monitoring.metrics.gateway();
             gateway.bind_endpoints(&service.endpoints());
             gateway
         });

@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::Shared;
 use super::limits::Charge;
+use super::observe::Observed;
 use flowhost_telemetry::Front;
 use flowhost_wire::Refusal;
 use flowhost_wire::json::{request_from_slice, response_to_json};
@@ -59,13 +60,20 @@ pub fn router(shared: Arc<Shared>) -> axum::Router {
                     match upgrade {
                         Ok(upgrade) => {
                             let protocol = subprotocol(&headers);
+                            let traceparent: Option<Arc<str>> =
+                                super::observe::traceparent(&headers).map(Into::into);
                             upgrade
                                 .protocols(["bytes", "json"])
                                 .max_message_size(shared.config.limits.max_request_size)
                                 .max_frame_size(shared.config.limits.max_request_size)
                                 .on_upgrade(move |socket| {
                                     let sessions = shared.sessions.clone();
-                                    sessions.track_future(serve(socket, shared, protocol))
+                                    sessions.track_future(serve(
+                                        socket,
+                                        shared,
+                                        protocol,
+                                        traceparent,
+                                    ))
                                 })
                         }
                         // A plain GET is the health check.
@@ -196,7 +204,12 @@ fn is_empty_object(text: &str) -> bool {
         .is_some_and(|inner| inner.trim().is_empty())
 }
 
-async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
+async fn serve(
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    protocol: Subprotocol,
+    traceparent: Option<Arc<str>>,
+) {
     let (mut sink, mut stream) = socket.split();
     let prefetch = shared.config.prefetch();
     let (replies, mut outbox) = mpsc::channel::<Message>(prefetch.clamp(1, 1024));
@@ -281,10 +294,17 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
                     .await;
             }
             Incoming::Request(request) => {
+                let traceparent = traceparent.clone();
                 tasks.spawn(async move {
-                    let meter = shared.meter(Front::WebSocket, &request.endpoint, received);
-                    let response = shared.service.process(request).await;
-                    let failure = super::failure(&response);
+                    let observed = Observed::begin(
+                        &shared,
+                        Front::WebSocket,
+                        &request,
+                        received,
+                        traceparent.as_deref(),
+                    );
+                    let response = observed.process(&shared, request).await;
+                    let failure = observed.failure(&response);
                     let reply = match protocol {
                         Subprotocol::Bytes => Message::Binary(
                             convert::response_to_proto(response).encode_to_vec().into(),
@@ -293,7 +313,7 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>, protocol: Subprotocol) {
                             Message::Text(response_to_json(&response).to_string().into())
                         }
                     };
-                    super::answered(meter, failure, || match &reply {
+                    observed.answered(failure, || match &reply {
                         Message::Binary(bytes) => bytes.len(),
                         Message::Text(text) => text.len(),
                         _ => 0,

@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 use flowhost_docs::{DocumentBatch, Dtype};
 use flowhost_flow::{DynamicBatching, Polling, PollingSpec};
 use flowhost_runtime::{CallFailure, Description, Executor};
+use flowhost_telemetry::trace::Traced;
 
 use crate::batching::{BatchPolicy, Batcher};
 
@@ -333,6 +334,22 @@ impl Deployment {
     /// by id), then `uses_after`; shards may be served here or elsewhere. `parameters` is a
     /// JSON object as text. A failure carries the documents the failing part was given.
     pub async fn call(
+        &self,
+        endpoint: &str,
+        docs: DocumentBatch,
+        parameters: &str,
+    ) -> Result<DocumentBatch, CallFailure> {
+        let traced = Traced::executor(&self.name, endpoint);
+        let result = traced
+            .run(self.call_parts(endpoint, docs, parameters))
+            .await;
+        if let Err(failure) = &result {
+            traced.fail(failure.error.exception_name(), &failure.error.to_string());
+        }
+        result
+    }
+
+    async fn call_parts(
         &self,
         endpoint: &str,
         docs: DocumentBatch,

@@ -278,8 +278,12 @@ impl Router {
     fn spawn_floating(&self, index: usize, input: DocumentBatch, call: CallContext, skip: bool) {
         let nodes = self.nodes.clone();
         let plan = self.plan.clone();
+        // A floating executor runs after the reply, in its own task: its span stays in the
+        // request's trace.
         self.background
-            .spawn(run_floating(nodes, plan, index, input, call, skip));
+            .spawn(flowhost_telemetry::trace::in_current(run_floating(
+                nodes, plan, index, input, call, skip,
+            )));
     }
 }
 

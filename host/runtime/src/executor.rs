@@ -15,8 +15,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
-use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics};
+use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics, trace};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::bindings::{Description, DocumentBatch};
@@ -149,10 +150,12 @@ impl Executor {
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
         let mut meter = slot.config.metrics.as_ref().map(ExecutorMetrics::queued);
+        let queued = trace::enabled().then(SystemTime::now);
         let live = slot.live.clone().lock_owned().await;
         if let Some(meter) = meter.as_mut() {
             meter.started();
         }
+        let started = queued.map(|_| SystemTime::now());
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
         // with it any state it keeps.
@@ -165,7 +168,11 @@ impl Executor {
             parameters.to_owned(),
             meter,
         );
-        FinishOnDrop::new(turn).await
+        let result = FinishOnDrop::new(turn).await;
+        if let (Some(queued), Some(started)) = (queued, started) {
+            trace::call_phases(queued, started, SystemTime::now());
+        }
+        result
     }
 }
 

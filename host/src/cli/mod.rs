@@ -7,10 +7,12 @@ mod export;
 mod flow_file;
 mod input;
 mod new;
+mod otlp_metrics;
 mod ping;
 mod post;
 mod registry;
 mod run;
+mod traces;
 
 use std::process::ExitCode;
 

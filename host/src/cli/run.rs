@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use serde_json::json;
 
 use super::flow_file::KeyPolicy;
 use crate::deploy::watch::{self, Reloader, WatchAll};
@@ -118,6 +119,21 @@ pub struct ServeArgs {
     pull: flowhost_registry::PullPolicy,
     #[command(flatten)]
     registry: super::registry::RegistryFlags,
+    /// Serve Prometheus metrics (Jina's `--monitoring`), at `/metrics` on `--port-monitoring`.
+    #[arg(long)]
+    monitoring: bool,
+    /// The port of `/metrics` (a free one when not given).
+    #[arg(long)]
+    port_monitoring: Option<u16>,
+    /// Export spans over OTLP/gRPC (Jina's `--tracing`), to `--traces-exporter-host`.
+    #[arg(long)]
+    tracing: bool,
+    /// Where spans are sent (an OpenTelemetry collector).
+    #[arg(long)]
+    traces_exporter_host: Option<String>,
+    /// The collector's OTLP/gRPC port (4317 when not given).
+    #[arg(long)]
+    traces_exporter_port: Option<u16>,
 }
 
 pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
@@ -129,11 +145,30 @@ pub async fn serve_executor(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(port) = args.port {
         flow = flow.with_port(port);
     }
-    let flow = flow.add(
+    let mut flow = flow.add(
         flowhost_flow::ExecutorSpec::new(args.name.clone())
             .uses(args.uses.clone())
             .uses_with(uses_with),
     );
+    flow.with.name = Some(args.name.clone());
+    let observe = [
+        ("monitoring", args.monitoring.then_some(json!(true))),
+        ("port_monitoring", args.port_monitoring.map(|p| json!(p))),
+        ("tracing", args.tracing.then_some(json!(true))),
+        (
+            "traces_exporter_host",
+            args.traces_exporter_host.map(|h| json!(h)),
+        ),
+        (
+            "traces_exporter_port",
+            args.traces_exporter_port.map(|p| json!(p)),
+        ),
+    ];
+    for (key, value) in observe {
+        if let Some(value) = value {
+            flow.with.extra.insert(key.to_owned(), value);
+        }
+    }
     let cwd = std::env::current_dir().context("cannot read the working folder")?;
     let resolve = args.registry.context()?.with_pull_policy(args.pull);
     let label = format!("executor `{}` ({})", args.name, args.uses);
@@ -181,8 +216,19 @@ async fn serve(
     // Watched before anything is announced: a SIGTERM right after the ready banner must drain,
     // not kill the process with the default action.
     let mut shutdown = ShutdownSignal::watch()?;
+    let service_name = flow.with.name.clone().unwrap_or_else(|| "flowhost".into());
+    let traces = super::traces::start(&flow, &service_name)?;
+    let pushed_metrics = super::otlp_metrics::settings(&flow);
     let mut gateway_config = gateway_config(&flow.gateway_args(), flow_dir);
-    gateway_config.monitoring = monitoring(&flow);
+    gateway_config.monitoring = monitoring(&flow, pushed_metrics.is_some());
+    let metrics_export = match (pushed_metrics, &gateway_config.monitoring) {
+        (Some(settings), Some(monitoring)) => Some(super::otlp_metrics::start(
+            settings,
+            monitoring.metrics.clone(),
+            &service_name,
+        )?),
+        _ => None,
+    };
     let mut runtime_config = runtime_config_for(&flow);
     if watch.is_some() && std::env::var_os("FLOWHOST_MAX_INSTANCES").is_none() {
         // A reload starts the changed executors beside the running ones before the swap:
@@ -244,6 +290,12 @@ async fn serve(
     tracing::info!("shutting down: draining requests in flight");
     gateway.shutdown().await;
     running.close().await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    if let Some(metrics_export) = metrics_export {
+        metrics_export.shutdown().await;
+    }
     tracing::info!("flow closed");
     Ok(())
 }

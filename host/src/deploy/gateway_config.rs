@@ -62,20 +62,26 @@ pub fn gateway_config(args: &GatewayArgs, flow_dir: &Path) -> GatewayConfig {
 
 /// Jina's `monitoring: true` (the flow's, the gateway's or any executor's): one registry
 /// for the process, served on the gateway's `port_monitoring` (a free port when unset, as in
-/// Jina). Executors run in this process, so they have no port of their own.
-pub fn monitoring(flow: &Flow) -> Option<Monitoring> {
+/// Jina). Executors run in this process, so they have no port of their own. `pushed` says
+/// the registry is also wanted without `/metrics` (Jina's `metrics: true`, pushed over OTLP).
+pub fn monitoring(flow: &Flow, pushed: bool) -> Option<Monitoring> {
     let args = flow.gateway_args();
     let on = |extra: &std::collections::BTreeMap<String, Value>| {
         extra.get("monitoring").and_then(Value::as_bool) == Some(true)
     };
-    if !on(&args.extra) && !flow.effective_executors().iter().any(|e| on(&e.extra)) {
+    let serve = on(&args.extra) || flow.effective_executors().iter().any(|e| on(&e.extra));
+    if !serve && !pushed {
         return None;
     }
     let port = (args.extra.get("port_monitoring"))
         .and_then(Value::as_u64)
         .and_then(|port| u16::try_from(port).ok());
     match Metrics::new() {
-        Ok(metrics) => Some(Monitoring { metrics, port }),
+        Ok(metrics) => Some(Monitoring {
+            metrics,
+            serve,
+            port,
+        }),
         Err(error) => {
             tracing::error!(error = %error, "metrics are off: {error:?}");
             None

@@ -116,6 +116,7 @@ impl RemoteExecutor {
     /// before any twice.
     async fn send(&self, request: &Request) -> Result<Response, PeerError> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let traceparent = flowhost_telemetry::trace::traceparent();
         let mut backoff = FIRST_BACKOFF;
         let mut last = None;
         for attempt in 0..self.attempts {
@@ -128,7 +129,9 @@ impl RemoteExecutor {
                 break;
             };
             let sent = Instant::now();
-            let outcome = peer.process(request, self.deadline).await;
+            let outcome = peer
+                .process(request, self.deadline, traceparent.as_deref())
+                .await;
             self.record(index, &outcome, sent.elapsed(), attempt > 0);
             match outcome {
                 Err(error) if error.is_retryable() => {

@@ -13,8 +13,11 @@
 //! Label values that come from outside (endpoints) are bounded: past [`MAX_ENDPOINTS`] they
 //! are counted as `other`.
 //!
-//! Must not know flows, wire shapes, wasmtime or the network: the layers call it, the binary
-//! serves [`Metrics::render`].
+//! Traces ([`trace`]) are made here too, through OpenTelemetry's global tracer, which the
+//! binary installs with its exporter.
+//!
+//! Must not know flows, wire shapes, wasmtime or the network: the layers call it, the
+//! gateway serves [`Metrics::render`], the binary exports the spans.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +28,7 @@ mod executor;
 mod gateway;
 mod jina;
 mod remote;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +41,8 @@ pub use remote::{RemoteMetrics, RemoteOutcome};
 
 /// A gauge handle, as [`RemoteMetrics::address`] gives one.
 pub use prometheus::IntGauge;
+/// The registry's values at one moment, as [`Metrics::gather`] gives them (for exporters).
+pub use prometheus::proto;
 
 /// How many distinct endpoints a metric keeps apart; later ones are counted as `other`, so a
 /// client inventing endpoints cannot grow the registry.
@@ -145,6 +151,11 @@ impl Metrics {
         self.inner.compile_cache.with_label_values(&[result]).inc();
     }
 
+    /// Every family's values now (what an exporter pushing elsewhere reads).
+    pub fn gather(&self) -> Vec<proto::MetricFamily> {
+        self.inner.registry.gather()
+    }
+
     /// The registry in Prometheus' text format (version 0.0.4), as `/metrics` serves it.
     pub fn render(&self) -> String {
         let mut text = Vec::new();
@@ -234,6 +245,59 @@ impl Registrar<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every metric the Grafana dashboard in `examples/grafana` queries is one this crate
+    /// serves, so the dashboard cannot drift from the names.
+    #[test]
+    fn the_dashboard_reads_only_metrics_that_exist() {
+        let metrics = Metrics::new().expect("families register");
+        let gateway = metrics.gateway();
+        gateway.request(Front::Http, "/index", 10).finish(None, 10);
+        let instance = metrics.executor(InstanceLabels {
+            executor: "e",
+            replica: 0,
+            shard: 0,
+            shards: 1,
+        });
+        let mut call = instance.queued();
+        call.started();
+        call.finished("/index", 1, CallOutcome::Ok);
+        instance.replaced(CallOutcome::Trap);
+        instance.memory(1);
+        let remote = metrics.remote("far");
+        remote.attempt(RemoteOutcome::Answered, Duration::from_millis(1), false);
+        remote.address("127.0.0.1:1").set(1);
+        metrics.startup_phase("e", "compile", Duration::from_millis(1));
+        metrics.compile_cache(false);
+        let served = metrics.render();
+
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/grafana/flowhost-dashboard.json"
+        );
+        let dashboard = std::fs::read_to_string(path).expect("the dashboard");
+        let mut names: Vec<&str> = Vec::new();
+        for (start, _) in dashboard.match_indices(['f', 'j']) {
+            let rest = &dashboard[start..];
+            if !(rest.starts_with("flowhost_") || rest.starts_with("jina_")) {
+                continue;
+            }
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            names.push(&rest[..end]);
+        }
+        assert!(names.len() > 10, "{names:?}");
+        for name in names {
+            assert!(
+                served
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{name}{{"))
+                        || line.starts_with(&format!("{name} "))),
+                "the dashboard reads `{name}`, which is not served"
+            );
+        }
+    }
 
     #[test]
     fn every_family_registers_once_and_renders() {

@@ -147,8 +147,8 @@ use Status::{Differs, Ignored, Implemented, Refused};
 // Reasons shared by several keys, so the same cause reads the same everywhere.
 const LOGGING: &str = "flowhost logs through `tracing` to stderr; choose what is shown with `--log-level` (or `FLOWHOST_LOG`, `RUST_LOG`) and the shape of a line with `--log-format text|json`";
 const ONE_REGISTRY: &str = "executors run inside the flowhost process, which serves one `/metrics` for all of them (labelled by executor, replica and shard) on the flow's `port_monitoring`; an executor's `monitoring: true` turns it on, its own port is not used";
-const OBSERVABILITY: &str =
-    "metrics and tracing are observability (#13), not implemented yet; it has no effect yet";
+const ONE_EXPORTER: &str = "executors run inside the flowhost process, which exports every span (a span per executor call, with its queue wait and compute) to one collector; an executor's `tracing: true` turns it on with its exporter settings";
+const ONE_PUSHER: &str = "executors run inside the flowhost process, which pushes one registry (every executor, labelled by executor, replica and shard) over OTLP/gRPC; an executor's `metrics: true` turns it on with its exporter settings";
 const DOCKER: &str = "flowhost runs WebAssembly components, not containers (a `docker://` image is only read for its .wasm)";
 const CONTROL: &str = "Jina's control requests go between its runtime processes; flowhost's executors run inside the flowhost process";
 const INTERNAL: &str = "Jina's internal wiring between its head and worker runtimes; flowhost routes requests in-process";
@@ -551,40 +551,30 @@ pub const KEYS: &[KeyInfo] = &[
     ),
     kept("monitoring", With, Implemented, "serve Prometheus metrics"),
     kept("port_monitoring", With, Implemented, "the Prometheus port"),
-    kept(
-        "metrics",
-        With,
-        Ignored(OBSERVABILITY),
-        "OpenTelemetry metrics",
-    ),
+    kept("metrics", With, Implemented, "OpenTelemetry metrics"),
     kept(
         "metrics_exporter_host",
         With,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "where OpenTelemetry metrics are sent",
     ),
     kept(
         "metrics_exporter_port",
         With,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "the port metrics are sent to",
     ),
-    kept(
-        "tracing",
-        With,
-        Ignored(OBSERVABILITY),
-        "OpenTelemetry tracing",
-    ),
+    kept("tracing", With, Implemented, "OpenTelemetry tracing"),
     kept(
         "traces_exporter_host",
         With,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "where traces are sent",
     ),
     kept(
         "traces_exporter_port",
         With,
-        Ignored(OBSERVABILITY),
+        Implemented,
         "the port traces are sent to",
     ),
     kept(
@@ -909,18 +899,8 @@ pub const KEYS: &[KeyInfo] = &[
         Implemented,
         "the Prometheus port",
     ),
-    kept(
-        "metrics",
-        Gateway,
-        Ignored(OBSERVABILITY),
-        "OpenTelemetry metrics",
-    ),
-    kept(
-        "tracing",
-        Gateway,
-        Ignored(OBSERVABILITY),
-        "OpenTelemetry tracing",
-    ),
+    kept("metrics", Gateway, Implemented, "OpenTelemetry metrics"),
+    kept("tracing", Gateway, Implemented, "OpenTelemetry tracing"),
     kept(
         "uvicorn_kwargs",
         Gateway,
@@ -1245,37 +1225,37 @@ pub const KEYS: &[KeyInfo] = &[
     kept(
         "metrics",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_PUSHER),
         "OpenTelemetry metrics",
     ),
     kept(
         "metrics_exporter_host",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_PUSHER),
         "where OpenTelemetry metrics are sent",
     ),
     kept(
         "metrics_exporter_port",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_PUSHER),
         "the port metrics are sent to",
     ),
     kept(
         "tracing",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_EXPORTER),
         "OpenTelemetry tracing",
     ),
     kept(
         "traces_exporter_host",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_EXPORTER),
         "where traces are sent",
     ),
     kept(
         "traces_exporter_port",
         Executor,
-        Ignored(OBSERVABILITY),
+        Differs(ONE_EXPORTER),
         "the port traces are sent to",
     ),
     kept(

@@ -1,0 +1,75 @@
+//! What the gateway records of one request: its count in the metrics and its span in the
+//! traces, both begun where a protocol hands the request to the flow and ended with the
+//! reply's size.
+
+use flowhost_telemetry::trace::{TRACEPARENT, Traced};
+use flowhost_telemetry::{Front, RequestMeter, error_kind};
+use flowhost_wire::{Request, Response, Status};
+
+use super::Shared;
+
+/// One request being recorded; recording nothing when the gateway is neither monitored nor
+/// traced.
+pub struct Observed {
+    meter: Option<RequestMeter>,
+    traced: Traced,
+}
+
+impl Observed {
+    /// Begins recording `request`, `received` bytes on the wire, whose client sent
+    /// `traceparent` (W3C) if any.
+    pub fn begin(
+        shared: &Shared,
+        front: Front,
+        request: &Request,
+        received: usize,
+        traceparent: Option<&str>,
+    ) -> Self {
+        Self {
+            meter: (shared.metrics.as_ref())
+                .map(|metrics| metrics.request(front, &request.endpoint, received)),
+            traced: Traced::request(
+                front.as_str(),
+                &request.endpoint,
+                &request.request_id,
+                traceparent,
+            ),
+        }
+    }
+
+    /// Runs `request` through the flow in the request's span.
+    pub async fn process(&self, shared: &Shared, request: Request) -> Response {
+        self.traced.run(shared.service.process(request)).await
+    }
+
+    /// Whether the reply's size is wanted (sizing a reply costs a walk over it).
+    pub fn counts_bytes(&self) -> bool {
+        self.meter.is_some()
+    }
+
+    /// How `response` ended, for [`Observed::answered`]: `None` when it succeeded.
+    pub fn failure(&self, response: &Response) -> Option<&'static str> {
+        match &response.status {
+            Status::Success => None,
+            Status::Error(info) => {
+                let kind = error_kind(&info.name);
+                self.traced.fail(kind, &info.description);
+                Some(kind)
+            }
+        }
+    }
+
+    /// Ends the record: the reply of `sent` bytes ended as `failure` says.
+    pub fn answered(self, failure: Option<&'static str>, sent: impl FnOnce() -> usize) {
+        if let Some(meter) = self.meter {
+            meter.finish(failure, sent());
+        }
+    }
+}
+
+/// The W3C `traceparent` of a request's headers (HTTP, WebSocket upgrade) or gRPC metadata.
+pub fn traceparent(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(TRACEPARENT)
+        .and_then(|value| value.to_str().ok())
+}
