@@ -1,7 +1,10 @@
-//! What the gateway records of one request: its count in the metrics and its span in the
-//! traces, both begun where a protocol hands the request to the flow and ended with the
-//! reply's size.
+//! What the gateway records of one request: its count in the metrics, its span in the
+//! traces, and its id in the log lines written while it runs; begun where a protocol hands
+//! the request to the flow, ended with the reply's size.
 
+use std::sync::Arc;
+
+use flowhost_telemetry::request::in_request;
 use flowhost_telemetry::trace::{TRACEPARENT, Traced};
 use flowhost_telemetry::{Front, RequestMeter, error_kind};
 use flowhost_wire::{Request, Response, Status};
@@ -37,9 +40,12 @@ impl Observed {
         }
     }
 
-    /// Runs `request` through the flow in the request's span.
+    /// Runs `request` through the flow in the request's span, as the request its guests'
+    /// log lines name.
     pub async fn process(&self, shared: &Shared, request: Request) -> Response {
-        self.traced.run(shared.service.process(request)).await
+        let id: Arc<str> = request.request_id.as_str().into();
+        let work = self.traced.run(shared.service.process(request));
+        in_request(id, work).await
     }
 
     /// Whether the reply's size is wanted (sizing a reply costs a walk over it).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 
 use flowhost_docs::{DocumentBatch, Dtype};
 use flowhost_flow::{DynamicBatching, Polling, PollingSpec};
@@ -333,20 +333,25 @@ impl Deployment {
     /// Runs one request on `endpoint`: `uses_before`, then one shard or all of them (merged
     /// by id), then `uses_after`; shards may be served here or elsewhere. `parameters` is a
     /// JSON object as text. A failure carries the documents the failing part was given.
-    pub async fn call(
-        &self,
-        endpoint: &str,
+    pub fn call<'a>(
+        &'a self,
+        endpoint: &'a str,
         docs: DocumentBatch,
-        parameters: &str,
-    ) -> Result<DocumentBatch, CallFailure> {
-        let traced = Traced::executor(&self.name, endpoint);
-        let result = traced
-            .run(self.call_parts(endpoint, docs, parameters))
-            .await;
-        if let Err(failure) = &result {
-            traced.fail(failure.error.exception_name(), &failure.error.to_string());
+        parameters: &'a str,
+    ) -> impl Future<Output = Result<DocumentBatch, CallFailure>> + Send + 'a {
+        let work = self.call_parts(endpoint, docs, parameters);
+        // Untraced, the call is its parts as they are: no wrapper future to move them into.
+        if !flowhost_telemetry::trace::enabled() {
+            return Either::Left(work);
         }
-        result
+        let traced = Traced::executor(&self.name);
+        Either::Right(async move {
+            let result = traced.run(work).await;
+            if let Err(failure) = &result {
+                traced.fail(failure.error.exception_name(), &failure.error.to_string());
+            }
+            result
+        })
     }
 
     async fn call_parts(

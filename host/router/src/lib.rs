@@ -30,7 +30,6 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value};
 use tokio_util::task::TaskTracker;
-use tracing::Instrument as _;
 
 use flowhost_docs::when::Filter;
 use flowhost_docs::{DocumentBatch, merge, retain_roots};
@@ -146,14 +145,6 @@ impl Router {
     /// executor error ends the request with status ERROR and the documents that executor was
     /// given.
     pub async fn process(&self, request: Request) -> Response {
-        // Every line logged while the request runs (the guests' output included: calls run
-        // in this task) carries its id. At ERROR level so that any filter showing lines at
-        // all keeps the span (a span's level is only whether it is recorded).
-        let span = tracing::error_span!("request", request_id = %request.request_id);
-        self.run(request).instrument(span).await
-    }
-
-    async fn run(&self, request: Request) -> Response {
         let started = SystemTime::now();
         let Request {
             request_id,

@@ -1,8 +1,9 @@
 //! What can go wrong in the runtime, each error naming the executor, file or
 //! method at fault.
 
-use flowhost_telemetry::CallOutcome;
 use std::path::PathBuf;
+
+use flowhost_telemetry::CallOutcome;
 
 use super::bindings::ExecutorError;
 

@@ -31,18 +31,29 @@ impl LogTags {
     pub(crate) fn emit(&self, level: tracing::Level, source: &'static str, line: &str) {
         let (flow, executor, replica, shard) =
             (&*self.flow, &*self.executor, self.replica, self.shard);
-        macro_rules! at {
-            ($event:ident) => {
-                tracing::$event!(target: "executor", flow, executor, replica, shard, source, "{line}")
-            };
-        }
-        match level {
-            tracing::Level::TRACE => at!(trace),
-            tracing::Level::DEBUG => at!(debug),
-            tracing::Level::INFO => at!(info),
-            tracing::Level::WARN => at!(warn),
-            tracing::Level::ERROR => at!(error),
-        }
+        flowhost_telemetry::request::with_request_id(|request_id| {
+            macro_rules! at {
+                ($event:ident) => {
+                    tracing::$event!(
+                        target: "executor",
+                        flow,
+                        executor,
+                        replica,
+                        shard,
+                        source,
+                        request_id,
+                        "{line}"
+                    )
+                };
+            }
+            match level {
+                tracing::Level::TRACE => at!(trace),
+                tracing::Level::DEBUG => at!(debug),
+                tracing::Level::INFO => at!(info),
+                tracing::Level::WARN => at!(warn),
+                tracing::Level::ERROR => at!(error),
+            }
+        });
     }
 }
 

@@ -28,6 +28,7 @@ mod executor;
 mod gateway;
 mod jina;
 mod remote;
+pub mod request;
 pub mod trace;
 
 use std::sync::Arc;
