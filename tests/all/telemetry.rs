@@ -386,12 +386,45 @@ struct ReceivedSpan {
     attributes: Vec<String>,
 }
 
+/// A gRPC server (an OTLP receiver here) on a free loopback port, stopped when dropped.
+struct LoopbackGrpc {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl LoopbackGrpc {
+    async fn serve(services: tonic::transport::server::Router) -> LoopbackGrpc {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(services.serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        LoopbackGrpc {
+            port,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for LoopbackGrpc {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// A real OTLP/gRPC trace receiver (the collector's own service definition, served by
 /// tonic) on a free loopback port, handing every span it is sent to a channel.
 struct TraceReceiver {
-    port: u16,
+    server: LoopbackGrpc,
     spans: tokio::sync::mpsc::UnboundedReceiver<ReceivedSpan>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 struct Collect(tokio::sync::mpsc::UnboundedSender<ReceivedSpan>);
@@ -442,27 +475,13 @@ impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Tra
 impl TraceReceiver {
     async fn start() -> TraceReceiver {
         use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let port = listener.local_addr().expect("its address").port();
         let (sender, spans) = tokio::sync::mpsc::unbounded_channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(
+        let server = LoopbackGrpc::serve(
             tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(Collect(sender)))
-                .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener),
-                    async {
-                        let _ = stopped.await;
-                    },
-                ),
-        );
-        TraceReceiver {
-            port,
-            spans,
-            stop: Some(stop),
-        }
+                .add_service(TraceServiceServer::new(Collect(sender))),
+        )
+        .await;
+        TraceReceiver { server, spans }
     }
 
     /// Spans until `done` says the set is complete (or a minute passes).
@@ -479,18 +498,10 @@ impl TraceReceiver {
     }
 }
 
-impl Drop for TraceReceiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn traces_follow_a_request_through_a_diamond_and_across_a_remote_executor() {
     let mut receiver = TraceReceiver::start().await;
-    let collector = receiver.port;
+    let collector = receiver.server.port;
     // The remote executor: its own process, exporting to the same receiver.
     let far_port = free_port();
     let mut far = Command::new(crate::gateway_support::flowhost_bin());
@@ -619,22 +630,13 @@ impl opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server:
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_pushed_over_otlp_when_the_flow_says_metrics_true() {
     use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let collector = listener.local_addr().expect("its address").port();
     let (sender, mut pushed) = tokio::sync::mpsc::unbounded_channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(
+    let receiver = LoopbackGrpc::serve(
         tonic::transport::Server::builder()
-            .add_service(MetricsServiceServer::new(PushedSuccesses(sender)))
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
-                async {
-                    let _ = stopped.await;
-                },
-            ),
-    );
+            .add_service(MetricsServiceServer::new(PushedSuccesses(sender))),
+    )
+    .await;
+    let collector = receiver.port;
     let dir = tempfile::tempdir().expect("temp dir");
     let flow = dir.path().join("flow.yml");
     std::fs::write(
@@ -672,5 +674,4 @@ async fn metrics_are_pushed_over_otlp_when_the_flow_says_metrics_true() {
         }
     }
     assert!(server.stop().success());
-    let _ = stop.send(());
 }

@@ -162,6 +162,20 @@ impl Flow {
             .collect()
     }
 
+    /// Where a process-wide switch such as Jina's `monitoring`, `metrics` or `tracing` is
+    /// turned on (`key: true`): the gateway's arguments, else the first executor's that say
+    /// so, with the keys beside it (its exporter's host and port). `None` when nothing does.
+    pub fn switched_on(&self, key: &str) -> Option<BTreeMap<String, Value>> {
+        let on = |extra: &BTreeMap<String, Value>| extra.get(key) == Some(&Value::Bool(true));
+        let gateway = self.gateway_args().extra;
+        if on(&gateway) {
+            return Some(gateway);
+        }
+        (self.effective_executors().into_iter())
+            .map(|executor| executor.extra)
+            .find(on)
+    }
+
     /// The gateway's arguments: `with:`, with the top-level `gateway:` section over it
     /// ([`FlowArgs::gateway`](crate::FlowArgs::gateway); its other keys are in `with` already).
     pub fn gateway_args(&self) -> GatewayArgs {

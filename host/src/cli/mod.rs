@@ -7,6 +7,7 @@ mod export;
 mod flow_file;
 mod input;
 mod new;
+mod otlp;
 mod otlp_metrics;
 mod ping;
 mod post;

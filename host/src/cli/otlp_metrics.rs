@@ -14,15 +14,12 @@ use opentelemetry_proto::tonic::metrics::v1::{
     ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use serde_json::Value;
 use tokio::sync::watch;
 
 use flowhost_flow::Flow;
 use flowhost_telemetry::Metrics;
 use flowhost_telemetry::proto::{MetricFamily, MetricType};
 
-/// The collector's OTLP/gRPC port when the flow names a host but no port.
-const OTLP_GRPC_PORT: u64 = 4317;
 /// OpenTelemetry's default export interval; `OTEL_METRIC_EXPORT_INTERVAL` (ms) overrides it.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -34,25 +31,8 @@ pub struct Settings {
 
 /// The flow's `metrics: true` settings (its `with:`, `gateway:` or an executor's), if any.
 pub fn settings(flow: &Flow) -> Option<Settings> {
-    let gateway = flow.gateway_args();
-    let executors = flow.effective_executors();
-    let extra = std::iter::once(&gateway.extra)
-        .chain(executors.iter().map(|e| &e.extra))
-        .find(|extra| extra.get("metrics").and_then(Value::as_bool) == Some(true))?;
-    let Some(host) = extra.get("metrics_exporter_host").and_then(Value::as_str) else {
-        tracing::warn!(
-            "`metrics: true` without `metrics_exporter_host`: no metrics are pushed (Jina pushes none either)"
-        );
-        return None;
-    };
-    let port = (extra.get("metrics_exporter_port"))
-        .and_then(Value::as_u64)
-        .unwrap_or(OTLP_GRPC_PORT);
-    let endpoint = if host.contains("://") {
-        format!("{host}:{port}")
-    } else {
-        format!("http://{host}:{port}")
-    };
+    let endpoint =
+        super::otlp::exporter_endpoint(flow, "metrics", "metrics", "no metrics are pushed")?;
     let interval = std::env::var("OTEL_METRIC_EXPORT_INTERVAL")
         .ok()
         .and_then(|ms| ms.trim().parse().ok())

@@ -5,12 +5,8 @@ use anyhow::Context as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use serde_json::Value;
 
 use flowhost_flow::Flow;
-
-/// The OTLP port when the flow names a host but no port (the collector's gRPC default).
-const OTLP_GRPC_PORT: u64 = 4317;
 
 /// Spans being exported; [`TraceExport::shutdown`] sends what is still buffered.
 pub struct TraceExport {
@@ -20,28 +16,10 @@ pub struct TraceExport {
 /// Starts exporting when the flow (its `with:`, `gateway:` or an executor) says
 /// `tracing: true`; `service` names this process in the traces.
 pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> {
-    let gateway = flow.gateway_args();
-    let executors = flow.effective_executors();
-    let settings = std::iter::once(&gateway.extra)
-        .chain(executors.iter().map(|e| &e.extra))
-        .find(|extra| extra.get("tracing").and_then(Value::as_bool) == Some(true));
-    let Some(settings) = settings else {
+    let Some(endpoint) =
+        super::otlp::exporter_endpoint(flow, "tracing", "traces", "no spans are exported")
+    else {
         return Ok(None);
-    };
-    let Some(host) = settings.get("traces_exporter_host").and_then(Value::as_str) else {
-        tracing::warn!(
-            "`tracing: true` without `traces_exporter_host`: no spans are exported (Jina exports none either)"
-        );
-        return Ok(None);
-    };
-    let port = settings
-        .get("traces_exporter_port")
-        .and_then(Value::as_u64)
-        .unwrap_or(OTLP_GRPC_PORT);
-    let endpoint = if host.contains("://") {
-        format!("{host}:{port}")
-    } else {
-        format!("http://{host}:{port}")
     };
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()

@@ -66,10 +66,7 @@ pub fn gateway_config(args: &GatewayArgs, flow_dir: &Path) -> GatewayConfig {
 /// the registry is also wanted without `/metrics` (Jina's `metrics: true`, pushed over OTLP).
 pub fn monitoring(flow: &Flow, pushed: bool) -> Option<Monitoring> {
     let args = flow.gateway_args();
-    let on = |extra: &std::collections::BTreeMap<String, Value>| {
-        extra.get("monitoring").and_then(Value::as_bool) == Some(true)
-    };
-    let serve = on(&args.extra) || flow.effective_executors().iter().any(|e| on(&e.extra));
+    let serve = flow.switched_on("monitoring").is_some();
     if !serve && !pushed {
         return None;
     }

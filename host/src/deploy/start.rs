@@ -96,34 +96,22 @@ pub(super) async fn start_deployment(plan: DeploymentPlan) -> Result<Deployment,
             None => Ok(Vec::new()),
         }
     };
-    let before = async {
-        match before {
-            Some(part) => start_part(
-                &name,
-                &format!("{name}/uses_before"),
-                part,
-                &template,
-                metrics,
-            )
-            .await
-            .map(|mut s| s.pop()),
-            None => Ok(None),
+    // `uses_before` and `uses_after`: one instance each, counted under their own name.
+    let edge = |part: Option<PartPlan>, role: &'static str| {
+        let (name, template) = (&name, &template);
+        async move {
+            match part {
+                Some(part) => {
+                    let label = format!("{name}/{role}");
+                    let mut sets = start_part(name, &label, part, template, metrics).await?;
+                    Ok(sets.pop())
+                }
+                None => Ok(None),
+            }
         }
     };
-    let after = async {
-        match after {
-            Some(part) => start_part(
-                &name,
-                &format!("{name}/uses_after"),
-                part,
-                &template,
-                metrics,
-            )
-            .await
-            .map(|mut s| s.pop()),
-            None => Ok(None),
-        }
-    };
+    let before = edge(before, "uses_before");
+    let after = edge(after, "uses_after");
     let (shards, before, after) = futures::future::try_join3(shards, before, after).await?;
     let deployment = if remotes.is_empty() {
         Deployment::new(name, shards, before, after, polling)

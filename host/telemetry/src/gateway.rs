@@ -235,8 +235,6 @@ pub fn error_kind(exception: &str) -> &'static str {
         "OutOfFuel" => "fuel",
         "InvalidOutput" => "invalid_output",
         "ExecutorUnavailable" => "unavailable",
-        "BadRequest" => "bad_request",
-        "ResourceExhausted" => "overloaded",
         _ => "raised",
     }
 }

@@ -1,0 +1,34 @@
+//! Where Jina's OTLP exporters send: `tracing` with `traces_exporter_host`/`_port`, and
+//! `metrics` with `metrics_exporter_host`/`_port`, read the same way for both.
+
+use serde_json::Value;
+
+use flowhost_flow::Flow;
+
+/// The OTLP port when the flow names a host but no port (the collector's gRPC default).
+const OTLP_GRPC_PORT: u64 = 4317;
+
+/// The collector's address when the flow turns `switch` on (`tracing`, `metrics`) with a
+/// `{prefix}_exporter_host` beside it; `None` (with a warning naming what is lost when only
+/// the host is missing, as Jina exports nothing then either) otherwise.
+pub(super) fn exporter_endpoint(
+    flow: &Flow,
+    switch: &str,
+    prefix: &str,
+    lost: &str,
+) -> Option<String> {
+    let settings = flow.switched_on(switch)?;
+    let host_key = format!("{prefix}_exporter_host");
+    let Some(host) = settings.get(&host_key).and_then(Value::as_str) else {
+        tracing::warn!("`{switch}: true` without `{host_key}`: {lost} (Jina exports none either)");
+        return None;
+    };
+    let port = (settings.get(&format!("{prefix}_exporter_port")))
+        .and_then(Value::as_u64)
+        .unwrap_or(OTLP_GRPC_PORT);
+    Some(if host.contains("://") {
+        format!("{host}:{port}")
+    } else {
+        format!("http://{host}:{port}")
+    })
+}
