@@ -1,7 +1,7 @@
 """Two flowhost binaries side by side in one run: did a change cost gateway throughput?
 
     python3 scripts/bench_ab.py BASE_BINARY NEW_BINARY [--rounds 3] [--only seq1,stream1,emb] [--n N] [--remote]
-        [--new-with KEY=VALUE ...] [--otlp-sink]
+        [--new-with KEY=VALUE ...] [--base-with KEY=VALUE ...] [--otlp-sink]
 
 Serves the benchmarks' one-executor flow (`noop_executor.wasm`, gRPC and HTTP) with each
 binary in turn, alternating BASE, NEW, BASE, NEW, ... for `--rounds` rounds, and drives each
@@ -13,7 +13,8 @@ the rounds, NEW/BASE) and writes bench-out/ab.json.
 binary twice measures what a setting costs (BENCHMARKS.md's metrics on/off). `--otlp-sink`
 starts a do-nothing OTLP/gRPC receiver (`cargo bench --bench otlp_sink`) and points the NEW
 side's `traces_exporter_host`/`traces_exporter_port` at it: with `--new-with tracing=true`,
-what exporting every span costs.
+what exporting every span costs. `--base-with` does the same for the BASE side, to compare
+two binaries with a setting on in both (the sink then takes both sides' spans).
 
 A base binary of an earlier commit, without disturbing the working tree:
 
@@ -107,16 +108,22 @@ def main():
                         help='serve the executor with `flowhost executor serve` and reach it as external: true')
     parser.add_argument('--new-with', action='append', default=[], metavar='KEY=VALUE',
                         help="a flow `with:` key for the NEW side only (repeatable)")
+    parser.add_argument('--base-with', action='append', default=[], metavar='KEY=VALUE',
+                        help="a flow `with:` key for the BASE side only (repeatable)")
     parser.add_argument('--otlp-sink', action='store_true',
-                        help="export the NEW side's spans to a do-nothing OTLP receiver")
+                        help="export the spans to a do-nothing OTLP receiver")
     args = parser.parse_args()
     new_with = [item.split('=', 1) for item in args.new_with]
+    base_with = [item.split('=', 1) for item in args.base_with]
     sink = None
     if args.otlp_sink:
         sink = subprocess.Popen(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'otlp_sink'],
                                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         port = sink.stdout.readline().split()[1]
-        new_with += [['traces_exporter_host', '127.0.0.1'], ['traces_exporter_port', port]]
+        exporter = [['traces_exporter_host', '127.0.0.1'], ['traces_exporter_port', port]]
+        new_with += exporter
+        if base_with:
+            base_with += exporter
     scenarios = args.only.split(',')
     os.makedirs(OUT, exist_ok=True)
     # Build the load generator once, outside the measurements.
@@ -126,7 +133,7 @@ def main():
     for round_ in range(args.rounds):
         for side, binary in (('base', args.base), ('new', args.new)):
             with tempfile.TemporaryDirectory() as workdir:
-                extra = new_with if side == 'new' else ()
+                extra = new_with if side == 'new' else base_with
                 processes, grpc, http = serve(binary, workdir, args.remote, extra)
                 try:
                     for scenario in scenarios:

@@ -1,6 +1,10 @@
 //! Where Jina's OTLP exporters send: `tracing` with `traces_exporter_host`/`_port`, and
-//! `metrics` with `metrics_exporter_host`/`_port`, read the same way for both.
+//! `metrics` with `metrics_exporter_host`/`_port`, read the same way for both; and the small
+//! OTLP values both write.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use serde_json::Value;
 
 use flowhost_flow::Flow;
@@ -31,4 +35,22 @@ pub(super) fn exporter_endpoint(
     } else {
         format!("http://{host}:{port}")
     })
+}
+
+/// `time` as OTLP's nanoseconds since the Unix epoch.
+pub(super) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+/// A string attribute.
+pub(super) fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
 }

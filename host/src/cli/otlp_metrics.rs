@@ -3,12 +3,12 @@
 //! registry `/metrics` serves (one source for both), read at each interval and sent as
 //! cumulative OTLP sums, gauges and histograms.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
     ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
@@ -17,6 +17,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use tokio::sync::watch;
 
 use flowhost_flow::Flow;
+
+use super::otlp::{text, unix_nanos};
 use flowhost_telemetry::Metrics;
 use flowhost_telemetry::proto::{MetricFamily, MetricType};
 
@@ -85,22 +87,6 @@ impl MetricsExport {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
-    }
-}
-
-fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or_default()
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
     }
 }
 

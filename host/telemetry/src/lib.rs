@@ -13,8 +13,8 @@
 //! Label values that come from outside (endpoints) are bounded: past [`MAX_ENDPOINTS`] they
 //! are counted as `other`.
 //!
-//! Traces ([`trace`]) are made here too, through OpenTelemetry's global tracer, which the
-//! binary installs with its exporter.
+//! Traces ([`trace`]) are recorded here too, as flowhost's own span records on a bounded
+//! queue, which the binary encodes as OTLP and exports.
 //!
 //! Must not know flows, wire shapes, wasmtime or the network: the layers call it, the
 //! gateway serves [`Metrics::render`], the binary exports the spans.

@@ -1,0 +1,82 @@
+//! What the span queue hands the exporter for a request with executor calls: one process-wide
+//! recorder, so this is its own test binary.
+
+use std::time::{Duration, SystemTime};
+
+use flowhost_telemetry::trace::{self, Batching, Operation, Sampler, Traced};
+
+/// Polls a future that never waits.
+fn ready<F: std::future::Future>(work: F) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match work.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the test future waited"),
+    }
+}
+
+#[test]
+fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
+    let queue =
+        trace::enable(Sampler::default(), Batching { queue: 3, batch: 2 }).expect("first enable");
+    assert!(trace::enable(Sampler::default(), Batching::default()).is_err());
+
+    let client = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let request = Traced::request("grpc", "/index", "r1", Some(client));
+    let header = ready(request.run(async {
+        let call = Traced::executor("encoder");
+        let header = ready(call.run(async {
+            let now = SystemTime::now();
+            trace::call_phases(now, now, now);
+            trace::traceparent()
+        }));
+        call.fail("trap", "wasm trap: unreachable");
+        header
+    }));
+    assert_eq!(trace::traceparent(), None, "no span outside the request");
+    drop(request);
+
+    let mut spans = Vec::new();
+    let taken = queue.take(Duration::from_secs(5), &mut spans);
+    assert_eq!(taken.dropped, 0);
+    let [call, request] = &spans[..] else {
+        panic!("two spans, the call ending first: {spans:#?}")
+    };
+    assert_eq!(request.trace_id, 0x4bf92f3577b34da6a3ce929d0e0e4736);
+    assert_eq!(request.parent_span_id, Some(0x00f067aa0ba902b7));
+    assert_eq!(request.operation.to_string(), "grpc /index");
+    assert!(
+        matches!(&request.operation, Operation::Request { request_id, .. } if &**request_id == "r1")
+    );
+    assert_eq!(call.trace_id, request.trace_id);
+    assert_eq!(call.parent_span_id, Some(request.span_id));
+    assert_eq!(call.operation.to_string(), "executor encoder");
+    assert!(call.phases.is_some());
+    assert_eq!(call.failure.as_ref().map(|f| &*f.kind), Some("trap"));
+    assert_eq!(
+        header.as_deref(),
+        Some(
+            format!(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-{:016x}-01",
+                call.span_id
+            )
+            .as_str()
+        ),
+        "a remote call continues the call's span"
+    );
+
+    // An unsampled client trace is carried on but not recorded.
+    let unsampled = Traced::request("http", "/", "r2", Some(&client.replace("-01", "-00")));
+    let header = ready(unsampled.run(async { trace::traceparent() }));
+    assert!(header.is_some_and(|h| h.ends_with("-00")));
+    drop(unsampled);
+
+    // The queue holds three; the fourth and fifth are dropped and counted.
+    for _ in 0..5 {
+        drop(Traced::request("http", "/", "r", None));
+    }
+    queue.close();
+    let taken = queue.take(Duration::from_secs(5), &mut spans);
+    assert_eq!((spans.len(), taken.dropped, taken.closed), (3, 2, true));
+    assert!(!trace::enabled(), "closing stops recording");
+}
