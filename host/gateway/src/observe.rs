@@ -16,6 +16,7 @@ use super::Shared;
 pub struct Observed {
     meter: Option<RequestMeter>,
     traced: Traced,
+    request_id: Arc<str>,
 }
 
 impl Observed {
@@ -28,24 +29,20 @@ impl Observed {
         received: usize,
         traceparent: Option<&str>,
     ) -> Self {
+        let request_id: Arc<str> = request.request_id.as_str().into();
         Self {
             meter: (shared.metrics.as_ref())
                 .map(|metrics| metrics.request(front, &request.endpoint, received)),
-            traced: Traced::request(
-                front.as_str(),
-                &request.endpoint,
-                &request.request_id,
-                traceparent,
-            ),
+            traced: Traced::request(front.as_str(), &request.endpoint, &request_id, traceparent),
+            request_id,
         }
     }
 
     /// Runs `request` through the flow in the request's span, as the request its guests'
     /// log lines name.
     pub async fn process(&self, shared: &Shared, request: Request) -> Response {
-        let id: Arc<str> = request.request_id.as_str().into();
         let work = self.traced.run(shared.service.process(request));
-        in_request(id, work).await
+        in_request(self.request_id.clone(), work).await
     }
 
     /// Whether the reply's size is wanted (sizing a reply costs a walk over it).

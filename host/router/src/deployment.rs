@@ -255,6 +255,8 @@ pub struct Deployment {
     /// converted to it.
     output_dtype: Option<Dtype>,
     next_shard: AtomicUsize,
+    /// `name`, shared by the spans of its calls (a span then copies no string).
+    traced_as: Arc<str>,
 }
 
 impl Deployment {
@@ -266,8 +268,10 @@ impl Deployment {
         after: Option<ReplicaSet>,
         polling: Option<PollingSpec>,
     ) -> Self {
+        let name = name.into();
         Self {
-            name: name.into(),
+            traced_as: name.as_str().into(),
+            name,
             shards,
             before,
             after,
@@ -344,7 +348,7 @@ impl Deployment {
         if !flowhost_telemetry::trace::enabled() {
             return Either::Left(work);
         }
-        let traced = Traced::executor(&self.name);
+        let traced = Traced::executor(&self.traced_as);
         Either::Right(async move {
             let result = traced.run(work).await;
             if let Err(failure) = &result {

@@ -45,11 +45,20 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
         return Ok(None);
     };
     let schedule = schedule();
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
-        .with_context(|| format!("`{endpoint}` is not a traces exporter address"))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(schedule.timeout)
-        .connect_lazy();
+    // The exporter's connection runs on a runtime of its own, driven by its thread, so
+    // sending spans takes no turn on the workers that serve requests.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the trace exporter's runtime")?;
+    let channel = {
+        let _in_runtime = runtime.enter();
+        tonic::transport::Endpoint::from_shared(endpoint.clone())
+            .with_context(|| format!("`{endpoint}` is not a traces exporter address"))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(schedule.timeout)
+            .connect_lazy()
+    };
     let queue = std::sync::Arc::new(trace::enable(sampler(), schedule.batching)?);
     let exporter = Exporter {
         client: TraceServiceClient::new(channel),
@@ -60,7 +69,6 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
         endpoint: endpoint.clone(),
         batch: schedule.batching.batch,
     };
-    let runtime = tokio::runtime::Handle::current();
     let thread = std::thread::Builder::new()
         .name("trace-export".to_owned())
         .spawn({
@@ -119,7 +127,8 @@ fn sampler() -> Sampler {
 }
 
 /// Takes batches off the span queue and sends them, on a thread of its own (the queue is
-/// waited on with a condition variable, which a runtime worker must not block on).
+/// waited on with a condition variable, which a runtime worker must not block on), which
+/// drives the connection's runtime while it sends.
 struct Exporter {
     client: TraceServiceClient<Channel>,
     resource: Resource,
@@ -128,7 +137,7 @@ struct Exporter {
 }
 
 impl Exporter {
-    fn run(mut self, queue: &SpanQueue, delay: Duration, runtime: &tokio::runtime::Handle) {
+    fn run(mut self, queue: &SpanQueue, delay: Duration, runtime: &tokio::runtime::Runtime) {
         let mut spans = Vec::new();
         loop {
             let taken = queue.take(delay, &mut spans);

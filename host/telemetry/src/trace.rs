@@ -187,12 +187,12 @@ pub enum Operation {
         /// The endpoint it asked for.
         endpoint: Box<str>,
         /// Its request id.
-        request_id: Box<str>,
+        request_id: Arc<str>,
     },
     /// One call of an executor.
     ExecutorCall {
         /// The executor's name.
-        executor: Box<str>,
+        executor: Arc<str>,
     },
 }
 
@@ -239,7 +239,7 @@ impl Traced {
     pub fn request(
         protocol: &'static str,
         endpoint: &str,
-        request_id: &str,
+        request_id: &Arc<str>,
         traceparent: Option<&str>,
     ) -> Self {
         let Some(recorder) = recorder() else {
@@ -249,18 +249,18 @@ impl Traced {
         Self::open(recorder, parent, || Operation::Request {
             protocol,
             endpoint: endpoint.into(),
-            request_id: request_id.into(),
+            request_id: request_id.clone(),
         })
     }
 
     /// A span for one call of `executor`, the child of the span the caller runs in.
-    pub fn executor(executor: &str) -> Self {
+    pub fn executor(executor: &Arc<str>) -> Self {
         let Some(recorder) = recorder() else {
             return Self(None);
         };
         let parent = CURRENT.with(|current| current.borrow().as_ref().map(|open| open.context));
         Self::open(recorder, parent, || Operation::ExecutorCall {
-            executor: executor.into(),
+            executor: executor.clone(),
         })
     }
 
@@ -554,8 +554,12 @@ mod tests {
     #[test]
     fn off_records_nothing_and_sends_no_header() {
         assert!(!enabled());
-        assert!(Traced::request("http", "/index", "id", None).0.is_none());
-        assert!(Traced::executor("e").0.is_none());
+        assert!(
+            Traced::request("http", "/index", &"id".into(), None)
+                .0
+                .is_none()
+        );
+        assert!(Traced::executor(&"e".into()).0.is_none());
         assert_eq!(traceparent(), None);
     }
 

@@ -22,9 +22,9 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     assert!(trace::enable(Sampler::default(), Batching::default()).is_err());
 
     let client = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let request = Traced::request("grpc", "/index", "r1", Some(client));
+    let request = Traced::request("grpc", "/index", &"r1".into(), Some(client));
     let header = ready(request.run(async {
-        let call = Traced::executor("encoder");
+        let call = Traced::executor(&"encoder".into());
         let header = ready(call.run(async {
             let now = SystemTime::now();
             trace::call_phases(now, now, now);
@@ -66,14 +66,19 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     );
 
     // An unsampled client trace is carried on but not recorded.
-    let unsampled = Traced::request("http", "/", "r2", Some(&client.replace("-01", "-00")));
+    let unsampled = Traced::request(
+        "http",
+        "/",
+        &"r2".into(),
+        Some(&client.replace("-01", "-00")),
+    );
     let header = ready(unsampled.run(async { trace::traceparent() }));
     assert!(header.is_some_and(|h| h.ends_with("-00")));
     drop(unsampled);
 
     // The queue holds three; the fourth and fifth are dropped and counted.
     for _ in 0..5 {
-        drop(Traced::request("http", "/", "r", None));
+        drop(Traced::request("http", "/", &"r".into(), None));
     }
     queue.close();
     let taken = queue.take(Duration::from_secs(5), &mut spans);
