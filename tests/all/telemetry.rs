@@ -88,7 +88,7 @@ fn batch(n: usize) -> docs::DocumentBatch {
 async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome() {
     let metrics_port = free_port();
     let yaml = format!(
-        "jtype: Flow\nwith:\n  protocol: [http, grpc]\n  monitoring: true\n  port_monitoring: {metrics_port}\nexecutors:\n  - name: guard\n    uses: {}\n  - name: slow\n    uses: {}\n    replicas: 2\n",
+        "jtype: Flow\nwith:\n  protocol: [http, grpc]\n  monitoring: true\n  port_monitoring: {metrics_port}\n  max_request_size: 4KiB\nexecutors:\n  - name: guard\n    uses: {}\n  - name: slow\n    uses: {}\n    replicas: 2\n",
         uses("trap_guest"),
         uses("slow_guest"),
     );
@@ -117,6 +117,21 @@ async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome()
         let results = grpc.post("/index", batch(1), Map::new()).await.unwrap();
         assert!(results.into_iter().all(|r| r.is_ok()));
     }
+    // Refused before the flow: unreadable JSON, and a body or message over 4 KiB.
+    assert_eq!(http_post(http, "/post", "{not json").0, 422);
+    let large = json!({"data": [{"text": "x".repeat(5000)}]}).to_string();
+    assert_eq!(http_post(http, "/post", &large).0, 413);
+    let refused = grpc
+        .post(
+            "/index",
+            docs::batch_of([docs::document("x".repeat(5000))]),
+            Map::new(),
+        )
+        .await;
+    assert!(
+        refused.map_or(true, |results| results.iter().any(|r| r.is_err())),
+        "a message over the limit is refused"
+    );
 
     let samples = scrape(metrics_port);
     let requests = |protocol, endpoint, status| {
@@ -134,6 +149,24 @@ async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome()
     assert_eq!(requests("http", "/error", "raised"), 1.0);
     assert_eq!(requests("http", "/trap", "trap"), 1.0);
     assert_eq!(requests("grpc", "/index", "ok"), 3.0);
+    let refused = |protocol, reason| {
+        value(
+            &samples,
+            "flowhost_refused_requests_total",
+            &[("protocol", protocol), ("reason", reason)],
+        )
+    };
+    assert_eq!(refused("http", "unreadable"), 1.0);
+    assert_eq!(refused("http", "too_large"), 1.0);
+    assert_eq!(refused("grpc", "too_large"), 1.0);
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.name == "flowhost_refused_requests_total"
+                && s.labels.get("reason") == Some(&json!("overloaded"))
+                && s.value == 0.0),
+        "every reason's series is there from the start"
+    );
     let gateway = [("runtime_name", "gateway")];
     assert_eq!(
         value(&samples, "jina_successful_requests_total", &gateway),

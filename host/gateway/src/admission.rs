@@ -26,6 +26,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use flowhost_telemetry::{Front, Refused};
 use http_body::Frame;
 use http_body_util::BodyExt as _;
 use tokio::time::{Instant, Sleep};
@@ -48,6 +49,7 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     let stopping = *shared.shutdown.borrow();
     if is_grpc(&request) {
         if stopping {
+            shared.count_refusal(Front::Grpc, Refused::ShuttingDown);
             return tonic::Status::unavailable(SHUTTING_DOWN).into_http::<Body>();
         }
         let (mut parts, body) = request.into_parts();
@@ -68,7 +70,13 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
     if !carries_data {
         return next.run(request).await;
     }
+    let front = if request.headers().contains_key(header::UPGRADE) {
+        Front::WebSocket
+    } else {
+        Front::Http
+    };
     if stopping {
+        shared.count_refusal(front, Refused::ShuttingDown);
         return refusal(StatusCode::SERVICE_UNAVAILABLE, SHUTTING_DOWN.to_owned());
     }
     let (parts, body) = request.into_parts();
@@ -79,7 +87,10 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
                 .await;
             response.map(|body| Body::new(Holding::new(body, charge)))
         }
-        Err(refused) => refused,
+        Err((why, refused)) => {
+            shared.count_refusal(front, why);
+            refused
+        }
     }
 }
 
@@ -106,15 +117,22 @@ fn refusal(status: StatusCode, detail: String) -> Response {
     response
 }
 
-/// Reads a whole HTTP body within the limits, charging the budget as it arrives.
-async fn read_body(mut body: Body, shared: &Shared) -> Result<(Bytes, Charge), Response> {
+/// Reads a whole HTTP body within the limits, charging the budget as it arrives; or says
+/// why not, with the answer.
+async fn read_body(
+    mut body: Body,
+    shared: &Shared,
+) -> Result<(Bytes, Charge), (Refused, Response)> {
     let limits = &shared.config.limits;
     let too_large = || {
-        refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is larger than this flow's max_request_size ({})",
-                bytes_text(limits.max_request_size)
+        (
+            Refused::TooLarge,
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is larger than this flow's max_request_size ({})",
+                    bytes_text(limits.max_request_size)
+                ),
             ),
         )
     };
@@ -135,19 +153,25 @@ async fn read_body(mut body: Body, shared: &Shared) -> Result<(Bytes, Charge), R
         };
         let frame = match frame {
             Err(()) => {
-                return Err(refusal(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "the request body did not arrive within this flow's read_timeout_ms ({} ms)",
-                        limits.read_timeout.as_millis()
+                return Err((
+                    Refused::ReadTimeout,
+                    refusal(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!(
+                            "the request body did not arrive within this flow's read_timeout_ms ({} ms)",
+                            limits.read_timeout.as_millis()
+                        ),
                     ),
                 ));
             }
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                return Err(refusal(
-                    StatusCode::BAD_REQUEST,
-                    format!("the request body could not be read: {error}"),
+                return Err((
+                    Refused::Unreadable,
+                    refusal(
+                        StatusCode::BAD_REQUEST,
+                        format!("the request body could not be read: {error}"),
+                    ),
                 ));
             }
             Ok(Some(Ok(frame))) => frame,
@@ -162,18 +186,23 @@ async fn read_body(mut body: Body, shared: &Shared) -> Result<(Bytes, Charge), R
         let memory = total.saturating_mul(JSON_EXPANSION);
         if memory > shared.budget.total() {
             // Not a busy gateway: this request could never fit.
-            return Err(refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "a JSON body of {total} bytes takes about {JSON_EXPANSION}× that in memory, more than this flow's request_memory_budget ({}); send smaller requests or use gRPC",
-                    bytes_text(shared.budget.total())
+            return Err((
+                Refused::TooLarge,
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "a JSON body of {total} bytes takes about {JSON_EXPANSION}× that in memory, more than this flow's request_memory_budget ({}); send smaller requests or use gRPC",
+                        bytes_text(shared.budget.total())
+                    ),
                 ),
             ));
         }
-        shared
-            .budget
-            .grow(&mut charge, memory)
-            .map_err(|spent| refusal(StatusCode::SERVICE_UNAVAILABLE, spent.to_string()))?;
+        shared.budget.grow(&mut charge, memory).map_err(|spent| {
+            (
+                Refused::Overloaded,
+                refusal(StatusCode::SERVICE_UNAVAILABLE, spent.to_string()),
+            )
+        })?;
         chunks.push(data);
     }
     let bytes = match chunks.len() {
@@ -225,6 +254,12 @@ impl Encoding {
 }
 
 const PREFIX: usize = 5;
+
+/// Why a gRPC message is not handed on, and the status that tells the client.
+struct NotTaken {
+    why: Refused,
+    status: tonic::Status,
+}
 
 /// A gRPC request body, handed on one whole message at a time (see the module doc).
 struct GrpcMessages {
@@ -286,19 +321,32 @@ impl GrpcMessages {
         self.shared.config.limits.max_grpc_message_size
     }
 
-    fn too_large(&self, what: &str, bytes: usize) -> tonic::Status {
-        tonic::Status::resource_exhausted(format!(
-            "{what} of {bytes} bytes is larger than this flow's gRPC message limit ({}; set with max_request_size or grpc_server_options' grpc.max_receive_message_length)",
-            bytes_text(self.limit())
-        ))
+    fn too_large(&self, what: &str, bytes: usize) -> NotTaken {
+        NotTaken {
+            why: Refused::TooLarge,
+            status: tonic::Status::resource_exhausted(format!(
+                "{what} of {bytes} bytes is larger than this flow's gRPC message limit ({}; set with max_request_size or grpc_server_options' grpc.max_receive_message_length)",
+                bytes_text(self.limit())
+            )),
+        }
     }
 
-    fn spent(error: BudgetSpent) -> tonic::Status {
-        tonic::Status::resource_exhausted(error.to_string())
+    fn spent(error: BudgetSpent) -> NotTaken {
+        NotTaken {
+            why: Refused::Overloaded,
+            status: tonic::Status::resource_exhausted(error.to_string()),
+        }
+    }
+
+    fn unreadable(message: String) -> NotTaken {
+        NotTaken {
+            why: Refused::Unreadable,
+            status: tonic::Status::invalid_argument(message),
+        }
     }
 
     /// Takes in the next data frame, splitting it at message boundaries.
-    fn absorb(&mut self, mut data: Bytes) -> Result<(), tonic::Status> {
+    fn absorb(&mut self, mut data: Bytes) -> Result<(), NotTaken> {
         while !data.is_empty() {
             if self.prefix_len == 0 && self.whole_message_in(&data) {
                 self.take_whole(&mut data)?;
@@ -352,7 +400,7 @@ impl GrpcMessages {
         declared <= self.limit() && data.len() - PREFIX >= declared
     }
 
-    fn take_whole(&mut self, data: &mut Bytes) -> Result<(), tonic::Status> {
+    fn take_whole(&mut self, data: &mut Bytes) -> Result<(), NotTaken> {
         let declared = u32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
         let message = data.split_to(PREFIX + declared);
         let charge = self
@@ -366,7 +414,7 @@ impl GrpcMessages {
     }
 
     /// The current message is whole: hand it on (inflated if it came compressed).
-    fn complete(&mut self) -> Result<(), tonic::Status> {
+    fn complete(&mut self) -> Result<(), NotTaken> {
         let parts = std::mem::take(&mut self.parts);
         let compressed = self.prefix[0] & 1 == 1;
         match (compressed, self.encoding) {
@@ -400,7 +448,7 @@ impl GrpcMessages {
     }
 
     /// Inflates a message, stopping one byte past the limit.
-    fn inflate(&self, encoding: Encoding, payload: &[u8]) -> Result<Vec<u8>, tonic::Status> {
+    fn inflate(&self, encoding: Encoding, payload: &[u8]) -> Result<Vec<u8>, NotTaken> {
         let limit = self.limit();
         let mut reader: Box<dyn std::io::Read + '_> = match encoding {
             Encoding::Gzip => Box::new(flate2::read::GzDecoder::new(payload)),
@@ -411,7 +459,7 @@ impl GrpcMessages {
             .take(limit as u64 + 1)
             .read_to_end(&mut inflated)
             .map_err(|error| {
-                tonic::Status::invalid_argument(format!(
+                Self::unreadable(format!(
                     "a compressed message could not be inflated: {error}"
                 ))
             })?;
@@ -421,9 +469,10 @@ impl GrpcMessages {
         Ok(inflated)
     }
 
-    /// Ends the body with `status`, after the whole messages already in.
-    fn fail(&mut self, status: tonic::Status) {
-        self.failed = Some(status);
+    /// Ends the body with the refusal's status, after the whole messages already in.
+    fn fail(&mut self, not_taken: NotTaken) {
+        self.shared.count_refusal(Front::Grpc, not_taken.why);
+        self.failed = Some(not_taken.status);
         self.ended = true;
         self.began = None;
         self.deadline = None;
@@ -431,11 +480,14 @@ impl GrpcMessages {
         self.charge = Charge::default();
     }
 
-    fn read_timed_out(&self) -> tonic::Status {
-        tonic::Status::deadline_exceeded(format!(
-            "a request message did not arrive whole within this flow's read_timeout_ms ({} ms)",
-            self.shared.config.limits.read_timeout.as_millis()
-        ))
+    fn read_timed_out(&self) -> NotTaken {
+        NotTaken {
+            why: Refused::ReadTimeout,
+            status: tonic::Status::deadline_exceeded(format!(
+                "a request message did not arrive whole within this flow's read_timeout_ms ({} ms)",
+                self.shared.config.limits.read_timeout.as_millis()
+            )),
+        }
     }
 }
 
@@ -473,9 +525,9 @@ impl HttpBody for GrpcMessages {
                     }
                     this.fail(this.read_timed_out());
                 }
-                Poll::Ready(None) if this.prefix_len > 0 => this.fail(
-                    tonic::Status::invalid_argument("the request ended in the middle of a message"),
-                ),
+                Poll::Ready(None) if this.prefix_len > 0 => this.fail(Self::unreadable(
+                    "the request ended in the middle of a message".to_owned(),
+                )),
                 Poll::Ready(None) => this.ended = true,
                 Poll::Ready(Some(Err(error))) => {
                     this.ended = true;
@@ -483,8 +535,8 @@ impl HttpBody for GrpcMessages {
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
-                        if let Err(status) = this.absorb(data) {
-                            this.fail(status);
+                        if let Err(not_taken) = this.absorb(data) {
+                            this.fail(not_taken);
                         }
                     }
                     Err(frame) => {

@@ -23,7 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::Shared;
 use super::admission::{ArrivedCharges, SHUTTING_DOWN};
 use super::observe::Observed;
-use flowhost_telemetry::Front;
+use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Compression;
 use flowhost_wire::Readiness;
 use flowhost_wire::Refusal;
@@ -249,6 +249,10 @@ async fn serve_stream(
         Ending::ClientDone => return,
         Ending::Broken(status) if status.code() == tonic::Code::Cancelled => return,
         Ending::Broken(status) => {
+            // Admission counted its own refusals; the codec's are counted here.
+            if status.code() == tonic::Code::Unknown {
+                shared.count_refusal(Front::Grpc, Refused::Unreadable);
+            }
             // Undecodable protobuf keeps the codec's UNKNOWN (Jina's answer), and admission's
             // refusals keep theirs (size, budget, read deadline); anything else unreadable
             // is INVALID_ARGUMENT.
@@ -266,9 +270,14 @@ async fn serve_stream(
         Ending::ShuttingDown { refused: 0 } => Status::unavailable(format!(
             "{SHUTTING_DOWN}: every request taken on this stream was answered; send the rest again later"
         )),
-        Ending::ShuttingDown { refused } => Status::unavailable(format!(
-            "{SHUTTING_DOWN}: {refused} request(s) sent after it began were not taken; send them again later"
-        )),
+        Ending::ShuttingDown { refused } => {
+            if let Some(metrics) = &shared.metrics {
+                metrics.refused_many(Front::Grpc, Refused::ShuttingDown, refused as u64);
+            }
+            Status::unavailable(format!(
+                "{SHUTTING_DOWN}: {refused} request(s) sent after it began were not taken; send them again later"
+            ))
+        }
     };
     let _ = replies.send(Err(status)).await;
 }
@@ -296,6 +305,7 @@ async fn process(
         }
         Err(error) => {
             tracing::debug!(%error, "unreadable gRPC request");
+            shared.count_refusal(Front::Grpc, Refused::Unreadable);
             convert::refusal_reply(request_id, Refusal::BadRequest, &error.to_string())
         }
     }
@@ -313,8 +323,10 @@ impl JinaSingleDataRequestRpc for Grpc {
         let message = request.into_inner();
         let shared = &self.shared;
         let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
-        let request = convert::request_from_proto(message)
-            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+        let request = convert::request_from_proto(message).map_err(|error| {
+            shared.count_refusal(Front::Grpc, Refused::Unreadable);
+            Status::invalid_argument(error.to_string())
+        })?;
         let observed = Observed::begin(
             shared,
             Front::Grpc,

@@ -23,7 +23,7 @@ use super::Shared;
 use super::observe::{Observed, traceparent};
 use super::openapi;
 use crate::GatewayConfig;
-use flowhost_telemetry::Front;
+use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Readiness;
 use flowhost_wire::json::{request_from_slice, response_to_json};
 
@@ -332,8 +332,12 @@ async fn handle(
     body: Bytes,
     endpoint: Option<&str>,
 ) -> Response {
+    let refuse = |kind: &str, message: String| {
+        shared.count_refusal(Front::Http, Refused::Unreadable);
+        unprocessable(kind, message)
+    };
     if body.is_empty() {
-        return unprocessable(
+        return refuse(
             "value_error.missing",
             "the body is empty; send a JSON object such as {\"data\": [{\"text\": \"hello\"}]}"
                 .into(),
@@ -341,8 +345,8 @@ async fn handle(
     }
     let request = match request_from_slice(&body, endpoint) {
         Ok(request) => request,
-        Err(error) if error.not_json => return unprocessable("json_invalid", error.message),
-        Err(error) => return unprocessable("value_error", error.message),
+        Err(error) if error.not_json => return refuse("json_invalid", error.message),
+        Err(error) => return refuse("value_error", error.message),
     };
     let observed = Observed::begin(
         shared,

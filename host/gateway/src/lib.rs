@@ -99,6 +99,15 @@ struct Shared {
     metrics: Option<GatewayMetrics>,
 }
 
+impl Shared {
+    /// Counts a request refused before the flow saw it, when the gateway is monitored.
+    fn count_refusal(&self, front: flowhost_telemetry::Front, why: flowhost_telemetry::Refused) {
+        if let Some(metrics) = &self.metrics {
+            metrics.refused(front, why);
+        }
+    }
+}
+
 /// A running gateway: every binding listening.
 pub struct Gateway {
     listening: Vec<Listening>,

@@ -26,7 +26,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::Shared;
 use super::limits::Charge;
 use super::observe::Observed;
-use flowhost_telemetry::Front;
+use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Refusal;
 use flowhost_wire::json::{request_from_slice, response_to_json};
 use flowhost_wire::protobuf as convert;
@@ -278,12 +278,14 @@ async fn serve(
             Incoming::Skip => continue,
             Incoming::Bad(id, error) => {
                 tracing::debug!(%error, "unreadable WebSocket request");
+                shared.count_refusal(Front::WebSocket, Refused::Unreadable);
                 let _ = replies
                     .send(error_reply(protocol, id, Refusal::BadRequest, &error))
                     .await;
             }
             Incoming::Refused(id, error) => {
                 tracing::debug!(%error, "WebSocket request not taken");
+                shared.count_refusal(Front::WebSocket, Refused::Overloaded);
                 let _ = replies
                     .send(error_reply(
                         protocol,

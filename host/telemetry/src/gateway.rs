@@ -32,8 +32,46 @@ impl Front {
     }
 }
 
+/// Why the gateway refused a request before the flow saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Larger than a limit: `max_request_size`, the gRPC message limit, or more memory than
+    /// the whole request budget.
+    TooLarge,
+    /// Its body did not arrive within `read_timeout_ms`.
+    ReadTimeout,
+    /// Not a readable request: a malformed body, message, document or compression.
+    Unreadable,
+    /// The request memory budget was spent by the requests in flight.
+    Overloaded,
+    /// The flow was shutting down.
+    ShuttingDown,
+}
+
+impl Refused {
+    const ALL: [Refused; 5] = [
+        Refused::TooLarge,
+        Refused::ReadTimeout,
+        Refused::Unreadable,
+        Refused::Overloaded,
+        Refused::ShuttingDown,
+    ];
+
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refused::TooLarge => "too_large",
+            Refused::ReadTimeout => "read_timeout",
+            Refused::Unreadable => "unreadable",
+            Refused::Overloaded => "overloaded",
+            Refused::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
 pub(crate) struct Families {
     pending: IntGaugeVec,
+    refused: IntCounterVec,
     received_request_bytes: HistogramVec,
     sent_response_bytes: HistogramVec,
     requests: IntCounterVec,
@@ -45,6 +83,11 @@ pub(crate) struct Families {
 impl Families {
     pub(crate) fn register(register: &mut Registrar<'_>) -> Result<Self, RegisterError> {
         Ok(Self {
+            refused: register.counter(
+                "flowhost_refused_requests_total",
+                "Requests refused before the flow saw them, by protocol and reason",
+                &["protocol", "reason"],
+            )?,
             pending: register.int_gauge(
                 "jina_number_of_pending_requests",
                 "Number of pending requests",
@@ -102,6 +145,7 @@ struct Inner {
 }
 
 struct FrontHandles {
+    refused: [IntCounter; Refused::ALL.len()],
     received_bytes: IntCounter,
     sent_bytes: IntCounter,
     endpoints: EndpointTable<EndpointHandles>,
@@ -124,6 +168,11 @@ impl GatewayMetrics {
             let request_seconds = families.request_seconds.clone();
             let requests = families.requests.clone();
             FrontHandles {
+                refused: Refused::ALL.map(|why| {
+                    families
+                        .refused
+                        .with_label_values(&[protocol, why.as_str()])
+                }),
                 received_bytes: families.received_bytes.with_label_values(&[protocol]),
                 sent_bytes: families.sent_bytes.with_label_values(&[protocol]),
                 endpoints: EndpointTable::new(move |endpoint: &str| EndpointHandles {
@@ -153,6 +202,16 @@ impl GatewayMetrics {
         for front in &self.inner.fronts {
             front.endpoints.bind(endpoints.iter().map(String::as_str));
         }
+    }
+
+    /// A request that came in on `front` was refused before the flow saw it.
+    pub fn refused(&self, front: Front, why: Refused) {
+        self.refused_many(front, why, 1);
+    }
+
+    /// `count` requests that came in on `front` were refused as one (the rest of a stream).
+    pub fn refused_many(&self, front: Front, why: Refused, count: u64) {
+        self.inner.fronts[front as usize].refused[why as usize].inc_by(count);
     }
 
     /// A request of `received_bytes` arrived for `endpoint`: it is pending until the

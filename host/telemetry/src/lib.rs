@@ -37,7 +37,7 @@ use std::time::Duration;
 use prometheus::{Encoder, GaugeVec, IntCounterVec, Registry, TextEncoder};
 
 pub use executor::{CallMeter, CallOutcome, ExecutorMetrics, InstanceLabels};
-pub use gateway::{Front, GatewayMetrics, RequestMeter, error_kind};
+pub use gateway::{Front, GatewayMetrics, Refused, RequestMeter, error_kind};
 pub use remote::{RemoteMetrics, RemoteOutcome};
 
 /// A gauge handle, as [`RemoteMetrics::address`] gives one.
