@@ -62,7 +62,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 fn exports_validate_against_the_kubernetes_and_compose_schemas() {
     let home = tempfile::tempdir().unwrap();
     let flow = home.path().join("flow.yml");
-    std::fs::write(&flow, flow_yaml("[grpc, http]")).unwrap();
+    // Monitored: every service gets a `monitoring` port and a ServiceMonitor, which
+    // kubernetes-validate knows no schema for and lets pass.
+    let monitored = flow_yaml("[grpc, http]").replacen("with:\n", "with:\n  monitoring: true\n", 1);
+    std::fs::write(&flow, monitored).unwrap();
     let out = home.path().join("k8s");
     let (flow_arg, out_arg) = (flow.display().to_string(), out.display().to_string());
 
@@ -117,6 +120,12 @@ fn exports_validate_against_the_kubernetes_and_compose_schemas() {
     assert!(foo.contains("replicas: 2"), "{foo}");
     let bar = std::fs::read_to_string(out.join("bar-shards/bar-shards-0.yml")).unwrap();
     assert!(bar.contains("secretKeyRef"), "{bar}");
+    for manifest in [&foo, &bar] {
+        assert!(
+            manifest.contains("kind: ServiceMonitor") && manifest.contains("containerPort: 9090"),
+            "{manifest}"
+        );
+    }
 
     let compose = home.path().join("compose/docker-compose.yml");
     let compose_arg = compose.display().to_string();

@@ -15,7 +15,9 @@ use flowhost_flow::Flow;
 use flowhost_wire::Protocol;
 
 use crate::plan::{Addressing, ExecutorPlan, Plan, WORKSPACE, shard_args};
-use crate::{EXECUTOR_PORT, Export, ExportError, ExportOptions, ExportedFile, yaml};
+use crate::{
+    EXECUTOR_PORT, Export, ExportError, ExportOptions, ExportedFile, MONITORING_PORT, yaml,
+};
 
 /// Where each container reads its flow file (the ConfigMap's mount).
 const CONFIG_DIR: &str = "/etc/flowhost";
@@ -92,7 +94,7 @@ fn gateway(plan: &Plan, namespace: &str, options: &ExportOptions) -> Result<Stri
         Some((_, port)) => Probe::grpc(*port),
         None => Probe::tcp(first_port),
     };
-    let container = Container {
+    let mut container = Container {
         name: name.to_owned(),
         image: options.image.clone(),
         image_pull_policy: "IfNotPresent",
@@ -111,11 +113,16 @@ fn gateway(plan: &Plan, namespace: &str, options: &ExportOptions) -> Result<Stri
         liveness_probe: Some(Probe::tcp(first_port)),
         resources: None,
     };
+    let mut ports = ports;
+    let monitor = plan
+        .gateway
+        .monitoring
+        .then(|| monitored(name, namespace, &mut ports, &mut container));
     let labels = labels(name, "gateway");
-    documents(&[
-        &config_map(name, namespace, &plan.gateway.flow_yaml),
-        &service(name, namespace, ports),
-        &workload(
+    let mut objects = vec![
+        config_map(name, namespace, &plan.gateway.flow_yaml),
+        service(name, namespace, ports),
+        workload(
             name,
             namespace,
             labels,
@@ -124,7 +131,45 @@ fn gateway(plan: &Plan, namespace: &str, options: &ExportOptions) -> Result<Stri
             vec![Volume::config(name)],
             None,
         ),
-    ])
+    ];
+    objects.extend(monitor);
+    documents(&objects)
+}
+
+/// Adds the `monitoring` port to a monitored service and its container; the
+/// `ServiceMonitor` that has Prometheus scrape it.
+fn monitored<'a>(
+    name: &str,
+    namespace: &str,
+    ports: &mut Vec<Port>,
+    container: &mut Container,
+) -> Object<'a> {
+    const PORT_NAME: &str = "monitoring";
+    ports.push(Port {
+        name: PORT_NAME.into(),
+        port: MONITORING_PORT,
+        target_port: MONITORING_PORT,
+    });
+    container.ports.push(ContainerPort {
+        name: PORT_NAME.into(),
+        container_port: MONITORING_PORT,
+    });
+    Object {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: Metadata::named(name, Some(namespace)),
+        body: Body::ServiceMonitor {
+            spec: ServiceMonitorSpec {
+                endpoints: vec![MonitorEndpoint { port: PORT_NAME }],
+                namespace_selector: NamespaceSelector {
+                    match_names: vec![namespace.to_owned()],
+                },
+                selector: Selector {
+                    match_labels: BTreeMap::from([("app".to_owned(), name.to_owned())]),
+                },
+            },
+        },
+    }
 }
 
 fn executor_shard(
@@ -150,7 +195,7 @@ fn executor_shard(
         "{}Mi",
         (executor.memory_limit + MEMORY_OVERHEAD).div_ceil(1 << 20)
     );
-    let container = Container {
+    let mut container = Container {
         name: "executor".into(),
         image: options.image.clone(),
         image_pull_policy: "IfNotPresent",
@@ -174,20 +219,20 @@ fn executor_shard(
             limits: BTreeMap::from([("memory", memory)]),
         }),
     };
+    let mut ports = vec![Port {
+        name: "grpc".into(),
+        port: EXECUTOR_PORT,
+        target_port: EXECUTOR_PORT,
+    }];
+    let monitor = executor
+        .monitoring
+        .then(|| monitored(shard, namespace, &mut ports, &mut container));
     let labels = labels(shard, "executor");
     let claim = executor.workspace.as_ref().map(|_| WORKSPACE);
-    documents(&[
-        &config_map(shard, namespace, &executor.flow_yaml),
-        &service(
-            shard,
-            namespace,
-            vec![Port {
-                name: "grpc".into(),
-                port: EXECUTOR_PORT,
-                target_port: EXECUTOR_PORT,
-            }],
-        ),
-        &workload(
+    let mut objects = vec![
+        config_map(shard, namespace, &executor.flow_yaml),
+        service(shard, namespace, ports),
+        workload(
             shard,
             namespace,
             labels,
@@ -196,10 +241,12 @@ fn executor_shard(
             vec![Volume::config(shard)],
             claim,
         ),
-    ])
+    ];
+    objects.extend(monitor);
+    documents(&objects)
 }
 
-fn documents(objects: &[&Object<'_>]) -> Result<String, ExportError> {
+fn documents(objects: &[Object<'_>]) -> Result<String, ExportError> {
     let mut text = String::new();
     for object in objects {
         if !text.is_empty() {
@@ -234,10 +281,15 @@ fn config_map<'a>(name: &str, namespace: &str, flow_yaml: &str) -> Object<'a> {
 }
 
 fn service<'a>(name: &str, namespace: &str, ports: Vec<Port>) -> Object<'a> {
+    let mut metadata = Metadata::named(name, Some(namespace));
+    // What a ServiceMonitor selects the Service by, as Jina's Services are labelled.
+    if let Some(labels) = metadata.labels.as_mut() {
+        labels.insert("app".to_owned(), name.to_owned());
+    }
     Object {
         api_version: "v1",
         kind: "Service",
-        metadata: Metadata::named(name, Some(namespace)),
+        metadata,
         body: Body::Service {
             spec: ServiceSpec {
                 kind: "ClusterIP",
@@ -338,6 +390,7 @@ enum Body {
     ConfigMap { data: BTreeMap<String, String> },
     Service { spec: ServiceSpec },
     Deployment { spec: DeploymentSpec },
+    ServiceMonitor { spec: ServiceMonitorSpec },
     StatefulSet { spec: StatefulSetSpec },
 }
 
@@ -377,6 +430,27 @@ struct Port {
     name: String,
     port: u16,
     target_port: u16,
+}
+
+/// The Prometheus Operator's scrape target: the `monitoring` port of the Services labelled
+/// `app: NAME` in the namespace.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceMonitorSpec {
+    endpoints: Vec<MonitorEndpoint>,
+    namespace_selector: NamespaceSelector,
+    selector: Selector,
+}
+
+#[derive(Serialize)]
+struct MonitorEndpoint {
+    port: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamespaceSelector {
+    match_names: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -698,6 +772,76 @@ mod tests {
             ])),
             "{}",
             shard.text
+        );
+    }
+
+    /// The objects of one exported file, as JSON.
+    fn objects(export: &Export, path: &str) -> Vec<serde_json::Value> {
+        let file = (export.files.iter())
+            .find(|f| f.path == Path::new(path))
+            .unwrap_or_else(|| panic!("no {path}"));
+        serde_norway::Deserializer::from_str(&file.text)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn monitored_services_serve_metrics_on_jinas_port_for_a_service_monitor() {
+        let flow = flow(
+            "jtype: Flow\nwith:\n  monitoring: true\n  port_monitoring: 9000\nexecutors:\n\
+             \x20 - name: idx\n    uses: oci://r.example/idx:1\n",
+        );
+        let export = kubernetes(&flow, Path::new("."), &ExportOptions::new("flowhost:t")).unwrap();
+        let gateway = gateway_flow(&export);
+        assert_eq!(
+            gateway.gateway_args().extra.get("port_monitoring"),
+            Some(&serde_json::json!(MONITORING_PORT)),
+            "every pod serves /metrics on the same port"
+        );
+        for (path, name) in [("gateway/gateway.yml", "gateway"), ("idx/idx.yml", "idx")] {
+            let objects = objects(&export, path);
+            let kind = |kind: &str| {
+                (objects.iter())
+                    .find(|o| o["kind"] == kind)
+                    .unwrap_or_else(|| panic!("no {kind} in {path}"))
+            };
+            let service = kind("Service");
+            assert_eq!(service["metadata"]["labels"]["app"], name);
+            assert!(
+                (service["spec"]["ports"].as_array().unwrap().iter())
+                    .any(|p| p["name"] == "monitoring" && p["port"] == MONITORING_PORT),
+                "{service}"
+            );
+            let monitor = kind("ServiceMonitor");
+            assert_eq!(monitor["spec"]["endpoints"][0]["port"], "monitoring");
+            assert_eq!(monitor["spec"]["selector"]["matchLabels"]["app"], name);
+            let ports = &kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["ports"];
+            assert!(
+                (ports.as_array().unwrap().iter()).any(|p| p["containerPort"] == MONITORING_PORT),
+                "{ports}"
+            );
+        }
+        let pod = (objects(&export, "idx/idx.yml").into_iter())
+            .find(|o| o["kind"] == "ConfigMap")
+            .map(|config| self::flow(config["data"]["flow.yml"].as_str().unwrap()))
+            .unwrap();
+        assert_eq!(
+            pod.switched_on("monitoring")
+                .and_then(|settings| settings.get("port_monitoring").cloned()),
+            Some(serde_json::json!(MONITORING_PORT))
+        );
+
+        let unmonitored = kubernetes(
+            &self::flow(
+                "jtype: Flow\nexecutors:\n  - name: idx\n    uses: oci://r.example/idx:1\n",
+            ),
+            Path::new("."),
+            &ExportOptions::new("flowhost:t"),
+        )
+        .unwrap();
+        assert!(
+            (unmonitored.files.iter()).all(|f| !f.text.contains("ServiceMonitor")),
+            "nothing to scrape"
         );
     }
 

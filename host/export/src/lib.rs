@@ -8,7 +8,10 @@
 //!   gateway) and Jina's `timeout_send` and `retries`;
 //! - each executor's flow is that executor alone, serving gRPC on [`EXECUTOR_PORT`], with
 //!   everything it was configured with (`uses_with`, `uses_metas`, `uses_requests`, `env`,
-//!   limits), its workspace on a volume when it has one.
+//!   limits), its workspace on a volume when it has one;
+//! - a monitored service (Jina's `monitoring: true`, for the flow or that executor) serves
+//!   `/metrics` on [`MONITORING_PORT`], a `monitoring` port of its Service, which a
+//!   Prometheus Operator `ServiceMonitor` selects (as Jina's export writes one).
 //!
 //! Components given as local files must be reachable from the cluster: they are named by a
 //! reference in `--registry`, tagged with their content's digest, and listed in
@@ -31,6 +34,10 @@ pub use kubernetes::kubernetes;
 
 /// The gRPC port every exported executor serves on inside its container (Jina's `K8S_PORT`).
 pub const EXECUTOR_PORT: u16 = 8080;
+
+/// Where every monitored service serves `/metrics` inside its container (Jina's
+/// `K8S_PORT_MONITORING`).
+pub const MONITORING_PORT: u16 = 9090;
 
 /// How to export.
 #[derive(Debug, Clone, PartialEq, Eq)]

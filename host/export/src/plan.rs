@@ -11,7 +11,9 @@ use flowhost_flow::{
 };
 use flowhost_wire::Protocol;
 
-use crate::{EXECUTOR_PORT, ExportError, ExportOptions, LocalComponent};
+use serde_json::{Value, json};
+
+use crate::{EXECUTOR_PORT, ExportError, ExportOptions, LocalComponent, MONITORING_PORT};
 
 /// Where the gateway reaches an executor's services.
 pub(crate) enum Addressing<'a> {
@@ -36,6 +38,8 @@ pub(crate) struct GatewayPlan {
     pub bindings: Vec<(Protocol, u16)>,
     /// `timeout_ready` of the flow, in milliseconds (-1: for ever).
     pub timeout_ready: Option<i64>,
+    /// Whether it serves `/metrics` on [`MONITORING_PORT`].
+    pub monitoring: bool,
 }
 
 /// One executor the gateway reaches elsewhere.
@@ -55,6 +59,8 @@ pub(crate) struct ExecutorPlan {
     pub secrets: BTreeMap<String, flowhost_flow::SecretRef>,
     /// `timeout_ready` in milliseconds (-1: for ever).
     pub timeout_ready: Option<i64>,
+    /// Whether it serves `/metrics` on [`MONITORING_PORT`].
+    pub monitoring: bool,
 }
 
 /// Where an executor's workspace lives in its container.
@@ -116,12 +122,18 @@ impl Plan {
         // The executors' settings went with them.
         gateway.with.env.clear();
         gateway.with.workspace = None;
+        let monitoring = monitored(&flow.gateway_args().extra);
+        if monitoring {
+            gateway.with.gateway.extra.remove("port_monitoring");
+            (gateway.with.extra).insert("port_monitoring".into(), json!(MONITORING_PORT));
+        }
         Ok(Plan {
             gateway: GatewayPlan {
                 flow_yaml: gateway.to_yaml()?,
                 bindings,
                 // The gateway's own: a `gateway:` section's value over `with:`'s.
                 timeout_ready: flow.gateway_args().timeout_ready,
+                monitoring,
             },
             executors,
             components,
@@ -200,12 +212,21 @@ fn executor_plan(
             .collect(),
         ..ExecutorSpec::default()
     };
+    let monitoring = monitored(&effective.extra);
     let pod = Flow {
         with: FlowArgs {
             protocol: vec![Protocol::Grpc],
             port: vec![EXECUTOR_PORT],
             host: Some("0.0.0.0".into()),
             compression: flow.with.compression,
+            extra: if monitoring {
+                BTreeMap::from([
+                    ("monitoring".to_owned(), json!(true)),
+                    ("port_monitoring".to_owned(), json!(MONITORING_PORT)),
+                ])
+            } else {
+                BTreeMap::new()
+            },
             ..FlowArgs::default()
         },
         metas: Default::default(),
@@ -220,7 +241,13 @@ fn executor_plan(
         memory_limit: effective.limits.memory_limit,
         secrets: spec.env_from_secret()?,
         timeout_ready: effective.timeout_ready,
+        monitoring,
     })
+}
+
+/// Whether settings say Jina's `monitoring: true`.
+fn monitored(settings: &BTreeMap<String, Value>) -> bool {
+    settings.get("monitoring") == Some(&Value::Bool(true))
 }
 
 /// The gateway's protocols and ports: the flow's, else gRPC; a protocol without a port gets

@@ -276,10 +276,13 @@ impl CallMeter {
         let compute = (now - self.started.unwrap_or(now)).as_secs_f64();
         metrics.compute_seconds.observe(compute);
         metrics.calls[outcome as usize].inc();
-        let handles = metrics.endpoints.get(endpoint);
-        handles.process_seconds.observe(compute);
+        metrics.endpoints.with(endpoint, |handles| {
+            handles.process_seconds.observe(compute);
+            if outcome == CallOutcome::Ok {
+                handles.documents.inc_by(documents as u64);
+            }
+        });
         if outcome == CallOutcome::Ok {
-            handles.documents.inc_by(documents as u64);
             metrics.jina.successful.inc();
         } else {
             metrics.jina.failed.inc();

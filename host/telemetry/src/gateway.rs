@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
 
-use crate::endpoints::EndpointTable;
+use crate::endpoints::{EndpointTable, Slot};
 use crate::{RegisterError, Registrar, buckets, jina};
 
 /// The protocol a request came in on.
@@ -225,7 +225,7 @@ impl GatewayMetrics {
         RequestMeter {
             metrics: self.clone(),
             front,
-            endpoint: handles.endpoints.get(endpoint),
+            endpoint: handles.endpoints.slot(endpoint),
             started: Instant::now(),
             finished: false,
         }
@@ -236,7 +236,7 @@ impl GatewayMetrics {
 pub struct RequestMeter {
     metrics: GatewayMetrics,
     front: Front,
-    endpoint: EndpointHandles,
+    endpoint: Slot<EndpointHandles>,
     started: Instant,
     finished: bool,
 }
@@ -248,14 +248,15 @@ impl RequestMeter {
         self.finished = true;
         let inner = &self.metrics.inner;
         let took = self.started.elapsed().as_secs_f64();
-        self.endpoint.seconds.observe(took);
+        let endpoint = self.handles();
+        endpoint.seconds.observe(took);
         inner.fronts[self.front as usize]
             .sent_bytes
             .inc_by(sent_bytes as u64);
         inner.sent_response_bytes.observe(sent_bytes as f64);
         match error {
             None => {
-                self.endpoint.ok.inc();
+                endpoint.ok.inc();
                 inner.jina.successful.inc();
                 inner.jina.receiving_seconds.observe(took);
             }
@@ -266,8 +267,13 @@ impl RequestMeter {
         }
     }
 
+    fn handles(&self) -> &EndpointHandles {
+        let front = &self.metrics.inner.fronts[self.front as usize];
+        front.endpoints.handles(&self.endpoint)
+    }
+
     fn count(&self, status: &str) {
-        let handles = &self.endpoint;
+        let handles = self.handles();
         handles
             .requests
             .with_label_values(&[handles.protocol, &handles.endpoint, status])
