@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The server's CPU time per request under stream1: what a setting costs, read where it is
+# spent rather than in a throughput that the load generator's share of 2 cores also moves.
+#
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data]
+#
+# Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
+# KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
+# points the exporter at it), warms it up with one stream1 run, then drives N stream1
+# requests (300,000 unless told) and prints the server's user+system CPU per request, the
+# sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
+# Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=$1
+shift
+requests=300000
+perf_out=
+with=()
+while (($#)); do
+    case $1 in
+        --requests) requests=$2; shift 2 ;;
+        --perf) perf_out=$2; shift 2 ;;
+        *=*) with+=("$1"); shift ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo bench -q -p flowhost --bench gateway_load --no-run
+port=$(free_port)
+{
+    echo "jtype: Flow"
+    echo "with:"
+    echo "  host: 127.0.0.1"
+    echo "  protocol: [grpc]"
+    echo "  port: [$port]"
+    for item in "${with[@]}"; do echo "  ${item%%=*}: ${item#*=}"; done
+} > "$work/flow.yml"
+sink=
+if printf '%s\n' "${with[@]}" | grep -qx 'tracing=true'; then
+    sink_port=$(free_port)
+    mkfifo "$work/sink-stdin"
+    # The sink's own executable, not `cargo bench`, so its CPU time can be read.
+    sink_binary=$(cargo bench -p flowhost --bench otlp_sink --no-run 2>&1 |
+        sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+    "$sink_binary" --port "$sink_port" < "$work/sink-stdin" > "$work/sink.out" 2>&1 &
+    sink=$!
+    pids+=("$sink")
+    exec 3> "$work/sink-stdin"
+    until grep -q listening "$work/sink.out" 2>/dev/null; do sleep 0.1; done
+    printf '  traces_exporter_host: 127.0.0.1\n  traces_exporter_port: %s\n' "$sink_port" >> "$work/flow.yml"
+fi
+cat >> "$work/flow.yml" <<YML
+executors:
+  - name: e0
+    uses: $PWD/target/wasm32-wasip2/release/noop_executor.wasm
+YML
+
+FLOWHOST_LOG=warn "$binary" run "$work/flow.yml" > "$work/server.log" 2>&1 &
+server=$!
+pids+=("$server")
+until grep -q ready "$work/server.log"; do
+    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+load() { cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only stream1 "$@"; }
+load > /dev/null
+before=$(ticks "$server")
+sink_before=${sink:+$(ticks "$sink")}
+if [[ -n $perf_out ]]; then
+    perf record -F 999 -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
+    perf=$!
+fi
+result=$(load --n "$requests")
+if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
+after=$(ticks "$server")
+hz=$(getconf CLK_TCK)
+per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.1f} µs')"; }
+echo "server CPU per request: $(per_request "$before" "$after")"
+if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_before" "$(ticks "$sink")")"; fi
+echo "stream1 requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
+if grep -qi dropped "$work/server.log"; then echo "warnings about dropped spans: $(grep -ci dropped "$work/server.log")"; fi
