@@ -105,11 +105,15 @@ fn schedule() -> Schedule {
     let millis = |name, default| {
         Duration::from_millis(env_number(name).unwrap_or(default)).max(Duration::from_millis(1))
     };
+    let queue = env_number("OTEL_BSP_MAX_QUEUE_SIZE")
+        .unwrap_or(defaults.queue)
+        .max(1);
+    // OpenTelemetry: a batch is at most the queue; and never empty.
+    let batch = env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+        .unwrap_or(defaults.batch)
+        .clamp(1, queue);
     Schedule {
-        batching: Batching {
-            queue: env_number("OTEL_BSP_MAX_QUEUE_SIZE").unwrap_or(defaults.queue),
-            batch: env_number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE").unwrap_or(defaults.batch),
-        },
+        batching: Batching { queue, batch },
         delay: millis("OTEL_BSP_SCHEDULE_DELAY", 5000),
         timeout: millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000),
     }
