@@ -11,7 +11,7 @@ use flowhost_flow::{
 };
 use flowhost_wire::Protocol;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{EXECUTOR_PORT, ExportError, ExportOptions, LocalComponent, MONITORING_PORT};
 
@@ -122,7 +122,7 @@ impl Plan {
         // The executors' settings went with them.
         gateway.with.env.clear();
         gateway.with.workspace = None;
-        let monitoring = monitored(&flow.gateway_args().extra);
+        let monitoring = flowhost_flow::is_on(&flow.gateway_args().extra, "monitoring");
         if monitoring {
             gateway.with.gateway.extra.remove("port_monitoring");
             (gateway.with.extra).insert("port_monitoring".into(), json!(MONITORING_PORT));
@@ -212,7 +212,7 @@ fn executor_plan(
             .collect(),
         ..ExecutorSpec::default()
     };
-    let monitoring = monitored(&effective.extra);
+    let monitoring = flowhost_flow::is_on(&effective.extra, "monitoring");
     let pod = Flow {
         with: FlowArgs {
             protocol: vec![Protocol::Grpc],
@@ -243,11 +243,6 @@ fn executor_plan(
         timeout_ready: effective.timeout_ready,
         monitoring,
     })
-}
-
-/// Whether settings say Jina's `monitoring: true`.
-fn monitored(settings: &BTreeMap<String, Value>) -> bool {
-    settings.get("monitoring") == Some(&Value::Bool(true))
 }
 
 /// The gateway's protocols and ports: the flow's, else gRPC; a protocol without a port gets

@@ -54,7 +54,9 @@ pub use keys::{KEYS, KeyInfo, KeyWarning, Level, Status, did_you_mean, key_info,
 pub use limits::{
     DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT_MS, ResolvedLimits, format_bytes, parse_bytes,
 };
-pub use propagate::{Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY};
+pub use propagate::{
+    Binding, EffectiveExecutor, GatewayArgs, NOT_FOR_EXECUTORS, NOT_FOR_GATEWAY, is_on,
+};
 pub use secrets::{BadSecretRef, SecretRef};
 pub use spec::{
     ArrayFormat, BatchingSpec, DynamicBatching, ExecutorSpec, ExposedEndpoint, Flow, FlowArgs,

@@ -166,14 +166,13 @@ impl Flow {
     /// turned on (`key: true`): the gateway's arguments, else the first executor's that say
     /// so, with the keys beside it (its exporter's host and port). `None` when nothing does.
     pub fn switched_on(&self, key: &str) -> Option<BTreeMap<String, Value>> {
-        let on = |extra: &BTreeMap<String, Value>| extra.get(key) == Some(&Value::Bool(true));
         let gateway = self.gateway_args().extra;
-        if on(&gateway) {
+        if is_on(&gateway, key) {
             return Some(gateway);
         }
         (self.effective_executors().into_iter())
             .map(|executor| executor.extra)
-            .find(on)
+            .find(|extra| is_on(extra, key))
     }
 
     /// The gateway's arguments: `with:`, with the top-level `gateway:` section over it
@@ -222,4 +221,9 @@ impl Flow {
             extra,
         }
     }
+}
+
+/// Whether `settings` (a section's untyped keys) say Jina's `key: true`.
+pub fn is_on(settings: &BTreeMap<String, Value>, key: &str) -> bool {
+    settings.get(key) == Some(&Value::Bool(true))
 }

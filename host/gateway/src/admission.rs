@@ -63,14 +63,15 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         let body = Body::new(GrpcMessages::new(body, shared, encoding, arrived));
         return next.run(Request::from_parts(parts, body)).await;
     }
+    let upgrade = request.headers().contains_key(header::UPGRADE);
     let carries_data = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) || request.headers().contains_key(header::UPGRADE);
+    ) || upgrade;
     if !carries_data {
         return next.run(request).await;
     }
-    let front = if request.headers().contains_key(header::UPGRADE) {
+    let front = if upgrade {
         Front::WebSocket
     } else {
         Front::Http

@@ -271,9 +271,7 @@ async fn serve_stream(
             "{SHUTTING_DOWN}: every request taken on this stream was answered; send the rest again later"
         )),
         Ending::ShuttingDown { refused } => {
-            if let Some(metrics) = &shared.metrics {
-                metrics.refused_many(Front::Grpc, Refused::ShuttingDown, refused as u64);
-            }
+            shared.count_refusals(Front::Grpc, Refused::ShuttingDown, refused as u64);
             Status::unavailable(format!(
                 "{SHUTTING_DOWN}: {refused} request(s) sent after it began were not taken; send them again later"
             ))

@@ -102,8 +102,18 @@ struct Shared {
 impl Shared {
     /// Counts a request refused before the flow saw it, when the gateway is monitored.
     fn count_refusal(&self, front: flowhost_telemetry::Front, why: flowhost_telemetry::Refused) {
+        self.count_refusals(front, why, 1);
+    }
+
+    /// Counts `count` requests refused as one (the rest of a stream), when monitored.
+    fn count_refusals(
+        &self,
+        front: flowhost_telemetry::Front,
+        why: flowhost_telemetry::Refused,
+        count: u64,
+    ) {
         if let Some(metrics) = &self.metrics {
-            metrics.refused(front, why);
+            metrics.refused_many(front, why, count);
         }
     }
 }

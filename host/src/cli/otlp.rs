@@ -2,10 +2,12 @@
 //! `metrics` with `metrics_exporter_host`/`_port`, read the same way for both; and the small
 //! OTLP values both write.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use serde_json::Value;
+use tonic::transport::Channel;
 
 use flowhost_flow::Flow;
 
@@ -35,6 +37,32 @@ pub(super) fn exporter_endpoint(
     } else {
         format!("http://{host}:{port}")
     })
+}
+
+/// A channel to the collector at `endpoint` (`what` names the exporter in the error),
+/// connecting on first use within 5 s, each export bounded by `timeout`. Made inside a
+/// runtime, which drives the connection.
+pub(super) fn collector_channel(
+    endpoint: &str,
+    what: &str,
+    timeout: Duration,
+) -> anyhow::Result<Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .with_context(|| format!("`{endpoint}` is not a {what} exporter address"))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .connect_lazy())
+}
+
+/// The number in environment variable `name`, if it is set to one (a warning says so when
+/// it is set to something else).
+pub(super) fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let value = std::env::var(name).ok()?;
+    let parsed = value.trim().parse().ok();
+    if parsed.is_none() {
+        tracing::warn!(variable = name, %value, "not a number; the default is used");
+    }
+    parsed
 }
 
 /// `time` as OTLP's nanoseconds since the Unix epoch.

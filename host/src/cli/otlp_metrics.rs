@@ -5,7 +5,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -35,9 +34,7 @@ pub struct Settings {
 pub fn settings(flow: &Flow) -> Option<Settings> {
     let endpoint =
         super::otlp::exporter_endpoint(flow, "metrics", "metrics", "no metrics are pushed")?;
-    let interval = std::env::var("OTEL_METRIC_EXPORT_INTERVAL")
-        .ok()
-        .and_then(|ms| ms.trim().parse().ok())
+    let interval = super::otlp::env_number("OTEL_METRIC_EXPORT_INTERVAL")
         .map(Duration::from_millis)
         .filter(|interval| !interval.is_zero())
         .unwrap_or(DEFAULT_INTERVAL);
@@ -52,11 +49,8 @@ pub struct MetricsExport {
 
 /// Starts pushing `metrics` as `settings` say, naming this process `service`.
 pub fn start(settings: Settings, metrics: Metrics, service: &str) -> anyhow::Result<MetricsExport> {
-    let channel = tonic::transport::Endpoint::from_shared(settings.endpoint.clone())
-        .with_context(|| format!("`{}` is not a metrics exporter address", settings.endpoint))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .connect_lazy();
+    let channel =
+        super::otlp::collector_channel(&settings.endpoint, "metrics", Duration::from_secs(10))?;
     let mut client = MetricsServiceClient::new(channel);
     let service = service.to_owned();
     let started = unix_nanos(SystemTime::now());

@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use flowhost_flow::Flow;
 use flowhost_telemetry::trace::{self, Batching, Operation, Sampler, SpanQueue};
 
-use super::otlp::{text, unix_nanos};
+use super::otlp::{collector_channel, env_number, text, unix_nanos};
 
 /// Spans being exported; [`TraceExport::shutdown`] sends what is still queued.
 pub struct TraceExport {
@@ -53,11 +53,7 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
         .context("cannot start the trace exporter's runtime")?;
     let channel = {
         let _in_runtime = runtime.enter();
-        tonic::transport::Endpoint::from_shared(endpoint.clone())
-            .with_context(|| format!("`{endpoint}` is not a traces exporter address"))?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(schedule.timeout)
-            .connect_lazy()
+        collector_channel(&endpoint, "traces", schedule.timeout)?
     };
     let queue = std::sync::Arc::new(trace::enable(sampler(), schedule.batching)?);
     let exporter = Exporter {
@@ -89,15 +85,6 @@ impl TraceExport {
             tracing::warn!("the trace exporter stopped with a panic");
         }
     }
-}
-
-fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
-    let value = std::env::var(name).ok()?;
-    let parsed = value.trim().parse().ok();
-    if parsed.is_none() {
-        tracing::warn!(variable = name, %value, "not a number; the default is used");
-    }
-    parsed
 }
 
 fn schedule() -> Schedule {

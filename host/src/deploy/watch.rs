@@ -174,7 +174,7 @@ impl<L: Fn() -> Result<Flow, FlowError>> Reloader<L> {
 
 /// Whether `extra` (an executor's, or the flow's) says `reload: true`.
 fn asks_reload(extra: &std::collections::BTreeMap<String, Value>) -> bool {
-    extra.get("reload").and_then(Value::as_bool) == Some(true)
+    flowhost_flow::is_on(extra, "reload")
 }
 
 /// Whether `flow` has anything to watch: `--watch`, or a `reload: true` anywhere.
