@@ -1,12 +1,19 @@
 """Gateway benchmarks side by side with Jina, in one run on one machine.
 
     .venv-jina/bin/python scripts/bench_gateway.py [--harness ../shared/jina-bench] [--repeats 1]
+    python3 scripts/bench_gateway.py --floors-only [--rounds 3]
 
 Runs the reference harness (`bench_throughput.py`, `bench_startup.py`) against Jina itself and,
 in its --target mode, against the same flows served by `flowhost run` (the same Jina Python
 client against both), then the Rust load generator (`cargo bench --bench gateway_load`) against
 flowhost for its own ceiling, plus start-up time (warm compile cache) and memory. Writes
 bench-out/results.json and prints a Markdown table with the ratios for BENCHMARKS.md.
+
+The floors (#17): the same load generator against servers that do nothing but answer
+(`cargo bench --bench floor_server`: tonic echoing `Call` and `JinaSingleDataRequestRPC`, hyper
+echoing `POST /post`) and the loopback echo under `emb`, alternated with flowhost round by
+round; `floor_ratio` gives each scenario as a fraction of its floor (1.0 is the floor; for
+`seq1`, floor p50 / flowhost p50). `--floors-only` runs just that, into bench-out/floors.json.
 Needs target/release/flowhost and the guests (scripts/bench-gateway.sh builds them).
 """
 import argparse
@@ -105,6 +112,77 @@ def harness(args, *argv):
     return None
 
 
+FLOOR_SCENARIOS = ('seq1', 'stream1', 'emb', 'seq1_http')
+
+
+def loadgen(*args):
+    """The Rust load generator's JSON lines, by scenario."""
+    p = subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--', *args],
+                       cwd=ROOT, check=True, capture_output=True, text=True)
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+    return {l['scenario'] + (f"@{l['connections']}" if 'connections' in l else ''): l for l in lines}
+
+
+def floors(noop, rounds):
+    """flowhost's noop1 flow and the do-nothing servers, alternated round by round."""
+    subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'floor_server', '--no-run'],
+                   cwd=ROOT, check=True)
+    server = subprocess.Popen(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'floor_server'],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        _, grpc, http = server.stdout.readline().split()
+        only = ','.join(FLOOR_SCENARIOS)
+        runs = []
+        for _ in range(rounds):
+            runs.append(dict(
+                flowhost=loadgen('--grpc', f'127.0.0.1:{noop.ports["grpc"]}',
+                                 '--http', f'127.0.0.1:{noop.ports["http"]}', '--only', only),
+                floor=loadgen('--grpc', f'127.0.0.1:{grpc}', '--http', f'127.0.0.1:{http}',
+                              '--only', only),
+                echo=loadgen('--only', 'emb_floor')))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+    def median(side, key, field):
+        return statistics.median(r[side][key][field] for r in runs)
+
+    table = {
+        'seq1': dict(flowhost_p50_ms=median('flowhost', 'seq1', 'p50_ms'),
+                     floor_p50_ms=median('floor', 'seq1', 'p50_ms'),
+                     floor='tonic unary echo'),
+        'stream1': dict(flowhost_rps=median('flowhost', 'stream1', 'rps'),
+                        floor_rps=median('floor', 'stream1', 'rps'),
+                        floor='tonic Call stream echo'),
+        'emb': dict(flowhost_docs_per_s=median('flowhost', 'emb', 'docs_per_s'),
+                    floor_docs_per_s=median('echo', 'emb_floor@1', 'docs_per_s'),
+                    tonic_echo_docs_per_s=median('floor', 'emb', 'docs_per_s'),
+                    floor='loopback TCP echo, 1 connection'),
+        'seq1_http': dict(flowhost_rps=median('flowhost', 'seq1_http', 'rps'),
+                          floor_rps=median('floor', 'seq1_http', 'rps'),
+                          floor='hyper POST /post echo'),
+    }
+    ratio = {
+        'seq1': table['seq1']['floor_p50_ms'] / table['seq1']['flowhost_p50_ms'],
+        'stream1': table['stream1']['flowhost_rps'] / table['stream1']['floor_rps'],
+        'emb': table['emb']['flowhost_docs_per_s'] / table['emb']['floor_docs_per_s'],
+        'seq1_http': table['seq1_http']['flowhost_rps'] / table['seq1_http']['floor_rps'],
+    }
+    return dict(floor_ratio={k: round(v, 3) for k, v in ratio.items()}, floors=table, floor_runs=runs)
+
+
+def print_floors(result):
+    goals = dict(seq1=1 / 1.5, stream1=0.7, emb=0.7, seq1_http=0.7)
+    print('| scenario | flowhost | floor | fraction of floor | goal |')
+    print('|---|---|---|---|---|')
+    for scenario, row in result['floors'].items():
+        values = [v for k, v in row.items() if k.startswith('flowhost')] + \
+                 [v for k, v in row.items() if k.startswith('floor_')]
+        fraction = result['floor_ratio'][scenario]
+        print(f"| {scenario} | {values[0]:,.4g} | {values[1]:,.4g} ({row['floor']}) | {fraction:.2f} | "
+              f"{'met' if fraction >= goals[scenario] else 'not met'} (>= {goals[scenario]:.2f}) |")
+
+
 def summary(result):
     """{scenario: first-repeat metrics} from a bench_throughput JSON (keeps medians if present)."""
     s = result.get('summary') or {}
@@ -116,8 +194,26 @@ def main():
     ap.add_argument('--harness', default=os.path.join(ROOT, '../shared/jina-bench'))
     ap.add_argument('--repeats', type=int, default=1)
     ap.add_argument('--skip-jina', action='store_true')
+    ap.add_argument('--rounds', type=int, default=3, help='rounds of flowhost and the floors, alternated')
+    ap.add_argument('--floors-only', action='store_true')
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    if a.floors_only:
+        noop = Flowhost('noop1')
+        try:
+            at_rest = noop.rss_mib()
+            result = floors(noop, a.rounds)
+            # The goal is RSS within 2x of its resting size 10 s after the load ends.
+            ended = noop.rss_mib()
+            time.sleep(10)
+            result['flowhost_rss_mib'] = dict(at_rest=at_rest, load_ended=ended, ten_s_later=noop.rss_mib())
+        finally:
+            noop.stop()
+        with open(os.path.join(OUT, 'floors.json'), 'w') as fh:
+            json.dump(result, fh, indent=2)
+        print_floors(result)
+        print('RSS (MiB):', {k: round(v, 1) for k, v in result['flowhost_rss_mib'].items()})
+        return
     a.harness_copy = os.path.join(OUT, 'jina-bench')
     shutil.rmtree(a.harness_copy, ignore_errors=True)
     shutil.copytree(a.harness, a.harness_copy, ignore=shutil.ignore_patterns('logs', '.venv', '__pycache__'))
@@ -146,6 +242,7 @@ def main():
                             '--only', 'emb_floor'],
                            cwd=ROOT, check=True, capture_output=True, text=True)
         results['emb_floor'] = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+        results.update(floors(noop, a.rounds))
         results['flowhost_rss_after_load_mib'] = noop.rss_mib()
     finally:
         noop.stop()
@@ -181,6 +278,7 @@ def main():
     with open(os.path.join(OUT, 'results.json'), 'w') as fh:
         json.dump(results, fh, indent=2, default=str)
     print(json.dumps(results, indent=1, default=str)[:20000])
+    print_floors(results)
 
 
 if __name__ == '__main__':

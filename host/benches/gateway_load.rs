@@ -13,7 +13,8 @@
 //! `--only emb_floor`), `seq1_http` (sequential `POST /post` on one keep-alive
 //! connection), `emb_http` (the `emb` documents as Jina's JSON, 100 a `POST /post`,
 //! sequential on one keep-alive connection: the JSON reader and writer at work). Prints one
-//! JSON object per scenario; `--only NAME` runs one.
+//! JSON object per scenario; `--only NAME[,NAME...]` runs those. Pointed at the do-nothing
+//! servers of `--bench floor_server`, the same scenarios measure the floors under the gateway.
 
 use std::time::{Duration, Instant};
 
@@ -409,7 +410,10 @@ async fn main() {
             _ => {} // `cargo bench` adds `--bench`.
         }
     }
-    let run = |scenario: &str| only.as_deref().is_none_or(|o| o == scenario);
+    let run = |scenario: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|name| name == scenario))
+    };
     if let Some(address) = &grpc {
         let channel = connect(address).await;
         if run("seq1") {
@@ -428,7 +432,7 @@ async fn main() {
             println!("{}", emb_raw(channel).await);
         }
     }
-    if only.as_deref() == Some("emb_floor") {
+    if only.is_some() && run("emb_floor") {
         for connections in [1, 2] {
             println!("{}", emb_floor(connections));
         }
