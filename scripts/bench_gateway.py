@@ -64,7 +64,7 @@ def flow_yaml(topology, ports, protocols):
 class Flowhost:
     """`flowhost run` on a flow of the harness's topologies."""
 
-    def __init__(self, topology, protocols=('grpc', 'http')):
+    def __init__(self, topology, protocols=('grpc', 'http'), env=None, cpus=None):
         self.dir = tempfile.mkdtemp(prefix=f'fh_{topology}_')
         self.ports = {p: free_port() for p in protocols}
         path = os.path.join(self.dir, 'flow.yml')
@@ -72,8 +72,9 @@ class Flowhost:
             fh.write(flow_yaml(topology, list(self.ports.values()), list(protocols)))
         self.log = open(os.path.join(OUT, f'flowhost_{topology}.log'), 'w')
         t0 = time.perf_counter()
-        self.p = subprocess.Popen([FLOWHOST, 'run', path], stdout=subprocess.PIPE,
-                                  stderr=self.log, text=True, env={**os.environ, 'FLOWHOST_LOG': 'warn'})
+        pin = ['taskset', '-c', cpus] if cpus else []
+        self.p = subprocess.Popen([*pin, FLOWHOST, 'run', path], stdout=subprocess.PIPE, stderr=self.log,
+                                  text=True, env={**os.environ, 'FLOWHOST_LOG': 'warn', **(env or {})})
         for line in self.p.stdout:
             if 'Flow is ready' in line:
                 self.ready_s = time.perf_counter() - t0
@@ -89,6 +90,12 @@ class Flowhost:
                 if line.startswith('VmRSS:'):
                     return int(line.split()[1]) / 1024
         return float('nan')
+
+    def cpu_s(self):
+        """User + system CPU seconds the server has used so far."""
+        with open(f'/proc/{self.p.pid}/stat') as fh:
+            fields = fh.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
     def stop(self):
         self.p.terminate()
@@ -115,9 +122,10 @@ def harness(args, *argv):
 FLOOR_SCENARIOS = ('seq1', 'stream1', 'emb', 'seq1_http')
 
 
-def loadgen(*args):
-    """The Rust load generator's JSON lines, by scenario."""
-    p = subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--', *args],
+def loadgen(*args, cpus=None):
+    """The Rust load generator's JSON lines, by scenario (pinned to `cpus` if given)."""
+    pin = ['taskset', '-c', cpus] if cpus else []
+    p = subprocess.run([*pin, 'cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--', *args],
                        cwd=ROOT, check=True, capture_output=True, text=True)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
     return {l['scenario'] + (f"@{l['connections']}" if 'connections' in l else ''): l for l in lines}
@@ -171,6 +179,42 @@ def floors(noop, rounds):
     return dict(floor_ratio={k: round(v, 3) for k, v in ratio.items()}, floors=table, floor_runs=runs)
 
 
+# (name, the server's tokio workers, the server's CPUs, the load generator's CPUs)
+SCALING = (('1 worker, pinned apart', '1', '0', '1'),
+           ('1 worker, unpinned', '1', None, None),
+           ('2 workers, sharing both cores', '2', None, None))
+
+
+def scaling(rounds):
+    """#17's scaling with cores, as far as two cores go: the same scenarios with one tokio worker
+    (the load generator pinned to the other core, then unpinned) and with two, alternated
+    round by round; the server's CPU per request beside each throughput."""
+    runs = {name: [] for name, *_ in SCALING}
+    for _ in range(rounds):
+        for name, workers, server_cpus, load_cpus in SCALING:
+            f = Flowhost('noop1', ('grpc',), env={'TOKIO_WORKER_THREADS': workers}, cpus=server_cpus)
+            try:
+                address = f'127.0.0.1:{f.ports["grpc"]}'
+                loadgen('--grpc', address, '--only', 'stream1', cpus=load_cpus)  # warm-up
+                row = {}
+                # Each scenario's requests, its warm-up included.
+                for scenario, requests in (('seq1', 5050), ('stream1', 21000), ('emb', 210)):
+                    before = f.cpu_s()
+                    line = loadgen('--grpc', address, '--only', scenario, cpus=load_cpus)[scenario]
+                    row[scenario] = dict(line, server_cpu_us_per_request=(f.cpu_s() - before) / requests * 1e6)
+                runs[name].append(row)
+            finally:
+                f.stop()
+    table = {}
+    for name, rows in runs.items():
+        med = lambda scenario, field: statistics.median(r[scenario][field] for r in rows)
+        table[name] = dict(seq1_p50_ms=med('seq1', 'p50_ms'), stream1_rps=med('stream1', 'rps'),
+                           stream1_cpu_us=med('stream1', 'server_cpu_us_per_request'),
+                           emb_docs_per_s=med('emb', 'docs_per_s'),
+                           emb_cpu_us_per_request=med('emb', 'server_cpu_us_per_request'))
+    return dict(scaling=table, scaling_runs=runs)
+
+
 def print_floors(result):
     goals = dict(seq1=1 / 1.5, stream1=0.7, emb=0.7, seq1_http=0.7)
     print('| scenario | flowhost | floor | fraction of floor | goal |')
@@ -196,8 +240,19 @@ def main():
     ap.add_argument('--skip-jina', action='store_true')
     ap.add_argument('--rounds', type=int, default=3, help='rounds of flowhost and the floors, alternated')
     ap.add_argument('--floors-only', action='store_true')
+    ap.add_argument('--scaling-only', action='store_true')
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    if a.scaling_only:
+        result = scaling(a.rounds)
+        with open(os.path.join(OUT, 'scaling.json'), 'w') as fh:
+            json.dump(result, fh, indent=2)
+        print('| setting | seq1 p50 | stream1 req/s | stream1 server CPU/request | emb docs/s | emb server CPU/request |')
+        print('|---|---|---|---|---|---|')
+        for name, row in result['scaling'].items():
+            print(f"| {name} | {row['seq1_p50_ms'] * 1000:.0f} µs | {row['stream1_rps']:,.0f} | "
+                  f"{row['stream1_cpu_us']:.1f} µs | {row['emb_docs_per_s']:,.0f} | {row['emb_cpu_us_per_request']:.0f} µs |")
+        return
     if a.floors_only:
         noop = Flowhost('noop1')
         try:
