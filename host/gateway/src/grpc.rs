@@ -14,9 +14,9 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::coalesce::Bursts;
 use futures::Stream;
 use tokio::sync::{Semaphore, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -145,7 +145,7 @@ impl JinaRpc for Grpc {
             prefetch,
             traceparent,
         ));
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        Ok(Response::new(Box::pin(Bursts::new(receiver))))
     }
 }
 

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod admission;
+mod coalesce;
 mod config;
 mod error;
 mod grpc;
