@@ -2,13 +2,15 @@
 # The server's CPU time per request under stream1: what a setting costs, read where it is
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
-#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data]
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
 # points the exporter at it), warms it up with one stream1 run, then drives N stream1
 # requests (300,000 unless told) and prints the server's user+system CPU per request, the
 # sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
+# `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
+# repeated 10 times, 2,100 requests).
 # Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,11 +19,13 @@ binary=$1
 shift
 requests=300000
 perf_out=
+emb=
 with=()
 while (($#)); do
     case $1 in
         --requests) requests=$2; shift 2 ;;
         --perf) perf_out=$2; shift 2 ;;
+        --emb) emb=1; shift ;;
         *=*) with+=("$1"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -84,12 +88,23 @@ if [[ -n $perf_out ]]; then
     perf record -F 999 -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
     perf=$!
 fi
-result=$(load --n "$requests")
+if [[ -n $emb ]]; then
+    requests=2100
+    result=$(for _ in 1 2 3 4 5 6 7 8 9 10; do
+        cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only emb
+    done)
+else
+    result=$(load --n "$requests")
+fi
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
 after=$(ticks "$server")
 hz=$(getconf CLK_TCK)
 per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.1f} µs')"; }
 echo "server CPU per request: $(per_request "$before" "$after")"
 if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_before" "$(ticks "$sink")")"; fi
-echo "stream1 requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
+if [[ -n $emb ]]; then
+    echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"
+else
+    echo "stream1 requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
+fi
 if grep -qi dropped "$work/server.log"; then echo "warnings about dropped spans: $(grep -ci dropped "$work/server.log")"; fi

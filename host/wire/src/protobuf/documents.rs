@@ -15,17 +15,42 @@ use crate::proto::docarray::{DocumentProto, NamedScoreProto, document_proto};
 pub fn batch_from_proto(docs: Vec<DocumentProto>) -> Result<DocumentBatch, ConvertError> {
     let mut batch = docs::empty_batch();
     batch.nodes.reserve(docs.len());
-    for (position, doc) in docs.into_iter().enumerate() {
-        let root = push_proto(&mut batch, doc, &position.to_string())?;
+    batch.roots.reserve(docs.len());
+    for (index, doc) in docs.into_iter().enumerate() {
+        let root = push_proto(&mut batch, doc, &Position::Root(index))?;
         batch.roots.push(root);
     }
     Ok(batch)
 }
 
+/// Where a document sits in a request (`3`, `3.chunks.0`), written out only for an error:
+/// a request of a hundred documents takes no allocation to say where each one is.
+enum Position<'a> {
+    Root(usize),
+    Child {
+        parent: &'a Position<'a>,
+        field: &'static str,
+        index: usize,
+    },
+}
+
+impl std::fmt::Display for Position<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Root(index) => write!(f, "{index}"),
+            Position::Child {
+                parent,
+                field,
+                index,
+            } => write!(f, "{parent}.{field}.{index}"),
+        }
+    }
+}
+
 fn push_proto(
     batch: &mut DocumentBatch,
     proto: DocumentProto,
-    position: &str,
+    position: &Position<'_>,
 ) -> Result<u32, ConvertError> {
     let small = |field: &'static str, value: u32| -> Result<Option<i32>, ConvertError> {
         match value {
@@ -71,15 +96,21 @@ fn push_proto(
     batch.nodes.push(doc);
     let mut chunks = Vec::with_capacity(proto.chunks.len());
     for (i, child) in proto.chunks.into_iter().enumerate() {
-        chunks.push(push_proto(batch, child, &format!("{position}.chunks.{i}"))?);
+        let at = Position::Child {
+            parent: position,
+            field: "chunks",
+            index: i,
+        };
+        chunks.push(push_proto(batch, child, &at)?);
     }
     let mut matches = Vec::with_capacity(proto.matches.len());
     for (i, child) in proto.matches.into_iter().enumerate() {
-        matches.push(push_proto(
-            batch,
-            child,
-            &format!("{position}.matches.{i}"),
-        )?);
+        let at = Position::Child {
+            parent: position,
+            field: "matches",
+            index: i,
+        };
+        matches.push(push_proto(batch, child, &at)?);
     }
     let node = &mut batch.nodes[index as usize];
     node.chunks = chunks;
@@ -120,20 +151,21 @@ pub fn batch_to_proto(batch: &DocumentBatch) -> Vec<DocumentProto> {
 /// Each node is taken once, so a node reached twice (an invalid batch) appears once.
 pub fn batch_into_proto(batch: DocumentBatch) -> Vec<DocumentProto> {
     let mut nodes: Vec<Option<Document>> = batch.nodes.into_iter().map(Some).collect();
-    batch
-        .roots
-        .iter()
-        .filter_map(|&root| node_into_proto(&mut nodes, root as usize))
-        .collect()
+    // Sized up front: grown from empty, the vector would copy its (large) messages over and
+    // over on the way to a hundred.
+    let mut docs = Vec::with_capacity(batch.roots.len());
+    docs.extend(
+        (batch.roots.iter()).filter_map(|&root| node_into_proto(&mut nodes, root as usize)),
+    );
+    docs
 }
 
 fn node_into_proto(nodes: &mut [Option<Document>], index: usize) -> Option<DocumentProto> {
     let doc = nodes.get_mut(index)?.take()?;
     let mut children = |indices: &[u32]| -> Vec<DocumentProto> {
-        indices
-            .iter()
-            .filter_map(|&i| node_into_proto(nodes, i as usize))
-            .collect()
+        let mut children = Vec::with_capacity(indices.len());
+        children.extend((indices.iter()).filter_map(|&i| node_into_proto(nodes, i as usize)));
+        children
     };
     let chunks = children(&doc.chunks);
     let matches = children(&doc.matches);

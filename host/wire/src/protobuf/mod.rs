@@ -43,9 +43,13 @@ pub enum ConvertError {
     Parameters(String),
 }
 
-fn doc_error(position: &str, field: &'static str, problem: impl Into<String>) -> ConvertError {
+fn doc_error(
+    position: &impl std::fmt::Display,
+    field: &'static str,
+    problem: impl Into<String>,
+) -> ConvertError {
     ConvertError::Document {
-        position: position.to_owned(),
+        position: position.to_string(),
         field,
         problem: problem.into(),
     }
@@ -203,8 +207,26 @@ mod tests {
             })),
             ..Default::default()
         };
-        let error = batch_from_proto(vec![doc]).unwrap_err().to_string();
+        let error = batch_from_proto(vec![doc.clone()]).unwrap_err().to_string();
         assert!(error.contains("unsupported dtype `<c8`"), "{error}");
+        // A nested document is named by its path.
+        let parent = DocumentProto {
+            chunks: vec![
+                DocumentProto::default(),
+                DocumentProto {
+                    matches: vec![doc],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let error = batch_from_proto(vec![DocumentProto::default(), parent])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("document 1.chunks.1.matches.0: `tensor`"),
+            "{error}"
+        );
     }
 
     #[test]
