@@ -1,7 +1,8 @@
 """Gateway benchmarks side by side with Jina, in one run on one machine.
 
     .venv-jina/bin/python scripts/bench_gateway.py [--harness ../shared/jina-bench] [--repeats 1]
-    python3 scripts/bench_gateway.py --floors-only [--rounds 3]
+    python3 scripts/bench_gateway.py --floors-only [--rounds 3] [--binary PATH]
+    python3 scripts/bench_gateway.py --scaling-only [--rounds 3] [--binary PATH]
 
 Runs the reference harness (`bench_throughput.py`, `bench_startup.py`) against Jina itself and,
 in its --target mode, against the same flows served by `flowhost run` (the same Jina Python
@@ -217,14 +218,21 @@ def scaling(rounds):
 
 def print_floors(result):
     goals = dict(seq1=1 / 1.5, stream1=0.7, emb=0.7, seq1_http=0.7)
-    print('| scenario | flowhost | floor | fraction of floor | goal |')
-    print('|---|---|---|---|---|')
-    for scenario, row in result['floors'].items():
-        values = [v for k, v in row.items() if k.startswith('flowhost')] + \
-                 [v for k, v in row.items() if k.startswith('floor_')]
+    f = result['floors']
+    shown = {
+        'seq1': (f"p50 {f['seq1']['flowhost_p50_ms'] * 1000:.0f} µs", f"p50 {f['seq1']['floor_p50_ms'] * 1000:.0f} µs"),
+        'stream1': (f"{f['stream1']['flowhost_rps']:,.0f} req/s", f"{f['stream1']['floor_rps']:,.0f} req/s"),
+        'emb': (f"{f['emb']['flowhost_docs_per_s']:,.0f} docs/s",
+                f"{f['emb']['floor_docs_per_s']:,.0f} docs/s (tonic echo: {f['emb']['tonic_echo_docs_per_s']:,.0f})"),
+        'seq1_http': (f"{f['seq1_http']['flowhost_rps']:,.0f} req/s", f"{f['seq1_http']['floor_rps']:,.0f} req/s"),
+    }
+    print('| scenario | flowhost | floor | its floor | fraction of the floor | goal |')
+    print('|---|---|---|---|---|---|')
+    for scenario, (ours, floor) in shown.items():
         fraction = result['floor_ratio'][scenario]
-        print(f"| {scenario} | {values[0]:,.4g} | {values[1]:,.4g} ({row['floor']}) | {fraction:.2f} | "
-              f"{'met' if fraction >= goals[scenario] else 'not met'} (>= {goals[scenario]:.2f}) |")
+        met = 'met' if fraction >= goals[scenario] else 'not met'
+        print(f"| {scenario} | {ours} | {floor} | {f[scenario]['floor']} | {fraction:.2f} | "
+              f"≥ {goals[scenario]:.2f}: {met} |")
 
 
 def summary(result):
@@ -241,7 +249,11 @@ def main():
     ap.add_argument('--rounds', type=int, default=3, help='rounds of flowhost and the floors, alternated')
     ap.add_argument('--floors-only', action='store_true')
     ap.add_argument('--scaling-only', action='store_true')
+    ap.add_argument('--binary', help='the flowhost binary to measure (target/release/flowhost)')
     a = ap.parse_args()
+    if a.binary:
+        global FLOWHOST
+        FLOWHOST = os.path.abspath(a.binary)
     os.makedirs(OUT, exist_ok=True)
     if a.scaling_only:
         result = scaling(a.rounds)
