@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use futures::future::{BoxFuture, Either};
 
 use flowhost_docs::{DocumentBatch, Dtype};
@@ -349,13 +350,13 @@ impl Deployment {
             return Either::Left(work);
         }
         let traced = Traced::executor(&self.traced_as);
-        Either::Right(async move {
-            let result = traced.run(work).await;
-            if let Err(failure) = &result {
+        // A combinator, not an async block: a block would hold `work` twice (captured, and
+        // moved into the span's future), doubling the size of every call's future.
+        Either::Right(traced.run(work).inspect(move |result| {
+            if let Err(failure) = result {
                 traced.fail(failure.error.exception_name(), &failure.error.to_string());
             }
-            result
-        })
+        }))
     }
 
     async fn call_parts(

@@ -159,7 +159,10 @@ impl Executor {
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
         // with it any state it keeps.
-        let turn = take_turn(
+        //
+        // Made into its box in a statement of its own: bound to a local, the turn's future
+        // would also be laid out in this one's, which every request moves around.
+        let turn = FinishOnDrop::new(take_turn(
             slot.clone(),
             live,
             method.to_owned(),
@@ -167,8 +170,8 @@ impl Executor {
             docs,
             parameters.to_owned(),
             meter,
-        );
-        let result = FinishOnDrop::new(turn).await;
+        ));
+        let result = turn.await;
         if let (Some(queued), Some(started)) = (queued, started) {
             trace::call_phases(queued, started, SystemTime::now());
         }
@@ -202,7 +205,9 @@ async fn take_turn(
     };
     let instance = match live.as_mut() {
         Some(instance) => instance,
-        None => match LiveInstance::start(&slot.component, &slot.config).await {
+        // Boxed: starting an instance is a large future that only a replaced instance's
+        // next call needs, and it would otherwise make every call's future as large.
+        None => match Box::pin(LiveInstance::start(&slot.component, &slot.config)).await {
             Ok((fresh, _)) => live.insert(fresh),
             Err(error) => {
                 count(CallOutcome::Unavailable, docs.roots.len(), None);
