@@ -401,6 +401,67 @@ async fn target_executor_and_executor_specific_parameters() {
 }
 
 #[tokio::test]
+async fn target_executor_matches_names_from_their_start_as_jina_does() {
+    let flow = deploy(
+        Flow::new()
+            .add(ExecutorSpec::new("fooExecutor").uses(uses("foo_executor")))
+            .add(ExecutorSpec::new("router").uses(uses("request_router"))),
+    )
+    .await;
+    // Jina tests the pattern with Python's `re.match`: "Executor" is in "fooExecutor", but
+    // not at its start, so no executor has the request.
+    let mut request = Request::new("/x", docs::empty_batch());
+    request.target_executor = Some("Executor".into());
+    assert!(texts(&ok(flow.router().process(request.clone()).await)).is_empty());
+    request.target_executor = Some("foo".into());
+    assert_eq!(
+        texts(&ok(flow.router().process(request).await)),
+        ["foo was here and got 0 document"]
+    );
+}
+
+#[tokio::test]
+async fn target_executor_reaches_floating_successors_too() {
+    let metrics = flowhost_telemetry::Metrics::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut options = deploy_options();
+    options.metrics = Some(metrics.clone());
+    let flow = Flow::new()
+        .add(ExecutorSpec::new("executor0").uses(uses("foo_executor")))
+        .add(
+            ExecutorSpec::new("first")
+                .uses(uses("noop_executor"))
+                .floating(true),
+        )
+        .add(
+            ExecutorSpec::new("second")
+                .uses(uses("noop_executor"))
+                .needs("first")
+                .floating(true),
+        );
+    let flow = RunningFlow::start(flow, options)
+        .await
+        .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    let mut request = Request::new("/x", docs::empty_batch());
+    request.target_executor = Some("executor0|first".into());
+    let out = ok(flow.router().process(request).await);
+    assert_eq!(texts(&out), ["foo was here and got 0 document"]);
+    // Closing waits for the floating calls.
+    flow.close().await;
+    let text = metrics.render();
+    let calls = |executor: &str| -> f64 {
+        let label = format!("executor=\"{executor}\"");
+        (text.lines())
+            .filter(|line| {
+                line.starts_with("flowhost_executor_calls_total{") && line.contains(&label)
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert_eq!(calls("first"), 1.0, "{text}");
+    assert_eq!(calls("second"), 0.0, "the floating successor ran: {text}");
+}
+
+#[tokio::test]
 async fn every_example_flow_deploys_and_answers() {
     let dir = flowhost_test_support::workspace_root().join("examples/flows");
     let mut seen = 0;

@@ -28,6 +28,7 @@ use std::time::SystemTime;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
+use regex::Regex;
 use serde_json::{Map, Value};
 use tokio_util::task::TaskTracker;
 
@@ -153,11 +154,7 @@ impl Router {
             parameters,
             target_executor,
         } = request;
-        let target = match target_executor
-            .as_deref()
-            .map(regex::Regex::new)
-            .transpose()
-        {
+        let target = match target_executor.as_deref().map(Regex::new).transpose() {
             Ok(target) => target,
             Err(error) => {
                 let info = ExceptionInfo::refusal(
@@ -202,16 +199,14 @@ impl Router {
                 let inputs: Vec<Shared> =
                     slots[index].iter_mut().filter_map(Option::take).collect();
                 let node = self.nodes[index].clone();
-                let skip = target
-                    .as_ref()
-                    .is_some_and(|t| !t.is_match(&node.deployment.name));
                 if plan.floating[index] {
                     // The reply never waits for a floating executor; its
                     // floating successors run after it in the same task.
                     let input = prepare(&node, inputs);
-                    self.spawn_floating(index, input, call.clone(), skip);
+                    self.spawn_floating(index, input, call.clone(), target.clone());
                     continue;
                 }
+                let skip = !targeted(target.as_ref(), &node.deployment.name);
                 running.push(Box::pin(run_node(index, node, inputs, call.clone(), skip)));
             }
             let Some(finished) = running.next().await else {
@@ -266,30 +261,44 @@ impl Router {
         }
     }
 
-    fn spawn_floating(&self, index: usize, input: DocumentBatch, call: CallContext, skip: bool) {
+    fn spawn_floating(
+        &self,
+        index: usize,
+        input: DocumentBatch,
+        call: CallContext,
+        target: Option<Regex>,
+    ) {
         let nodes = self.nodes.clone();
         let plan = self.plan.clone();
         // A floating executor runs after the reply, in its own task: its span stays in the
         // request's trace.
         self.background
             .spawn(flowhost_telemetry::trace::in_current(run_floating(
-                nodes, plan, index, input, call, skip,
+                nodes, plan, index, input, call, target,
             )));
     }
 }
 
-/// Runs a floating executor, then the floating executors that need it.
+/// Whether `target_executor` lets the executor `name` have the request. As Jina's gateway,
+/// which tests it with Python's `re.match`: the pattern must match at the start of the name
+/// (not necessarily to its end).
+fn targeted(target: Option<&Regex>, name: &str) -> bool {
+    target.is_none_or(|target| target.find(name).is_some_and(|found| found.start() == 0))
+}
+
+/// Runs a floating executor, then the floating executors that need it, each only if
+/// `target_executor` lets it have the request.
 fn run_floating(
     nodes: Vec<Arc<RouteNode>>,
     plan: Arc<Plan>,
     index: usize,
     input: DocumentBatch,
     call: CallContext,
-    skip: bool,
+    target: Option<Regex>,
 ) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         let node = nodes[index].clone();
-        let output = if skip {
+        let output = if !targeted(target.as_ref(), &node.deployment.name) {
             input
         } else {
             let params = call.parameters.for_executor(&node.deployment.name);
@@ -317,7 +326,7 @@ fn run_floating(
                 successor,
                 input,
                 call.clone(),
-                false,
+                target.clone(),
             )
         });
         let runs: Vec<_> = runs.collect();
@@ -467,5 +476,22 @@ pub fn exception(error: &CallError) -> ExceptionInfo {
         stacks,
         executor: error.executor().to_owned(),
         description: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_executor_matches_at_the_start_of_the_name_as_jina_does() {
+        let target = |pattern: &str| Regex::new(pattern).unwrap();
+        assert!(targeted(None, "anything"));
+        assert!(targeted(Some(&target("foo")), "fooExecutor"));
+        assert!(targeted(Some(&target("^router$")), "router"));
+        assert!(targeted(Some(&target("executor0|first")), "first"));
+        // Python's `re.match`: a match later in the name does not count.
+        assert!(!targeted(Some(&target("Executor")), "fooExecutor"));
+        assert!(!targeted(Some(&target("^router$")), "router2"));
     }
 }
