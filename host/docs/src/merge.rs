@@ -62,7 +62,7 @@ fn reduce_into(out: &mut DocumentBatch, other: DocumentBatch) {
     let mut work = vec![(List::Roots, roots)];
     while let Some((list, incoming)) = work.pop() {
         let existing = list_mut(out, list).clone();
-        let by_id: HashMap<String, u32> = existing
+        let mut by_id: HashMap<String, u32> = existing
             .into_iter()
             .map(|i| (out.nodes[i as usize].id.clone(), i))
             .collect();
@@ -81,8 +81,12 @@ fn reduce_into(out: &mut DocumentBatch, other: DocumentBatch) {
                     }
                 }
                 None => {
+                    // A later document of the same list with this id merges into this one,
+                    // as docarray's reduce does.
+                    let id = doc.id.clone();
                     let adopted = adopt_subtree(out, &mut source, doc);
                     list_mut(out, list).push(adopted);
+                    by_id.insert(id, adopted);
                 }
             }
         }
@@ -176,6 +180,28 @@ mod tests {
                 "baz was here and got 1 document"
             ]
         );
+    }
+
+    #[test]
+    fn duplicates_within_a_branch_merge_into_one_as_docarray_does() {
+        // docarray 0.21: `DocumentArray([a]).reduce(DocumentArray([b(text 1), b(uri u, text 2)]))`
+        // gives a, then one b with text 1 and uri u.
+        let mut second = text("b", "2");
+        second.uri = Some("u".into());
+        let merged = reduce([
+            batch_of([text("a", "x")]),
+            batch_of([text("b", "1"), second]),
+        ]);
+        assert_eq!(
+            root_texts(&merged),
+            [
+                ("a".into(), Some("x".into())),
+                ("b".into(), Some("1".into()))
+            ]
+        );
+        let b = &merged.nodes[merged.roots[1] as usize];
+        assert_eq!(b.uri.as_deref(), Some("u"));
+        validate(&merged).unwrap();
     }
 
     #[test]
