@@ -462,6 +462,42 @@ async fn target_executor_reaches_floating_successors_too() {
 }
 
 #[tokio::test]
+async fn a_config_files_component_is_found_from_a_relative_flow_folder() {
+    // `flowhost run flows/flow.yml` names the flow's folder relative to the working
+    // directory; the config's component, relative to the config, was once joined to that
+    // folder twice (`flows/flows/noop.wasm`).
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::copy(uses("noop_executor"), dir.path().join("noop.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("exec.yml"),
+        "jtype: NoopExecutor\ncomponent: noop.wasm\n",
+    )
+    .unwrap();
+    // The folder as a path from the working directory: up to their common ancestor, then
+    // down (not up to the root, where a doubled path would collapse back onto itself).
+    let here = std::env::current_dir().unwrap();
+    let common = (here.components())
+        .zip(dir.path().components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let relative: std::path::PathBuf = (here.components().skip(common).map(|_| ".."))
+        .chain((dir.path().components().skip(common)).filter_map(|c| c.as_os_str().to_str()))
+        .collect();
+    assert!(relative.is_relative() && relative.join("exec.yml").exists());
+    let options = DeployOptions::new(&relative, flowhost_test_support::runtime());
+    let flow = RunningFlow::start(
+        Flow::new().add(ExecutorSpec::new("e").uses("exec.yml")),
+        options,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    ok(flow
+        .router()
+        .process(Request::new("/x", docs::empty_batch()))
+        .await);
+}
+
+#[tokio::test]
 async fn every_example_flow_deploys_and_answers() {
     let dir = flowhost_test_support::workspace_root().join("examples/flows");
     let mut seen = 0;

@@ -94,9 +94,7 @@ impl Plan {
             let Some(component) = expanded.component.as_deref().filter(|_| !spec.external) else {
                 continue;
             };
-            let base = (expanded.config_file.as_deref())
-                .and_then(Path::parent)
-                .unwrap_or(flow_dir);
+            let base = expanded.component_base(flow_dir);
             let uses = reference(&spec.name, component, base, options, &mut components)?;
             let service = service_name(&spec.name)?;
             let shards: Vec<String> = match spec.shards.max(1) {

@@ -56,6 +56,18 @@ pub struct ExpandedExecutor {
     pub dynamic_batching: DynamicBatching,
 }
 
+impl ExpandedExecutor {
+    /// The folder a relative `component` is relative to: the flow's, when `uses` named the
+    /// component; none (the process's), when it came from a config file, whose folder is
+    /// already joined to it.
+    pub fn component_base<'a>(&self, flow_dir: &'a Path) -> &'a Path {
+        match self.config_file {
+            Some(_) => Path::new(""),
+            None => flow_dir,
+        }
+    }
+}
+
 /// Whether `uses` names an executor config file rather than a component.
 pub fn is_executor_config(uses: &str) -> bool {
     let lower = uses.to_ascii_lowercase();

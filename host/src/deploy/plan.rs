@@ -78,12 +78,7 @@ fn component_refs(
     expanded: &ExpandedExecutor,
     flow_dir: &Path,
 ) -> [Option<(String, PathBuf)>; 3] {
-    let base = expanded
-        .config_file
-        .as_deref()
-        .and_then(Path::parent)
-        .unwrap_or(flow_dir)
-        .to_owned();
+    let base = expanded.component_base(flow_dir).to_owned();
     let main = (expanded.component.clone())
         .filter(|_| !spec.external)
         .map(|uses| (uses, base));
