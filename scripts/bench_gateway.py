@@ -300,15 +300,9 @@ def main():
                                            '--scenarios', 'seq1_http,error_http')
         # The Rust load generator: flowhost's own ceiling.
         print('$ cargo bench -p flowhost --bench gateway_load', flush=True)
-        p = subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
-                            '--grpc', f'127.0.0.1:{g}', '--http', f'127.0.0.1:{h}'],
-                           cwd=ROOT, check=True, capture_output=True, text=True)
-        results['rust_loadgen'] = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+        results['rust_loadgen'] = list(loadgen('--grpc', f'127.0.0.1:{g}', '--http', f'127.0.0.1:{h}').values())
         # The floor under any gateway here: the emb requests echoed over loopback TCP, no gateway.
-        p = subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'gateway_load', '--',
-                            '--only', 'emb_floor'],
-                           cwd=ROOT, check=True, capture_output=True, text=True)
-        results['emb_floor'] = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+        results['emb_floor'] = list(loadgen('--only', 'emb_floor').values())
         results.update(floors(noop, a.rounds))
         results['flowhost_rss_after_load_mib'] = noop.rss_mib()
     finally:

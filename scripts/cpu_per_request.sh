@@ -80,8 +80,12 @@ until grep -q ready "$work/server.log"; do
     kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
     sleep 0.1
 done
-load() { cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only stream1 "$@"; }
-load > /dev/null
+load() {
+    local scenario=$1
+    shift
+    cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only "$scenario" "$@"
+}
+load stream1 > /dev/null
 before=$(ticks "$server")
 sink_before=${sink:+$(ticks "$sink")}
 if [[ -n $perf_out ]]; then
@@ -90,11 +94,9 @@ if [[ -n $perf_out ]]; then
 fi
 if [[ -n $emb ]]; then
     requests=2100
-    result=$(for _ in 1 2 3 4 5 6 7 8 9 10; do
-        cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only emb
-    done)
+    result=$(for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done)
 else
-    result=$(load --n "$requests")
+    result=$(load stream1 --n "$requests")
 fi
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
 after=$(ticks "$server")
