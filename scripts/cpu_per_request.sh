@@ -33,6 +33,8 @@ done
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Context switches of all the process's threads (a wake-up between threads shows here).
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 
 work=$(mktemp -d)
 pids=()
@@ -87,6 +89,7 @@ load() {
 }
 load stream1 > /dev/null
 before=$(ticks "$server")
+switches_before=$(switches "$server")
 sink_before=${sink:+$(ticks "$sink")}
 if [[ -n $perf_out ]]; then
     perf record -F 999 -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
@@ -100,9 +103,11 @@ else
 fi
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
 after=$(ticks "$server")
+switches_after=$(switches "$server")
 hz=$(getconf CLK_TCK)
 per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.1f} µs')"; }
 echo "server CPU per request: $(per_request "$before" "$after")"
+python3 -c "print(f'server context switches per request: {($switches_after - $switches_before) / $requests:.3f}')"
 if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_before" "$(ticks "$sink")")"; fi
 if [[ -n $emb ]]; then
     echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"

@@ -150,12 +150,23 @@ impl Executor {
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
         let mut meter = slot.config.metrics.as_ref().map(ExecutorMetrics::queued);
-        let queued = trace::enabled().then(SystemTime::now);
-        let live = slot.live.clone().lock_owned().await;
+        let traced = trace::enabled();
+        // The clock is read for a wait only when there is one: most calls find the instance
+        // free.
+        let (live, queued) = match slot.live.clone().try_lock_owned() {
+            Ok(live) => (live, None),
+            Err(_) => {
+                if let Some(meter) = meter.as_mut() {
+                    meter.waits();
+                }
+                let queued = traced.then(SystemTime::now);
+                (slot.live.clone().lock_owned().await, queued)
+            }
+        };
         if let Some(meter) = meter.as_mut() {
             meter.started();
         }
-        let started = queued.map(|_| SystemTime::now());
+        let started = traced.then(SystemTime::now);
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
         // with it any state it keeps.
@@ -172,8 +183,8 @@ impl Executor {
             meter,
         ));
         let result = turn.await;
-        if let (Some(queued), Some(started)) = (queued, started) {
-            trace::call_phases(queued, started, SystemTime::now());
+        if let Some(started) = started {
+            trace::call_phases(queued.unwrap_or(started), started, SystemTime::now());
         }
         result
     }

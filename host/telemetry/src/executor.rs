@@ -2,11 +2,12 @@
 //! slow executor and a starved one look different.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
+use prometheus::{IntGauge, IntGaugeVec};
 
 use crate::endpoints::EndpointTable;
+use crate::sharded::{Counter, Family, Histogram, Unit, UpDown};
 use crate::{RegisterError, Registrar, buckets, jina};
 
 /// Who an instance is: one replica of one shard of an executor.
@@ -79,15 +80,15 @@ impl CallOutcome {
 }
 
 pub(crate) struct Families {
-    process_seconds: HistogramVec,
-    documents: IntCounterVec,
-    queue_seconds: HistogramVec,
-    compute_seconds: HistogramVec,
-    in_flight: IntGaugeVec,
-    calls: IntCounterVec,
-    replacements: IntCounterVec,
+    process_seconds: Family<Histogram>,
+    documents: Family<Counter>,
+    queue_seconds: Family<Histogram>,
+    compute_seconds: Family<Histogram>,
+    in_flight: Family<UpDown>,
+    calls: Family<Counter>,
+    replacements: Family<Counter>,
     memory: IntGaugeVec,
-    fuel: IntCounterVec,
+    fuel: Family<Counter>,
 }
 
 const INSTANCE: &[&str] = &["executor", "replica", "shard"];
@@ -99,6 +100,7 @@ impl Families {
                 "jina_process_request_seconds",
                 "Time spent when calling the executor request method",
                 &["executor", "executor_endpoint", "runtime_name"],
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             documents: register.counter(
@@ -110,15 +112,17 @@ impl Families {
                 "flowhost_executor_queue_seconds",
                 "Time a call waited for its instance (the instance was busy with other calls)",
                 INSTANCE,
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             compute_seconds: register.histogram(
                 "flowhost_executor_compute_seconds",
                 "Time a call ran in its instance",
                 INSTANCE,
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
-            in_flight: register.int_gauge(
+            in_flight: register.up_down(
                 "flowhost_executor_calls_in_flight",
                 "Calls waiting for or running in the instance",
                 INSTANCE,
@@ -152,12 +156,12 @@ pub struct ExecutorMetrics {
     jina: jina::Requests,
     queue_seconds: Histogram,
     compute_seconds: Histogram,
-    in_flight: IntGauge,
-    calls: [IntCounter; 8],
+    in_flight: UpDown,
+    calls: [Counter; 8],
     /// Only the causes that poison an instance.
-    replacements: [Option<IntCounter>; 8],
+    replacements: [Option<Counter>; 8],
     memory: IntGauge,
-    fuel: IntCounter,
+    fuel: Counter,
     endpoints: EndpointTable<EndpointHandles>,
 }
 
@@ -170,7 +174,7 @@ impl std::fmt::Debug for ExecutorMetrics {
 #[derive(Clone)]
 struct EndpointHandles {
     process_seconds: Histogram,
-    documents: IntCounter,
+    documents: Counter,
 }
 
 impl ExecutorMetrics {
@@ -188,7 +192,7 @@ impl ExecutorMetrics {
         let runtime_name = jina::runtime_name(executor, replica, shard, shards);
         let (replica, shard) = (replica.to_string(), shard.to_string());
         let instance = [executor, replica.as_str(), shard.as_str()];
-        let with = |family: &IntCounterVec, last: &str| {
+        let with = |family: &Family<Counter>, last: &str| {
             family.with_label_values(&[executor, replica.as_str(), shard.as_str(), last])
         };
         let process_seconds = families.process_seconds.clone();
@@ -224,12 +228,12 @@ impl ExecutorMetrics {
         self.endpoints.bind(endpoints);
     }
 
-    /// A call starts waiting for the instance.
+    /// A call arrives for the instance; [`CallMeter::waits`] if it has to wait for it.
     pub fn queued(self: &Arc<Self>) -> CallMeter {
         self.in_flight.inc();
         CallMeter {
             metrics: self.clone(),
-            queued: Instant::now(),
+            waiting: None,
             started: None,
         }
     }
@@ -252,20 +256,25 @@ impl ExecutorMetrics {
     }
 }
 
-/// One call, from the moment it waits for the instance to its end.
+/// One call, from the moment it arrives for the instance to its end.
 pub struct CallMeter {
     metrics: Arc<ExecutorMetrics>,
-    queued: Instant,
+    waiting: Option<Instant>,
     started: Option<Instant>,
 }
 
 impl CallMeter {
+    /// The instance is busy: the call waits from now. A call that finds it free does not read
+    /// the clock until it starts, and its wait counts as zero.
+    pub fn waits(&mut self) {
+        self.waiting = Some(Instant::now());
+    }
+
     /// The call has the instance: its wait ends, its compute begins.
     pub fn started(&mut self) {
         let now = Instant::now();
-        self.metrics
-            .queue_seconds
-            .observe((now - self.queued).as_secs_f64());
+        let waited = self.waiting.map_or(Duration::ZERO, |waiting| now - waiting);
+        self.metrics.queue_seconds.observe_duration(waited);
         self.started = Some(now);
     }
 
@@ -273,11 +282,12 @@ impl CallMeter {
     pub fn finished(self, endpoint: &str, documents: usize, outcome: CallOutcome) {
         let now = Instant::now();
         let metrics = &self.metrics;
-        let compute = (now - self.started.unwrap_or(now)).as_secs_f64();
-        metrics.compute_seconds.observe(compute);
+        let started = self.started.unwrap_or(now);
+        let compute = now - started;
+        metrics.compute_seconds.observe_duration(compute);
         metrics.calls[outcome as usize].inc();
         metrics.endpoints.with(endpoint, |handles| {
-            handles.process_seconds.observe(compute);
+            handles.process_seconds.observe_duration(compute);
             if outcome == CallOutcome::Ok {
                 handles.documents.inc_by(documents as u64);
             }
@@ -290,7 +300,7 @@ impl CallMeter {
         metrics
             .jina
             .receiving_seconds
-            .observe((now - self.queued).as_secs_f64());
+            .observe_duration(now - self.waiting.unwrap_or(started));
     }
 }
 

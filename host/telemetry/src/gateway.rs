@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
-
 use crate::endpoints::{EndpointTable, Slot};
+use crate::sharded::{Counter, Family, Histogram, Unit, UpDown};
 use crate::{RegisterError, Registrar, buckets, jina};
 
 /// The protocol a request came in on.
@@ -70,14 +69,14 @@ impl Refused {
 }
 
 pub(crate) struct Families {
-    pending: IntGaugeVec,
-    refused: IntCounterVec,
-    received_request_bytes: HistogramVec,
-    sent_response_bytes: HistogramVec,
-    requests: IntCounterVec,
-    request_seconds: HistogramVec,
-    received_bytes: IntCounterVec,
-    sent_bytes: IntCounterVec,
+    pending: Family<UpDown>,
+    refused: Family<Counter>,
+    received_request_bytes: Family<Histogram>,
+    sent_response_bytes: Family<Histogram>,
+    requests: Family<Counter>,
+    request_seconds: Family<Histogram>,
+    received_bytes: Family<Counter>,
+    sent_bytes: Family<Counter>,
 }
 
 impl Families {
@@ -88,7 +87,7 @@ impl Families {
                 "Requests refused before the flow saw them, by protocol and reason",
                 &["protocol", "reason"],
             )?,
-            pending: register.int_gauge(
+            pending: register.up_down(
                 "jina_number_of_pending_requests",
                 "Number of pending requests",
                 &["runtime_name"],
@@ -97,12 +96,14 @@ impl Families {
                 "jina_received_request_bytes",
                 "The size in bytes of the requests received from clients",
                 &["runtime_name"],
+                Unit::Bytes,
                 buckets::BYTES,
             )?,
             sent_response_bytes: register.histogram(
                 "jina_sent_response_bytes",
                 "The size in bytes of the responses returned to clients",
                 &["runtime_name"],
+                Unit::Bytes,
                 buckets::BYTES,
             )?,
             requests: register.counter(
@@ -114,6 +115,7 @@ impl Families {
                 "flowhost_request_seconds",
                 "Time from a request's arrival to its answer, by protocol and endpoint",
                 &["protocol", "endpoint"],
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             received_bytes: register.counter(
@@ -138,24 +140,24 @@ pub struct GatewayMetrics {
 
 struct Inner {
     jina: jina::Requests,
-    pending: IntGauge,
+    pending: UpDown,
     received_request_bytes: Histogram,
     sent_response_bytes: Histogram,
     fronts: [FrontHandles; 3],
 }
 
 struct FrontHandles {
-    refused: [IntCounter; Refused::ALL.len()],
-    received_bytes: IntCounter,
-    sent_bytes: IntCounter,
+    refused: [Counter; Refused::ALL.len()],
+    received_bytes: Counter,
+    sent_bytes: Counter,
     endpoints: EndpointTable<EndpointHandles>,
 }
 
 #[derive(Clone)]
 struct EndpointHandles {
     seconds: Histogram,
-    ok: IntCounter,
-    requests: IntCounterVec,
+    ok: Counter,
+    requests: Family<Counter>,
     protocol: &'static str,
     endpoint: Arc<str>,
 }
@@ -220,7 +222,7 @@ impl GatewayMetrics {
         let inner = &self.inner;
         let handles = &inner.fronts[front as usize];
         handles.received_bytes.inc_by(received_bytes as u64);
-        inner.received_request_bytes.observe(received_bytes as f64);
+        inner.received_request_bytes.observe(received_bytes as u64);
         inner.pending.inc();
         RequestMeter {
             metrics: self.clone(),
@@ -247,18 +249,18 @@ impl RequestMeter {
     pub fn finish(mut self, error: Option<&'static str>, sent_bytes: usize) {
         self.finished = true;
         let inner = &self.metrics.inner;
-        let took = self.started.elapsed().as_secs_f64();
+        let took = self.started.elapsed();
         let endpoint = self.handles();
-        endpoint.seconds.observe(took);
+        endpoint.seconds.observe_duration(took);
         inner.fronts[self.front as usize]
             .sent_bytes
             .inc_by(sent_bytes as u64);
-        inner.sent_response_bytes.observe(sent_bytes as f64);
+        inner.sent_response_bytes.observe(sent_bytes as u64);
         match error {
             None => {
                 endpoint.ok.inc();
                 inner.jina.successful.inc();
-                inner.jina.receiving_seconds.observe(took);
+                inner.jina.receiving_seconds.observe_duration(took);
             }
             Some(kind) => {
                 self.count(kind);

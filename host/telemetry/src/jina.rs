@@ -2,14 +2,13 @@
 //! `runtime_name` (`gateway`, or `executor/rep-0`, `executor/shard-1/rep-0` as Jina names
 //! its pods).
 
-use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec};
-
+use crate::sharded::{Counter, Family, Histogram, Unit};
 use crate::{RegisterError, Registrar, buckets};
 
 pub(crate) struct Families {
-    receiving_seconds: HistogramVec,
-    successful: IntCounterVec,
-    failed: IntCounterVec,
+    receiving_seconds: Family<Histogram>,
+    successful: Family<Counter>,
+    failed: Family<Counter>,
 }
 
 impl Families {
@@ -19,6 +18,7 @@ impl Families {
                 "jina_receiving_request_seconds",
                 "Time spent processing a request (at the gateway: successful requests only, as Jina)",
                 &["runtime_name"],
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             successful: register.counter(
@@ -47,8 +47,8 @@ impl Families {
 #[derive(Clone)]
 pub(crate) struct Requests {
     pub(crate) receiving_seconds: Histogram,
-    pub(crate) successful: IntCounter,
-    pub(crate) failed: IntCounter,
+    pub(crate) successful: Counter,
+    pub(crate) failed: Counter,
 }
 
 /// Jina's name for one replica of one shard of an executor.

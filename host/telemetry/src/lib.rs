@@ -9,7 +9,9 @@
 //! `_count` series Jina's dashboards read); the rest is `flowhost_*`.
 //!
 //! Handles are resolved when an instance, endpoint or protocol is set up, so recording is a
-//! few atomic operations: no lock, no allocation, no label lookup in a map that can change.
+//! few additions into the recording thread's own shard of each series ([`sharded`]): no lock,
+//! no allocation, no label lookup in a map that can change, no cache line shared between
+//! workers.
 //! Label values that come from outside (endpoints) are bounded: past [`MAX_ENDPOINTS`] they
 //! are counted as `other`.
 //!
@@ -29,12 +31,13 @@ mod gateway;
 mod jina;
 mod remote;
 pub mod request;
+mod sharded;
 pub mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::{Encoder, GaugeVec, IntCounterVec, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, Registry, TextEncoder};
 
 pub use executor::{CallMeter, CallOutcome, ExecutorMetrics, InstanceLabels};
 pub use gateway::{Front, GatewayMetrics, Refused, RequestMeter, error_kind};
@@ -81,7 +84,7 @@ struct Families {
     executor: executor::Families,
     remote: remote::Families,
     startup_seconds: GaugeVec,
-    compile_cache: IntCounterVec,
+    compile_cache: sharded::Family<sharded::Counter>,
 }
 
 impl Metrics {
@@ -190,18 +193,27 @@ impl Registrar<'_> {
         Ok(collector)
     }
 
+    /// A counter family (sharded per worker: see [`sharded`]).
     pub(crate) fn counter(
         &mut self,
         name: &'static str,
         help: &str,
         labels: &[&str],
-    ) -> Result<IntCounterVec, RegisterError> {
-        self.add(
-            name,
-            IntCounterVec::new(prometheus::Opts::new(name, help), labels),
-        )
+    ) -> Result<sharded::Family<sharded::Counter>, RegisterError> {
+        self.add(name, sharded::Family::new(name, help, labels, ()))
     }
 
+    /// A gauge family for what goes up and down on the hot path (pending, in flight).
+    pub(crate) fn up_down(
+        &mut self,
+        name: &'static str,
+        help: &str,
+        labels: &[&str],
+    ) -> Result<sharded::Family<sharded::UpDown>, RegisterError> {
+        self.add(name, sharded::Family::new(name, help, labels, ()))
+    }
+
+    /// A gauge family whose values are set (start-up phases), off the hot path.
     pub(crate) fn gauge(
         &mut self,
         name: &'static str,
@@ -214,6 +226,7 @@ impl Registrar<'_> {
         )
     }
 
+    /// An integer gauge family whose values are set (memory, whether connected).
     pub(crate) fn int_gauge(
         &mut self,
         name: &'static str,
@@ -226,20 +239,17 @@ impl Registrar<'_> {
         )
     }
 
+    /// A histogram family (sharded per worker) with `buckets` in `unit`.
     pub(crate) fn histogram(
         &mut self,
         name: &'static str,
         help: &str,
         labels: &[&str],
-        buckets: &[f64],
-    ) -> Result<prometheus::HistogramVec, RegisterError> {
-        self.add(
-            name,
-            prometheus::HistogramVec::new(
-                prometheus::HistogramOpts::new(name, help).buckets(buckets.to_vec()),
-                labels,
-            ),
-        )
+        unit: sharded::Unit,
+        buckets: &'static [f64],
+    ) -> Result<sharded::Family<sharded::Histogram>, RegisterError> {
+        let buckets = std::sync::Arc::new(sharded::Buckets::new(unit, buckets));
+        self.add(name, sharded::Family::new(name, help, labels, buckets))
     }
 }
 

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};
+use prometheus::{IntGauge, IntGaugeVec};
 
+use crate::sharded::{Counter, Family, Histogram, Unit};
 use crate::{RegisterError, Registrar, buckets};
 
 /// How one attempt to call a remote executor ended.
@@ -39,9 +40,9 @@ impl RemoteOutcome {
 }
 
 pub(crate) struct Families {
-    sending_seconds: HistogramVec,
-    attempts: IntCounterVec,
-    retries: IntCounterVec,
+    sending_seconds: Family<Histogram>,
+    attempts: Family<Counter>,
+    retries: Family<Counter>,
     connected: IntGaugeVec,
 }
 
@@ -52,6 +53,7 @@ impl Families {
                 "jina_sending_request_seconds",
                 "Time spent between sending a request to a remote Executor and receiving the response",
                 &["runtime_name"],
+                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             attempts: register.counter(
@@ -77,8 +79,8 @@ impl Families {
 pub struct RemoteMetrics {
     executor: String,
     sending_seconds: Histogram,
-    attempts: [IntCounter; 4],
-    retries: IntCounter,
+    attempts: [Counter; 4],
+    retries: Counter,
     connected: IntGaugeVec,
 }
 
@@ -118,7 +120,7 @@ impl RemoteMetrics {
             self.retries.inc();
         }
         if outcome == RemoteOutcome::Answered {
-            self.sending_seconds.observe(took.as_secs_f64());
+            self.sending_seconds.observe_duration(took);
         }
     }
 }

@@ -1,0 +1,477 @@
+//! Counters, up-down gauges and histograms that the workers record into without sharing a
+//! cache line.
+//!
+//! prometheus' own types keep one set of atomics per series, which every worker thread writes:
+//! on a busy gateway each observation moves that line between cores, and a histogram's
+//! observation is four such writes (its shard switch, bucket, sum and count). Here each series
+//! is split into shards on lines of their own. A thread takes the next shard the first time it
+//! records and keeps it (threads past [`owned_shards`] share one more), so a worker writes only
+//! lines no other thread writes, with a plain load and store rather than an atomic addition;
+//! a scrape adds the shards up. Sums are integers (nanoseconds, bytes), not prometheus'
+//! compare-and-swap loop on a float.
+//!
+//! The families are ordinary [`Collector`]s: the registry, the text encoder and the exporters
+//! read them as they read prometheus' own.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto;
+
+/// Keeps what is in it on cache lines of its own (128 bytes: x86's adjacent-line prefetch
+/// pairs 64-byte lines).
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// How many threads get a shard of their own in every series: twice the machine's cores (the
+/// workers, and the blocking threads and timers beside them), at least 4 and at most 64.
+/// Threads past them share one more shard.
+fn owned_shards() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (2 * cores).clamp(4, 64)
+    })
+}
+
+/// This thread's place in every series: a shard only it writes, or the shared one.
+#[derive(Clone, Copy)]
+enum Shard {
+    Owned(usize),
+    Shared,
+}
+
+fn my_shard() -> Shard {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    let index = INDEX.with(|index| {
+        if index.get() == usize::MAX {
+            index.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        index.get()
+    });
+    if index < owned_shards() {
+        Shard::Owned(index)
+    } else {
+        Shard::Shared
+    }
+}
+
+/// One value per thread that owns a shard, then the shared one.
+struct Shards<T> {
+    cells: Box<[Padded<T>]>,
+}
+
+impl<T: Default> Shards<T> {
+    fn new() -> Self {
+        Self {
+            cells: (0..=owned_shards()).map(|_| Padded::default()).collect(),
+        }
+    }
+}
+
+impl<T> Shards<T> {
+    /// This thread's cell, and whether it is the only thread that writes it.
+    fn mine(&self) -> (&T, bool) {
+        let last = self.cells.len() - 1;
+        match my_shard() {
+            Shard::Owned(index) => (&self.cells[index.min(last)].0, index < last),
+            Shard::Shared => (&self.cells[last].0, false),
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &T> {
+        self.cells.iter().map(|cell| &cell.0)
+    }
+}
+
+/// Adds `n` to `cell`. A thread that alone writes its cell loads and stores (no other writer
+/// can come between them, and readers see either value); the shared cell takes an atomic
+/// addition. The difference is the lock prefix, about half an observation's cost.
+fn add(cell: &AtomicU64, n: u64, alone: bool) {
+    if alone {
+        cell.store(
+            cell.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    } else {
+        cell.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A monotonic count.
+#[derive(Clone)]
+pub(crate) struct Counter(Arc<Shards<AtomicU64>>);
+
+impl Counter {
+    pub(crate) fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    pub(crate) fn inc_by(&self, n: u64) {
+        let (cell, alone) = self.0.mine();
+        add(cell, n, alone);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.all().fold(0u64, |sum, cell| {
+            sum.wrapping_add(cell.load(Ordering::Relaxed))
+        })
+    }
+}
+
+/// A value that goes up and down (what is pending, in flight): each shard keeps its own
+/// difference, and only their sum means anything.
+#[derive(Clone)]
+pub(crate) struct UpDown(Arc<Shards<AtomicU64>>);
+
+impl UpDown {
+    pub(crate) fn inc(&self) {
+        let (cell, alone) = self.0.mine();
+        add(cell, 1, alone);
+    }
+
+    /// Wraps below zero in a shard whose thread took away what another added; the sum
+    /// comes out right.
+    pub(crate) fn dec(&self) {
+        let (cell, alone) = self.0.mine();
+        add(cell, u64::MAX, alone);
+    }
+
+    pub(crate) fn get(&self) -> i64 {
+        let sum = (self.0.all()).fold(0u64, |sum, cell| {
+            sum.wrapping_add(cell.load(Ordering::Relaxed))
+        });
+        sum as i64
+    }
+}
+
+/// The most buckets a histogram has (the `+Inf` one not counted).
+const MAX_BUCKETS: usize = 17;
+
+/// What a histogram counts, and the integer it adds up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Unit {
+    /// Durations, added up in nanoseconds and shown in seconds.
+    Seconds,
+    /// Sizes, in bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// How many of the shown unit one counted unit is.
+    fn scale(self) -> f64 {
+        match self {
+            Unit::Seconds => 1e-9,
+            Unit::Bytes => 1.0,
+        }
+    }
+}
+
+/// Upper bounds (inclusive, as Prometheus' `le`), shown and counted.
+pub(crate) struct Buckets {
+    unit: Unit,
+    shown: &'static [f64],
+    counted: Vec<u64>,
+}
+
+impl Buckets {
+    /// `shown` in the unit's shown form (seconds, bytes), ascending, at most [`MAX_BUCKETS`].
+    pub(crate) fn new(unit: Unit, shown: &'static [f64]) -> Self {
+        assert!(
+            shown.len() <= MAX_BUCKETS && shown.is_sorted(),
+            "bucket bounds are ascending and at most {MAX_BUCKETS}: a bug in this crate"
+        );
+        let counted = shown
+            .iter()
+            .map(|bound| (bound / unit.scale()).round() as u64)
+            .collect();
+        Self {
+            unit,
+            shown,
+            counted,
+        }
+    }
+}
+
+#[derive(Default)]
+struct HistogramShard {
+    /// Per bucket, then `+Inf`: not cumulative (a scrape adds them up).
+    counts: [AtomicU64; MAX_BUCKETS + 1],
+    sum: AtomicU64,
+}
+
+/// A histogram of durations or sizes.
+#[derive(Clone)]
+pub(crate) struct Histogram(Arc<HistogramCells>);
+
+struct HistogramCells {
+    buckets: Arc<Buckets>,
+    shards: Shards<HistogramShard>,
+}
+
+impl Histogram {
+    /// Counts `value` in counted units (bytes, or nanoseconds).
+    pub(crate) fn observe(&self, value: u64) {
+        let cells = &*self.0;
+        let bucket = cells
+            .buckets
+            .counted
+            .partition_point(|&bound| bound < value);
+        let (shard, alone) = cells.shards.mine();
+        add(&shard.counts[bucket], 1, alone);
+        add(&shard.sum, value, alone);
+    }
+
+    /// Counts a duration.
+    pub(crate) fn observe_duration(&self, took: Duration) {
+        self.observe(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    fn snapshot(&self) -> proto::Histogram {
+        let cells = &*self.0;
+        let mut counts = [0u64; MAX_BUCKETS + 1];
+        let mut sum = 0u64;
+        for shard in cells.shards.all() {
+            for (total, count) in counts.iter_mut().zip(&shard.counts) {
+                *total = total.wrapping_add(count.load(Ordering::Relaxed));
+            }
+            sum = sum.wrapping_add(shard.sum.load(Ordering::Relaxed));
+        }
+        let mut cumulative = 0u64;
+        let buckets = (cells.buckets.shown.iter().zip(counts))
+            .map(|(&bound, count)| {
+                cumulative = cumulative.wrapping_add(count);
+                let mut bucket = proto::Bucket::default();
+                bucket.set_upper_bound(bound);
+                bucket.set_cumulative_count(cumulative);
+                bucket
+            })
+            .collect();
+        let total = cumulative.wrapping_add(counts[cells.buckets.shown.len()]);
+        let mut histogram = proto::Histogram::default();
+        histogram.set_bucket(buckets);
+        histogram.set_sample_count(total);
+        histogram.set_sample_sum(sum as f64 * cells.buckets.unit.scale());
+        histogram
+    }
+}
+
+/// What a family holds, one per label set.
+pub(crate) trait Series: Clone + Send + Sync + 'static {
+    /// What every series of a family is made from.
+    type Shape: Send + Sync;
+
+    const TYPE: proto::MetricType;
+
+    fn new(shape: &Self::Shape) -> Self;
+
+    fn write(&self, metric: &mut proto::Metric);
+}
+
+impl Series for Counter {
+    type Shape = ();
+    const TYPE: proto::MetricType = proto::MetricType::COUNTER;
+
+    fn new(_: &()) -> Self {
+        Counter(Arc::new(Shards::new()))
+    }
+
+    fn write(&self, metric: &mut proto::Metric) {
+        let mut counter = proto::Counter::default();
+        counter.set_value(self.get() as f64);
+        metric.set_counter(counter);
+    }
+}
+
+impl Series for UpDown {
+    type Shape = ();
+    const TYPE: proto::MetricType = proto::MetricType::GAUGE;
+
+    fn new(_: &()) -> Self {
+        UpDown(Arc::new(Shards::new()))
+    }
+
+    fn write(&self, metric: &mut proto::Metric) {
+        let mut gauge = proto::Gauge::default();
+        gauge.set_value(self.get() as f64);
+        metric.set_gauge(gauge);
+    }
+}
+
+impl Series for Histogram {
+    type Shape = Arc<Buckets>;
+    const TYPE: proto::MetricType = proto::MetricType::HISTOGRAM;
+
+    fn new(buckets: &Arc<Buckets>) -> Self {
+        Histogram(Arc::new(HistogramCells {
+            buckets: buckets.clone(),
+            shards: Shards::new(),
+        }))
+    }
+
+    fn write(&self, metric: &mut proto::Metric) {
+        metric.set_histogram(self.snapshot());
+    }
+}
+
+/// A metric's series, one per label set, made when a handle asks for it.
+#[derive(Clone)]
+pub(crate) struct Family<S: Series>(Arc<FamilyInner<S>>);
+
+struct FamilyInner<S: Series> {
+    desc: Desc,
+    shape: S::Shape,
+    series: Mutex<BTreeMap<Vec<String>, S>>,
+}
+
+impl<S: Series> Family<S> {
+    pub(crate) fn new(
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        shape: S::Shape,
+    ) -> Result<Self, prometheus::Error> {
+        let labels = labels.iter().map(|label| (*label).to_owned()).collect();
+        let desc = Desc::new(name.to_owned(), help.to_owned(), labels, Default::default())?;
+        Ok(Self(Arc::new(FamilyInner {
+            desc,
+            shape,
+            series: Mutex::new(BTreeMap::new()),
+        })))
+    }
+
+    /// The series of `values` (one per label, in the family's order), made if new. Takes a
+    /// lock: handles are resolved once, when what they measure is set up.
+    pub(crate) fn with_label_values(&self, values: &[&str]) -> S {
+        let inner = &*self.0;
+        debug_assert_eq!(values.len(), inner.desc.variable_labels.len());
+        let key: Vec<String> = values.iter().map(|value| (*value).to_owned()).collect();
+        let mut series = inner.series.lock().unwrap_or_else(|e| e.into_inner());
+        series
+            .entry(key)
+            .or_insert_with(|| S::new(&inner.shape))
+            .clone()
+    }
+}
+
+impl<S: Series> Collector for Family<S> {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.0.desc]
+    }
+
+    fn collect(&self) -> Vec<proto::MetricFamily> {
+        let inner = &*self.0;
+        let series = inner.series.lock().unwrap_or_else(|e| e.into_inner());
+        let metrics = series
+            .iter()
+            .map(|(values, series)| {
+                let labels = (inner.desc.variable_labels.iter().zip(values))
+                    .map(|(name, value)| {
+                        let mut pair = proto::LabelPair::default();
+                        pair.set_name(name.clone());
+                        pair.set_value(value.clone());
+                        pair
+                    })
+                    .collect();
+                let mut metric = proto::Metric::from_label(labels);
+                series.write(&mut metric);
+                metric
+            })
+            .collect();
+        let mut family = proto::MetricFamily::default();
+        family.set_name(inner.desc.fq_name.clone());
+        family.set_help(inner.desc.help.clone());
+        family.set_field_type(S::TYPE);
+        family.set_metric(metrics);
+        vec![family]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only(collected: &[proto::MetricFamily]) -> &proto::MetricFamily {
+        assert_eq!(collected.len(), 1);
+        &collected[0]
+    }
+
+    #[test]
+    fn a_histogram_counts_each_value_in_the_first_bucket_it_fits_whatever_thread_records_it() {
+        static BOUNDS: &[f64] = &[0.001, 0.01];
+        let histograms: Family<Histogram> = Family::new(
+            "t_seconds",
+            "test",
+            &["endpoint"],
+            Arc::new(Buckets::new(Unit::Seconds, BOUNDS)),
+        )
+        .expect("a valid family");
+        let index = histograms.with_label_values(&["/index"]);
+        let ms = Duration::from_millis;
+        let threads: Vec<_> = [ms(1), ms(2), ms(10), ms(11)]
+            .into_iter()
+            .map(|took| {
+                let index = index.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        index.observe_duration(took);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no panic");
+        }
+        let collected = histograms.collect();
+        let family = only(&collected);
+        assert_eq!(family.get_field_type(), proto::MetricType::HISTOGRAM);
+        let metric = &family.get_metric()[0];
+        assert_eq!(metric.get_label()[0].value(), "/index");
+        let histogram = metric.get_histogram();
+        let counts: Vec<(f64, u64)> = (histogram.get_bucket().iter())
+            .map(|b| (b.upper_bound(), b.cumulative_count()))
+            .collect();
+        // 1 ms is in the 1 ms bucket (`le` is inclusive); 11 ms only in +Inf.
+        assert_eq!(counts, [(0.001, 1000), (0.01, 3000)]);
+        assert_eq!(histogram.get_sample_count(), 4000);
+        assert!((histogram.get_sample_sum() - 24.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn counters_and_gauges_add_up_their_shards() {
+        let counters: Family<Counter> =
+            Family::new("t_total", "test", &["status"], ()).expect("a valid family");
+        let gauges: Family<UpDown> =
+            Family::new("t_pending", "test", &[], ()).expect("a valid family");
+        let ok = counters.with_label_values(&["ok"]);
+        let pending = gauges.with_label_values(&[]);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (ok, pending) = (ok.clone(), pending.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        ok.inc_by(2);
+                        pending.inc();
+                    }
+                    pending.dec();
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no panic");
+        }
+        assert_eq!(counters.with_label_values(&["ok"]).get(), 8000);
+        assert_eq!(pending.get(), 3996);
+        let collected = gauges.collect();
+        let gauge = &only(&collected).get_metric()[0];
+        assert_eq!(gauge.get_gauge().get_value(), 3996.0);
+    }
+}
