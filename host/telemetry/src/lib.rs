@@ -9,9 +9,9 @@
 //! `_count` series Jina's dashboards read); the rest is `flowhost_*`.
 //!
 //! Handles are resolved when an instance, endpoint or protocol is set up, so recording is a
-//! few additions into the recording thread's own shard of each series (module `sharded`): no lock,
-//! no allocation, no label lookup in a map that can change, no cache line shared between
-//! workers.
+//! few additions into the recording thread's own shard of each series (module `sharded`): no
+//! lock, no allocation, no label lookup in a map that can change, no cache line shared
+//! between workers.
 //! Label values that come from outside (endpoints) are bounded: past [`MAX_ENDPOINTS`] they
 //! are counted as `other`.
 //!
