@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use prometheus::{IntGauge, IntGaugeVec};
 
 use crate::endpoints::EndpointTable;
-use crate::sharded::{Counter, Family, Histogram, Unit, UpDown};
+use crate::sharded::{Counter, Family, Histogram, UpDown};
 use crate::{RegisterError, Registrar, buckets, jina};
 
 /// Who an instance is: one replica of one shard of an executor.
@@ -100,7 +100,6 @@ impl Families {
                 "jina_process_request_seconds",
                 "Time spent when calling the executor request method",
                 &["executor", "executor_endpoint", "runtime_name"],
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             documents: register.counter(
@@ -112,14 +111,12 @@ impl Families {
                 "flowhost_executor_queue_seconds",
                 "Time a call waited for its instance (the instance was busy with other calls)",
                 INSTANCE,
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             compute_seconds: register.histogram(
                 "flowhost_executor_compute_seconds",
                 "Time a call ran in its instance",
                 INSTANCE,
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             in_flight: register.up_down(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::endpoints::{EndpointTable, Slot};
-use crate::sharded::{Counter, Family, Histogram, Unit, UpDown};
+use crate::sharded::{Counter, Family, Histogram, UpDown};
 use crate::{RegisterError, Registrar, buckets, jina};
 
 /// The protocol a request came in on.
@@ -96,14 +96,12 @@ impl Families {
                 "jina_received_request_bytes",
                 "The size in bytes of the requests received from clients",
                 &["runtime_name"],
-                Unit::Bytes,
                 buckets::BYTES,
             )?,
             sent_response_bytes: register.histogram(
                 "jina_sent_response_bytes",
                 "The size in bytes of the responses returned to clients",
                 &["runtime_name"],
-                Unit::Bytes,
                 buckets::BYTES,
             )?,
             requests: register.counter(
@@ -115,7 +113,6 @@ impl Families {
                 "flowhost_request_seconds",
                 "Time from a request's arrival to its answer, by protocol and endpoint",
                 &["protocol", "endpoint"],
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             received_bytes: register.counter(

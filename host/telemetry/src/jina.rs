@@ -2,7 +2,7 @@
 //! `runtime_name` (`gateway`, or `executor/rep-0`, `executor/shard-1/rep-0` as Jina names
 //! its pods).
 
-use crate::sharded::{Counter, Family, Histogram, Unit};
+use crate::sharded::{Counter, Family, Histogram};
 use crate::{RegisterError, Registrar, buckets};
 
 pub(crate) struct Families {
@@ -18,7 +18,6 @@ impl Families {
                 "jina_receiving_request_seconds",
                 "Time spent processing a request (at the gateway: successful requests only, as Jina)",
                 &["runtime_name"],
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             successful: register.counter(

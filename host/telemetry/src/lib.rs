@@ -239,16 +239,14 @@ impl Registrar<'_> {
         )
     }
 
-    /// A histogram family (sharded per worker) with `buckets` in `unit`.
+    /// A histogram family (sharded per worker) with `buckets`.
     pub(crate) fn histogram(
         &mut self,
         name: &'static str,
         help: &str,
         labels: &[&str],
-        unit: sharded::Unit,
-        buckets: &'static [f64],
+        buckets: sharded::Buckets,
     ) -> Result<sharded::Family<sharded::Histogram>, RegisterError> {
-        let buckets = std::sync::Arc::new(sharded::Buckets::new(unit, buckets));
         self.add(name, sharded::Family::new(name, help, labels, buckets))
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use prometheus::{IntGauge, IntGaugeVec};
 
-use crate::sharded::{Counter, Family, Histogram, Unit};
+use crate::sharded::{Counter, Family, Histogram};
 use crate::{RegisterError, Registrar, buckets};
 
 /// How one attempt to call a remote executor ended.
@@ -53,7 +53,6 @@ impl Families {
                 "jina_sending_request_seconds",
                 "Time spent between sending a request to a remote Executor and receiving the response",
                 &["runtime_name"],
-                Unit::Seconds,
                 buckets::SECONDS,
             )?,
             attempts: register.counter(

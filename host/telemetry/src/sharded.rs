@@ -64,31 +64,34 @@ fn my_shard() -> Shard {
     }
 }
 
-/// One value per thread that owns a shard, then the shared one.
-struct Shards<T> {
-    cells: Box<[Padded<T>]>,
+/// One value per thread that owns a shard, then the shared one: one allocation, so a handle
+/// reaches its cell in one step.
+struct Shards<T>(Arc<[Padded<T>]>);
+
+impl<T> Clone for Shards<T> {
+    fn clone(&self) -> Self {
+        Shards(self.0.clone())
+    }
 }
 
 impl<T: Default> Shards<T> {
     fn new() -> Self {
-        Self {
-            cells: (0..=owned_shards()).map(|_| Padded::default()).collect(),
-        }
+        Shards((0..=owned_shards()).map(|_| Padded::default()).collect())
     }
 }
 
 impl<T> Shards<T> {
     /// This thread's cell, and whether it is the only thread that writes it.
     fn mine(&self) -> (&T, bool) {
-        let last = self.cells.len() - 1;
+        let last = self.0.len() - 1;
         match my_shard() {
-            Shard::Owned(index) => (&self.cells[index.min(last)].0, index < last),
-            Shard::Shared => (&self.cells[last].0, false),
+            Shard::Owned(index) => (&self.0[index.min(last)].0, index < last),
+            Shard::Shared => (&self.0[last].0, false),
         }
     }
 
     fn all(&self) -> impl Iterator<Item = &T> {
-        self.cells.iter().map(|cell| &cell.0)
+        self.0.iter().map(|cell| &cell.0)
     }
 }
 
@@ -108,7 +111,7 @@ fn add(cell: &AtomicU64, n: u64, alone: bool) {
 
 /// A monotonic count.
 #[derive(Clone)]
-pub(crate) struct Counter(Arc<Shards<AtomicU64>>);
+pub(crate) struct Counter(Shards<AtomicU64>);
 
 impl Counter {
     pub(crate) fn inc(&self) {
@@ -130,7 +133,7 @@ impl Counter {
 /// A value that goes up and down (what is pending, in flight): each shard keeps its own
 /// difference, and only their sum means anything.
 #[derive(Clone)]
-pub(crate) struct UpDown(Arc<Shards<AtomicU64>>);
+pub(crate) struct UpDown(Shards<AtomicU64>);
 
 impl UpDown {
     pub(crate) fn inc(&self) {
@@ -175,57 +178,42 @@ impl Unit {
     }
 }
 
-/// Upper bounds (inclusive, as Prometheus' `le`), shown and counted.
+/// A histogram's upper bounds (inclusive, as Prometheus' `le`), in counted units, ascending,
+/// at most [`MAX_BUCKETS`].
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Buckets {
-    unit: Unit,
-    shown: &'static [f64],
-    counted: Vec<u64>,
+    pub(crate) unit: Unit,
+    pub(crate) bounds: &'static [u64],
 }
 
 impl Buckets {
-    /// `shown` in the unit's shown form (seconds, bytes), ascending, at most [`MAX_BUCKETS`].
-    pub(crate) fn new(unit: Unit, shown: &'static [f64]) -> Self {
-        assert!(
-            shown.len() <= MAX_BUCKETS && shown.is_sorted(),
-            "bucket bounds are ascending and at most {MAX_BUCKETS}: a bug in this crate"
-        );
-        let counted = shown
-            .iter()
-            .map(|bound| (bound / unit.scale()).round() as u64)
-            .collect();
-        Self {
-            unit,
-            shown,
-            counted,
-        }
+    fn shown(self, bound: u64) -> f64 {
+        // Exact for every bound used: both operands are exact doubles and the quotient is
+        // correctly rounded, so 50,000 ns shows as 0.00005.
+        bound as f64 * self.unit.scale()
     }
 }
 
 #[derive(Default)]
 struct HistogramShard {
+    /// First, so that a small value's bucket shares its cache line.
+    sum: AtomicU64,
     /// Per bucket, then `+Inf`: not cumulative (a scrape adds them up).
     counts: [AtomicU64; MAX_BUCKETS + 1],
-    sum: AtomicU64,
 }
 
 /// A histogram of durations or sizes.
 #[derive(Clone)]
-pub(crate) struct Histogram(Arc<HistogramCells>);
-
-struct HistogramCells {
-    buckets: Arc<Buckets>,
+pub(crate) struct Histogram {
+    buckets: Buckets,
     shards: Shards<HistogramShard>,
 }
 
 impl Histogram {
     /// Counts `value` in counted units (bytes, or nanoseconds).
     pub(crate) fn observe(&self, value: u64) {
-        let cells = &*self.0;
-        let bucket = cells
-            .buckets
-            .counted
-            .partition_point(|&bound| bound < value);
-        let (shard, alone) = cells.shards.mine();
+        let bucket = self.buckets.bounds.partition_point(|&bound| bound < value);
+        let (shard, alone) = self.shards.mine();
         add(&shard.counts[bucket], 1, alone);
         add(&shard.sum, value, alone);
     }
@@ -236,30 +224,29 @@ impl Histogram {
     }
 
     fn snapshot(&self) -> proto::Histogram {
-        let cells = &*self.0;
         let mut counts = [0u64; MAX_BUCKETS + 1];
         let mut sum = 0u64;
-        for shard in cells.shards.all() {
+        for shard in self.shards.all() {
             for (total, count) in counts.iter_mut().zip(&shard.counts) {
                 *total = total.wrapping_add(count.load(Ordering::Relaxed));
             }
             sum = sum.wrapping_add(shard.sum.load(Ordering::Relaxed));
         }
         let mut cumulative = 0u64;
-        let buckets = (cells.buckets.shown.iter().zip(counts))
+        let buckets = (self.buckets.bounds.iter().zip(counts))
             .map(|(&bound, count)| {
                 cumulative = cumulative.wrapping_add(count);
                 let mut bucket = proto::Bucket::default();
-                bucket.set_upper_bound(bound);
+                bucket.set_upper_bound(self.buckets.shown(bound));
                 bucket.set_cumulative_count(cumulative);
                 bucket
             })
             .collect();
-        let total = cumulative.wrapping_add(counts[cells.buckets.shown.len()]);
+        let total = cumulative.wrapping_add(counts[self.buckets.bounds.len()]);
         let mut histogram = proto::Histogram::default();
         histogram.set_bucket(buckets);
         histogram.set_sample_count(total);
-        histogram.set_sample_sum(sum as f64 * cells.buckets.unit.scale());
+        histogram.set_sample_sum(self.buckets.shown(sum));
         histogram
     }
 }
@@ -281,7 +268,7 @@ impl Series for Counter {
     const TYPE: proto::MetricType = proto::MetricType::COUNTER;
 
     fn new(_: &()) -> Self {
-        Counter(Arc::new(Shards::new()))
+        Counter(Shards::new())
     }
 
     fn write(&self, metric: &mut proto::Metric) {
@@ -296,7 +283,7 @@ impl Series for UpDown {
     const TYPE: proto::MetricType = proto::MetricType::GAUGE;
 
     fn new(_: &()) -> Self {
-        UpDown(Arc::new(Shards::new()))
+        UpDown(Shards::new())
     }
 
     fn write(&self, metric: &mut proto::Metric) {
@@ -307,14 +294,18 @@ impl Series for UpDown {
 }
 
 impl Series for Histogram {
-    type Shape = Arc<Buckets>;
+    type Shape = Buckets;
     const TYPE: proto::MetricType = proto::MetricType::HISTOGRAM;
 
-    fn new(buckets: &Arc<Buckets>) -> Self {
-        Histogram(Arc::new(HistogramCells {
-            buckets: buckets.clone(),
+    fn new(buckets: &Buckets) -> Self {
+        assert!(
+            buckets.bounds.len() <= MAX_BUCKETS && buckets.bounds.is_sorted(),
+            "bucket bounds are ascending and at most {MAX_BUCKETS}: a bug in this crate"
+        );
+        Histogram {
+            buckets: *buckets,
             shards: Shards::new(),
-        }))
+        }
     }
 
     fn write(&self, metric: &mut proto::Metric) {
@@ -406,14 +397,12 @@ mod tests {
 
     #[test]
     fn a_histogram_counts_each_value_in_the_first_bucket_it_fits_whatever_thread_records_it() {
-        static BOUNDS: &[f64] = &[0.001, 0.01];
-        let histograms: Family<Histogram> = Family::new(
-            "t_seconds",
-            "test",
-            &["endpoint"],
-            Arc::new(Buckets::new(Unit::Seconds, BOUNDS)),
-        )
-        .expect("a valid family");
+        let buckets = Buckets {
+            unit: Unit::Seconds,
+            bounds: &[1_000_000, 10_000_000],
+        };
+        let histograms: Family<Histogram> =
+            Family::new("t_seconds", "test", &["endpoint"], buckets).expect("a valid family");
         let index = histograms.with_label_values(&["/index"]);
         let ms = Duration::from_millis;
         let threads: Vec<_> = [ms(1), ms(2), ms(10), ms(11)]
