@@ -4,31 +4,82 @@
 //! `cargo bench -p flowhost --bench otlp_sink -- --port PORT`; prints `listening PORT`, and
 //! the number of spans it got when its stdin closes.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use flowhost_wire::codec::JinaCodec;
+use tonic::codegen::{BoxFuture, Service, http};
+use tonic::server::{Grpc, NamedService, UnaryService};
 
+/// `ExportTraceServiceRequest` read only as deep as counting its spans needs: each span stays
+/// the bytes it came in, so the sink spends next to nothing of the cores it shares with the
+/// server it measures (the collector's own types decode every attribute).
+#[derive(Clone, PartialEq, prost::Message)]
+struct Export {
+    #[prost(message, repeated, tag = "1")]
+    resource_spans: Vec<ResourceSpans>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ResourceSpans {
+    #[prost(message, repeated, tag = "2")]
+    scope_spans: Vec<ScopeSpans>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ScopeSpans {
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    spans: Vec<bytes::Bytes>,
+}
+
+/// `ExportTraceServiceResponse` with no partial success: an empty message.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Exported {}
+
+const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+#[derive(Clone)]
 struct Sink(Arc<AtomicU64>);
 
-#[tonic::async_trait]
-impl TraceService for Sink {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+impl UnaryService<Export> for Sink {
+    type Response = Exported;
+    type Future = BoxFuture<tonic::Response<Exported>, tonic::Status>;
+
+    fn call(&mut self, request: tonic::Request<Export>) -> Self::Future {
         let spans: usize = (request.into_inner().resource_spans.iter())
             .flat_map(|r| &r.scope_spans)
             .map(|s| s.spans.len())
             .sum();
         self.0.fetch_add(spans as u64, Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        Box::pin(async { Ok(tonic::Response::new(Exported {})) })
     }
+}
+
+impl Service<http::Request<tonic::body::Body>> for Sink {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let sink = self.clone();
+        if request.uri().path() != EXPORT {
+            return Box::pin(async { Ok(tonic::Status::unimplemented(EXPORT).into_http()) });
+        }
+        Box::pin(async move {
+            let mut grpc = Grpc::new(JinaCodec::<Exported, Export>::default());
+            Ok(grpc.unary(sink, request).await)
+        })
+    }
+}
+
+impl NamedService for Sink {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -55,7 +106,7 @@ async fn main() {
         let _ = stdin_closed.await;
     };
     let served = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(Sink(count.clone())))
+        .add_service(Sink(count.clone()))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             stdin_closed,
