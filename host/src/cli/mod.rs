@@ -13,6 +13,7 @@ mod ping;
 mod post;
 mod registry;
 mod run;
+mod span_wire;
 mod traces;
 
 use std::process::ExitCode;

@@ -6,22 +6,20 @@
 //! (2048), `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (512), `OTEL_BSP_EXPORT_TIMEOUT` (ms, 30000),
 //! `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{
-    self as otlp, ResourceSpans, ScopeSpans, span, status,
-};
+use tonic::client::Grpc;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 
 use flowhost_flow::Flow;
-use flowhost_telemetry::trace::{self, Batching, Operation, Sampler, SpanQueue};
+use flowhost_telemetry::trace::{self, Batching, Sampler, SpanQueue};
 
-use super::otlp::{collector_channel, env_number, text, unix_nanos};
+use super::otlp::{collector_channel, env_number};
+use super::span_wire::{SpanWriter, WrittenCodec};
+
+const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// Spans being exported; [`TraceExport::shutdown`] sends what is still queued.
 pub struct TraceExport {
@@ -57,11 +55,8 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
     };
     let queue = std::sync::Arc::new(trace::enable(sampler(), schedule.batching)?);
     let exporter = Exporter {
-        client: TraceServiceClient::new(channel),
-        resource: Resource {
-            attributes: vec![text("service.name", service)],
-            ..Default::default()
-        },
+        client: Grpc::new(channel),
+        writer: SpanWriter::new(service),
         endpoint: endpoint.clone(),
         batch: schedule.batching.batch,
     };
@@ -121,8 +116,8 @@ fn sampler() -> Sampler {
 /// waited on with a condition variable, which a runtime worker must not block on), which
 /// drives the connection's runtime while it sends.
 struct Exporter {
-    client: TraceServiceClient<Channel>,
-    resource: Resource,
+    client: Grpc<Channel>,
+    writer: SpanWriter,
     endpoint: String,
     batch: usize,
 }
@@ -139,8 +134,9 @@ impl Exporter {
                 );
             }
             for batch in spans.chunks(self.batch) {
-                let request = self.request(batch);
-                if let Err(status) = runtime.block_on(self.client.export(request)) {
+                let mut request = Vec::new();
+                self.writer.request(batch, &mut request);
+                if let Err(status) = runtime.block_on(self.export(request)) {
                     tracing::warn!(endpoint = %self.endpoint, %status, spans = batch.len(), "spans not exported");
                 }
             }
@@ -151,106 +147,39 @@ impl Exporter {
         }
     }
 
-    fn request(&self, spans: &[trace::Span]) -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: Some(self.resource.clone()),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope {
-                        name: "flowhost".to_owned(),
-                        version: env!("CARGO_PKG_VERSION").to_owned(),
-                        ..Default::default()
-                    }),
-                    spans: spans.iter().map(encode).collect(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-    }
-}
-
-/// One span in OTLP's shape.
-fn encode(recorded: &trace::Span) -> otlp::Span {
-    let mut attributes = Vec::new();
-    let mut events = Vec::new();
-    let kind = match &recorded.operation {
-        Operation::Request {
-            protocol,
-            endpoint,
-            request_id,
-        } => {
-            attributes.push(text("rpc.system", protocol));
-            attributes.push(text("flowhost.endpoint", endpoint));
-            attributes.push(text("flowhost.request_id", request_id));
-            span::SpanKind::Server
-        }
-        Operation::ExecutorCall { .. } => span::SpanKind::Internal,
-    };
-    if let Some(phases) = &recorded.phases {
-        let seconds = |from: SystemTime, to: SystemTime| {
-            to.duration_since(from).unwrap_or_default().as_secs_f64()
-        };
-        events.push(span::Event {
-            time_unix_nano: unix_nanos(phases.started),
-            name: "started".to_owned(),
-            ..Default::default()
-        });
-        attributes.push(number(
-            "flowhost.queue_seconds",
-            seconds(phases.queued, phases.started),
-        ));
-        attributes.push(number(
-            "flowhost.compute_seconds",
-            seconds(phases.started, phases.ended),
-        ));
-    }
-    let status = recorded.failure.as_ref().map(|failure| {
-        attributes.push(text("error.type", &failure.kind));
-        otlp::Status {
-            message: failure.message.to_string(),
-            code: status::StatusCode::Error.into(),
-        }
-    });
-    otlp::Span {
-        trace_id: recorded.trace_id.to_be_bytes().to_vec(),
-        span_id: recorded.span_id.to_be_bytes().to_vec(),
-        parent_span_id: (recorded.parent_span_id)
-            .map(|parent| parent.to_be_bytes().to_vec())
-            .unwrap_or_default(),
-        // W3C's sampled flag: every exported span was sampled.
-        flags: 1,
-        name: recorded.operation.to_string(),
-        kind: kind.into(),
-        start_time_unix_nano: unix_nanos(recorded.start),
-        end_time_unix_nano: unix_nanos(recorded.end),
-        attributes,
-        events,
-        status,
-        ..Default::default()
-    }
-}
-
-fn number(key: &str, value: f64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::DoubleValue(value)),
-        }),
-        ..Default::default()
+    /// Sends one written `ExportTraceServiceRequest`.
+    async fn export(&mut self, request: Vec<u8>) -> Result<(), tonic::Status> {
+        self.client.ready().await.map_err(|error| {
+            tonic::Status::unavailable(format!("the collector cannot be reached: {error}"))
+        })?;
+        let path = PathAndQuery::from_static(EXPORT);
+        (self.client)
+            .unary(tonic::Request::new(request), path, WrittenCodec)
+            .await
+            .map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::trace::v1::{span, status};
+    use prost::Message as _;
 
     use super::*;
+    use flowhost_telemetry::trace::{CallPhases, Failure, Operation, Span};
 
+    fn at(nanos: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(nanos)
+    }
+
+    /// Written by [`SpanWriter`], read by the collector's own generated types.
     #[test]
-    fn a_span_is_written_as_otlp_reads_it() {
-        let at = |nanos| UNIX_EPOCH + Duration::from_nanos(nanos);
-        let root = trace::Span {
+    fn spans_are_written_as_the_collector_reads_them() {
+        let root = Span {
             trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
             span_id: 0x00f067aa0ba902b7,
             parent_span_id: None,
@@ -262,12 +191,56 @@ mod tests {
             start: at(1_000),
             end: at(5_000),
             phases: None,
-            failure: Some(trace::Failure {
+            failure: Some(Failure {
                 kind: "trap".into(),
                 message: "unreachable".into(),
             }),
         };
-        let span = encode(&root);
+        let call = Span {
+            trace_id: root.trace_id,
+            span_id: 0x1122334455667788,
+            parent_span_id: Some(root.span_id),
+            operation: Operation::ExecutorCall {
+                executor: "encoder".into(),
+            },
+            start: at(2_000),
+            end: at(4_000),
+            phases: Some(CallPhases {
+                queued: at(2_000),
+                started: at(2_500_000_000),
+                ended: at(2_750_000_000),
+            }),
+            failure: None,
+        };
+        let mut writer = SpanWriter::new("my-flow");
+        let mut written = Vec::new();
+        // Twice: the second request reuses the writer's buffers and must read the same.
+        writer.request(std::slice::from_ref(&call), &mut written);
+        writer.request(&[root, call], &mut written);
+        let request = ExportTraceServiceRequest::decode(written.as_slice()).expect("OTLP");
+
+        let [resource_spans] = request.resource_spans.as_slice() else {
+            panic!("one resource: {request:?}");
+        };
+        let resource = resource_spans.resource.as_ref().expect("a resource");
+        assert_eq!(resource.attributes[0].key, "service.name");
+        assert_eq!(
+            resource.attributes[0]
+                .value
+                .as_ref()
+                .and_then(|v| v.value.clone()),
+            Some(Value::StringValue("my-flow".into()))
+        );
+        let [scope_spans] = resource_spans.scope_spans.as_slice() else {
+            panic!("one scope: {resource_spans:?}");
+        };
+        let scope = scope_spans.scope.as_ref().expect("a scope");
+        assert_eq!(scope.name, "flowhost");
+        assert_eq!(scope.version, env!("CARGO_PKG_VERSION"));
+        let [span, child] = scope_spans.spans.as_slice() else {
+            panic!("two spans: {scope_spans:?}");
+        };
+
         assert_eq!(
             span.trace_id,
             [
@@ -283,22 +256,61 @@ mod tests {
         assert!(span.parent_span_id.is_empty(), "a root span has no parent");
         assert_eq!(span.name, "grpc /index");
         assert_eq!(span.kind, i32::from(span::SpanKind::Server));
+        assert_eq!(span.flags, 1, "sampled");
         assert_eq!(
             (span.start_time_unix_nano, span.end_time_unix_nano),
             (1_000, 5_000)
         );
-        let keys: Vec<_> = span.attributes.iter().map(|a| a.key.as_str()).collect();
+        let attributes: Vec<(&str, Option<Value>)> = (span.attributes.iter())
+            .map(|a| {
+                (
+                    a.key.as_str(),
+                    a.value.as_ref().and_then(|v| v.value.clone()),
+                )
+            })
+            .collect();
+        let text = |s: &str| Some(Value::StringValue(s.into()));
         assert_eq!(
-            keys,
+            attributes,
             [
-                "rpc.system",
-                "flowhost.endpoint",
-                "flowhost.request_id",
-                "error.type"
+                ("rpc.system", text("grpc")),
+                ("flowhost.endpoint", text("/index")),
+                ("flowhost.request_id", text("r1")),
+                ("error.type", text("trap")),
             ]
         );
-        let status = span.status.expect("a failed span has a status");
+        let status = span.status.as_ref().expect("a failed span has a status");
         assert_eq!(status.code, i32::from(status::StatusCode::Error));
         assert_eq!(status.message, "unreachable");
+
+        assert_eq!(
+            child.parent_span_id, span.span_id,
+            "the child names its parent"
+        );
+        assert_eq!(child.name, "executor encoder");
+        assert_eq!(child.kind, i32::from(span::SpanKind::Internal));
+        assert!(child.status.is_none());
+        let numbers: Vec<(&str, Option<Value>)> = (child.attributes.iter())
+            .map(|a| {
+                (
+                    a.key.as_str(),
+                    a.value.as_ref().and_then(|v| v.value.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                ("flowhost.queue_seconds", Some(Value::DoubleValue(2.499998))),
+                ("flowhost.compute_seconds", Some(Value::DoubleValue(0.25))),
+            ]
+        );
+        let [started] = child.events.as_slice() else {
+            panic!("one event: {child:?}");
+        };
+        assert_eq!(
+            (started.name.as_str(), started.time_unix_nano),
+            ("started", 2_500_000_000)
+        );
     }
 }
