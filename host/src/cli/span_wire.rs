@@ -158,30 +158,35 @@ fn write_span(out: &mut Vec<u8>, span: &Span, name: &mut String) {
 
 /// `KeyValue { key = 1, value = 2: AnyValue { string_value = 1 } }` as field `tag`.
 fn text_attribute(out: &mut Vec<u8>, tag: u32, name: &str, value: &str) {
-    let any_value = field_len(1, value.len());
-    key(out, tag, LENGTH_DELIMITED);
-    varint(
-        out,
-        (field_len(1, name.len()) + field_len(2, any_value)) as u64,
-    );
-    bytes_field(out, 1, name.as_bytes());
-    key(out, 2, LENGTH_DELIMITED);
-    varint(out, any_value as u64);
-    bytes_field(out, 1, value.as_bytes());
+    attribute(out, tag, name, field_len(1, value.len()), |out| {
+        bytes_field(out, 1, value.as_bytes())
+    });
 }
 
 /// `KeyValue { key = 1, value = 2: AnyValue { double_value = 4 } }` as field `tag`.
 fn number_attribute(out: &mut Vec<u8>, tag: u32, name: &str, value: f64) {
-    let any_value = 1 + 8;
+    attribute(out, tag, name, 1 + 8, |out| {
+        fixed64_field(out, 4, value.to_bits())
+    });
+}
+
+/// A `KeyValue` as field `tag`, whose `AnyValue` is `value_len` bytes that `value` writes.
+fn attribute(
+    out: &mut Vec<u8>,
+    tag: u32,
+    name: &str,
+    value_len: usize,
+    value: impl FnOnce(&mut Vec<u8>),
+) {
     key(out, tag, LENGTH_DELIMITED);
     varint(
         out,
-        (field_len(1, name.len()) + field_len(2, any_value)) as u64,
+        (field_len(1, name.len()) + field_len(2, value_len)) as u64,
     );
     bytes_field(out, 1, name.as_bytes());
     key(out, 2, LENGTH_DELIMITED);
-    varint(out, any_value as u64);
-    fixed64_field(out, 4, value.to_bits());
+    varint(out, value_len as u64);
+    value(out);
 }
 
 fn key(out: &mut Vec<u8>, tag: u32, wire_type: u32) {
