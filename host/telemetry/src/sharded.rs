@@ -14,7 +14,8 @@
 //! read them as they read prometheus' own.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -320,7 +321,29 @@ pub(crate) struct Family<S: Series>(Arc<FamilyInner<S>>);
 struct FamilyInner<S: Series> {
     desc: Desc,
     shape: S::Shape,
-    series: Mutex<BTreeMap<Vec<String>, S>>,
+    series: Mutex<Index<S>>,
+}
+
+/// A family's series by their label values, found without allocating (the error path looks
+/// one up per failed request).
+struct Index<S> {
+    series: Vec<(Box<[Box<str>]>, S)>,
+    /// Positions in `series` by the hash of their label values.
+    by_hash: HashMap<u64, Vec<usize>>,
+}
+
+impl<S> Index<S> {
+    fn hash(values: &[&str]) -> u64 {
+        foldhash::fast::FixedState::default().hash_one(values)
+    }
+
+    fn find(&self, hash: u64, values: &[&str]) -> Option<&S> {
+        let same = |labels: &[Box<str>]| labels.iter().map(|l| &**l).eq(values.iter().copied());
+        (self.by_hash.get(&hash)?.iter())
+            .map(|&at| &self.series[at])
+            .find(|(labels, _)| same(labels))
+            .map(|(_, series)| series)
+    }
 }
 
 impl<S: Series> Family<S> {
@@ -335,21 +358,30 @@ impl<S: Series> Family<S> {
         Ok(Self(Arc::new(FamilyInner {
             desc,
             shape,
-            series: Mutex::new(BTreeMap::new()),
+            series: Mutex::new(Index {
+                series: Vec::new(),
+                by_hash: HashMap::new(),
+            }),
         })))
     }
 
     /// The series of `values` (one per label, in the family's order), made if new. Takes a
-    /// lock: handles are resolved once, when what they measure is set up.
+    /// lock: handles are resolved once, when what they measure is set up (and a failed
+    /// request's status is looked up on its way out).
     pub(crate) fn with_label_values(&self, values: &[&str]) -> S {
         let inner = &*self.0;
         debug_assert_eq!(values.len(), inner.desc.variable_labels.len());
-        let key: Vec<String> = values.iter().map(|value| (*value).to_owned()).collect();
-        let mut series = inner.series.lock().unwrap_or_else(|e| e.into_inner());
+        let hash = Index::<S>::hash(values);
+        let mut index = inner.series.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(series) = index.find(hash, values) {
+            return series.clone();
+        }
+        let series = S::new(&inner.shape);
+        let labels = values.iter().map(|&value| value.into()).collect();
+        let at = index.series.len();
+        index.series.push((labels, series.clone()));
+        index.by_hash.entry(hash).or_default().push(at);
         series
-            .entry(key)
-            .or_insert_with(|| S::new(&inner.shape))
-            .clone()
     }
 }
 
@@ -360,15 +392,15 @@ impl<S: Series> Collector for Family<S> {
 
     fn collect(&self) -> Vec<proto::MetricFamily> {
         let inner = &*self.0;
-        let series = inner.series.lock().unwrap_or_else(|e| e.into_inner());
-        let metrics = series
-            .iter()
+        // The registry sorts a family's series when it gathers them.
+        let index = inner.series.lock().unwrap_or_else(|e| e.into_inner());
+        let metrics = (index.series.iter())
             .map(|(values, series)| {
                 let labels = (inner.desc.variable_labels.iter().zip(values))
                     .map(|(name, value)| {
                         let mut pair = proto::LabelPair::default();
                         pair.set_name(name.clone());
-                        pair.set_value(value.clone());
+                        pair.set_value(value.to_string());
                         pair
                     })
                     .collect();
@@ -432,6 +464,25 @@ mod tests {
         assert_eq!(counts, [(0.001, 1000), (0.01, 3000)]);
         assert_eq!(histogram.get_sample_count(), 4000);
         assert!((histogram.get_sample_sum() - 24.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn series_sharing_a_hash_are_told_apart_by_their_labels() {
+        let index = Index {
+            series: vec![
+                (["a".into(), "b".into()].into(), 1),
+                (["a".into(), "c".into()].into(), 2),
+            ],
+            by_hash: HashMap::from([(7, vec![0, 1])]),
+        };
+        assert_eq!(index.find(7, &["a", "c"]), Some(&2));
+        assert_eq!(index.find(7, &["a", "b"]), Some(&1));
+        assert_eq!(index.find(7, &["a", "d"]), None);
+        assert_eq!(
+            index.find(8, &["a", "b"]),
+            None,
+            "another hash finds nothing"
+        );
     }
 
     #[test]
