@@ -84,10 +84,10 @@ impl<T: Default> Shards<T> {
 impl<T> Shards<T> {
     /// This thread's cell, and whether it is the only thread that writes it.
     fn mine(&self) -> (&T, bool) {
-        let last = self.0.len() - 1;
+        // Every series has `owned_shards()` owned cells, then the shared one.
         match my_shard() {
-            Shard::Owned(index) => (&self.0[index.min(last)].0, index < last),
-            Shard::Shared => (&self.0[last].0, false),
+            Shard::Owned(index) => (&self.0[index].0, true),
+            Shard::Shared => (&self.0[self.0.len() - 1].0, false),
         }
     }
 
