@@ -1,5 +1,5 @@
-//! OTLP's `ExportTraceServiceRequest`, written straight from flowhost's span records into a
-//! buffer the exporter reuses, and the gRPC codec that sends those bytes as they are.
+//! OTLP's `ExportTraceServiceRequest`, written straight from flowhost's span records through
+//! scratch buffers the writer reuses, and the gRPC codec that sends those bytes as they are.
 //!
 //! Building the collector's generated structs first cost a dozen allocations a span (ids,
 //! names, every attribute's key and value) and as many frees, on a thread that shares the
@@ -61,8 +61,9 @@ impl SpanWriter {
         }
     }
 
-    /// One `ExportTraceServiceRequest` holding `spans`, into `out` (cleared first).
-    pub fn request(&mut self, spans: &[Span], out: &mut Vec<u8>) {
+    /// One `ExportTraceServiceRequest` holding `spans`, in a buffer of exactly its size
+    /// (tonic takes it, so it is the one buffer not reused).
+    pub fn request(&mut self, spans: &[Span]) -> Vec<u8> {
         self.spans.clear();
         for span in spans {
             self.span.clear();
@@ -73,14 +74,15 @@ impl SpanWriter {
         // scope_spans = 2: ScopeSpans { scope = 1, spans = 2 } } }.
         let scope_spans_len = field_len(1, self.scope.len()) + self.spans.len();
         let resource_spans_len = self.resource.len() + field_len(2, scope_spans_len);
-        out.clear();
-        key(out, 1, LENGTH_DELIMITED);
-        varint(out, resource_spans_len as u64);
+        let mut out = Vec::with_capacity(field_len(1, resource_spans_len));
+        key(&mut out, 1, LENGTH_DELIMITED);
+        varint(&mut out, resource_spans_len as u64);
         out.extend_from_slice(&self.resource);
-        key(out, 2, LENGTH_DELIMITED);
-        varint(out, scope_spans_len as u64);
-        bytes_field(out, 1, &self.scope);
+        key(&mut out, 2, LENGTH_DELIMITED);
+        varint(&mut out, scope_spans_len as u64);
+        bytes_field(&mut out, 1, &self.scope);
         out.extend_from_slice(&self.spans);
+        out
     }
 }
 

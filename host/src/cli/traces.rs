@@ -134,8 +134,7 @@ impl Exporter {
                 );
             }
             for batch in spans.chunks(self.batch) {
-                let mut request = Vec::new();
-                self.writer.request(batch, &mut request);
+                let request = self.writer.request(batch);
                 if let Err(status) = runtime.block_on(self.export(request)) {
                     tracing::warn!(endpoint = %self.endpoint, %status, spans = batch.len(), "spans not exported");
                 }
@@ -213,10 +212,9 @@ mod tests {
             failure: None,
         };
         let mut writer = SpanWriter::new("my-flow");
-        let mut written = Vec::new();
         // Twice: the second request reuses the writer's buffers and must read the same.
-        writer.request(std::slice::from_ref(&call), &mut written);
-        writer.request(&[root, call], &mut written);
+        writer.request(std::slice::from_ref(&call));
+        let written = writer.request(&[root, call]);
         let request = ExportTraceServiceRequest::decode(written.as_slice()).expect("OTLP");
 
         let [resource_spans] = request.resource_spans.as_slice() else {
