@@ -6,24 +6,24 @@ use std::sync::Arc;
 
 use flowhost_telemetry::request::in_request;
 use flowhost_telemetry::trace::{TRACEPARENT, Traced};
-use flowhost_telemetry::{Front, RequestMeter, error_kind};
+use flowhost_telemetry::{Failure, Front, RequestMeter};
 use flowhost_wire::{Request, Response, Status};
 
 use super::Shared;
 
 /// One request being recorded; recording nothing when the gateway is neither monitored nor
 /// traced.
-pub struct Observed {
-    meter: Option<RequestMeter>,
+pub struct Observed<'a> {
+    meter: Option<RequestMeter<'a>>,
     traced: Traced,
     request_id: Arc<str>,
 }
 
-impl Observed {
+impl<'a> Observed<'a> {
     /// Begins recording `request`, `received` bytes on the wire, whose client sent
     /// `traceparent` (W3C) if any.
     pub fn begin(
-        shared: &Shared,
+        shared: &'a Shared,
         front: Front,
         request: &Request,
         received: usize,
@@ -51,19 +51,19 @@ impl Observed {
     }
 
     /// How `response` ended, for [`Observed::answered`]: `None` when it succeeded.
-    pub fn failure(&self, response: &Response) -> Option<&'static str> {
+    pub fn failure(&self, response: &Response) -> Option<Failure> {
         match &response.status {
             Status::Success => None,
             Status::Error(info) => {
-                let kind = error_kind(&info.name);
-                self.traced.fail(kind, &info.description);
-                Some(kind)
+                let failure = Failure::of_exception(&info.name);
+                self.traced.fail(failure.as_str(), &info.description);
+                Some(failure)
             }
         }
     }
 
     /// Ends the record: the reply of `sent` bytes ended as `failure` says.
-    pub fn answered(self, failure: Option<&'static str>, sent: impl FnOnce() -> usize) {
+    pub fn answered(self, failure: Option<Failure>, sent: impl FnOnce() -> usize) {
         if let Some(meter) = self.meter {
             meter.finish(failure, sent());
         }

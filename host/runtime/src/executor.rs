@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics, trace};
+use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics, RunningCall, trace};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::bindings::{Description, DocumentBatch};
@@ -149,7 +149,7 @@ impl Executor {
             Backend::Wasm(slot) => slot,
         };
         let _in_flight = InFlight::enter(&self.shared.in_flight);
-        let mut meter = slot.config.metrics.as_ref().map(ExecutorMetrics::queued);
+        let mut meter = slot.config.metrics.as_deref().map(ExecutorMetrics::queued);
         let traced = trace::enabled();
         // The clock is read for a wait only when there is one: most calls find the instance
         // free.
@@ -163,9 +163,7 @@ impl Executor {
                 (slot.live.clone().lock_owned().await, queued)
             }
         };
-        if let Some(meter) = meter.as_mut() {
-            meter.started();
-        }
+        let running = meter.map(CallMeter::started);
         let started = traced.then(SystemTime::now);
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
@@ -180,7 +178,7 @@ impl Executor {
             endpoint.to_owned(),
             docs,
             parameters.to_owned(),
-            meter,
+            running,
         ));
         let result = turn.await;
         if let Some(started) = started {
@@ -199,14 +197,14 @@ async fn take_turn(
     endpoint: String,
     docs: DocumentBatch,
     parameters: String,
-    meter: Option<CallMeter>,
+    running: Option<RunningCall>,
 ) -> Result<DocumentBatch, CallFailure> {
     let executor = || slot.config.name.clone();
     let count = |outcome: CallOutcome, documents: usize, instance: Option<&LiveInstance>| {
-        let (Some(meter), Some(metrics)) = (meter, &slot.config.metrics) else {
+        let (Some(running), Some(metrics)) = (running, &slot.config.metrics) else {
             return;
         };
-        meter.finished(&endpoint, documents, outcome);
+        metrics.finished(running, &endpoint, documents, outcome);
         if let Some((memory, fuel)) = instance.map(LiveInstance::usage) {
             metrics.memory(memory);
             if let Some(fuel) = fuel {

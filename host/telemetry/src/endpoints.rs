@@ -24,11 +24,22 @@ struct Bound<H> {
     handles: Vec<H>,
 }
 
-/// Where an endpoint's handles are: an index into the bound ones (held without touching a
+/// Where an endpoint's handles are: among the bound ones (borrowed, without touching a
 /// reference count shared with other threads), or handles of their own.
-pub(crate) enum Slot<H> {
-    Bound(usize),
+pub(crate) enum Slot<'a, H> {
+    Bound(&'a H),
     Loose(Arc<H>),
+}
+
+impl<H> std::ops::Deref for Slot<'_, H> {
+    type Target = H;
+
+    fn deref(&self) -> &H {
+        match self {
+            Slot::Bound(handles) => handles,
+            Slot::Loose(handles) => handles,
+        }
+    }
 }
 
 impl<H> EndpointTable<H> {
@@ -57,9 +68,11 @@ impl<H> EndpointTable<H> {
     }
 
     /// Where `endpoint`'s handles are.
-    pub(crate) fn slot(&self, endpoint: &str) -> Slot<H> {
-        if let Some(&index) = self.bound.get().and_then(|bound| bound.index.get(endpoint)) {
-            return Slot::Bound(index);
+    pub(crate) fn slot(&self, endpoint: &str) -> Slot<'_, H> {
+        if let Some(bound) = self.bound.get()
+            && let Some(&index) = bound.index.get(endpoint)
+        {
+            return Slot::Bound(&bound.handles[index]);
         }
         let Ok(mut overflow) = self.overflow.lock() else {
             return Slot::Loose(self.other.clone());
@@ -75,20 +88,28 @@ impl<H> EndpointTable<H> {
         Slot::Loose(handles)
     }
 
-    /// The handles in `slot` (one this table gave).
-    pub(crate) fn handles<'a>(&'a self, slot: &'a Slot<H>) -> &'a H {
-        match slot {
-            Slot::Bound(index) => (self.bound.get())
-                .and_then(|bound| bound.handles.get(*index))
-                .unwrap_or(&self.other),
-            Slot::Loose(handles) => handles,
-        }
-    }
-
     /// Calls `f` with `endpoint`'s handles.
     pub(crate) fn with<T>(&self, endpoint: &str, f: impl FnOnce(&H) -> T) -> T {
-        let slot = self.slot(endpoint);
-        f(self.handles(&slot))
+        f(&self.slot(endpoint))
+    }
+
+    /// Calls `f` with every endpoint's name and handles, [`OTHER`](crate::OTHER) last.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &H)) {
+        if let Some(bound) = self.bound.get() {
+            for (endpoint, &index) in &bound.index {
+                f(endpoint, &bound.handles[index]);
+            }
+        }
+        let loose: Vec<(Box<str>, Arc<H>)> = {
+            let overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
+            (overflow.iter())
+                .map(|(endpoint, handles)| (endpoint.clone(), handles.clone()))
+                .collect()
+        };
+        for (endpoint, handles) in &loose {
+            f(endpoint, handles);
+        }
+        f(crate::OTHER, &self.other);
     }
 }
 
@@ -101,7 +122,7 @@ mod tests {
         let table = EndpointTable::new(|endpoint: &str| endpoint.to_owned());
         table.bind(["/index", "/search", "/index"]);
         let get = |endpoint: &str| table.with(endpoint, Clone::clone);
-        assert!(matches!(table.slot("/search"), Slot::Bound(1)));
+        assert!(matches!(table.slot("/search"), Slot::Bound(_)));
         assert_eq!(get("/index"), "/index");
         assert_eq!(get("/search"), "/search");
         assert_eq!(get("/new"), "/new");
@@ -114,5 +135,16 @@ mod tests {
             "/new",
             "endpoints seen before keep their label"
         );
+        let mut seen = Vec::new();
+        table.for_each(|endpoint, handles| {
+            assert_eq!(endpoint, handles);
+            seen.push(endpoint.to_owned());
+        });
+        assert_eq!(
+            seen.len(),
+            2 + crate::MAX_ENDPOINTS + 1,
+            "bound, loose and other"
+        );
+        assert_eq!(seen.last().map(String::as_str), Some(crate::OTHER));
     }
 }

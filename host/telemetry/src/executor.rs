@@ -1,14 +1,15 @@
 //! One executor instance: how long calls wait for it and how long they compute, apart, so a
 //! slow executor and a starved one look different.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
-use prometheus::{IntGauge, IntGaugeVec};
+use prometheus::proto::MetricType;
 
 use crate::endpoints::EndpointTable;
-use crate::sharded::{Counter, Family, Histogram, UpDown};
-use crate::{RegisterError, Registrar, buckets, jina};
+use crate::scrape::{Def, Out, outstanding};
+use crate::sharded::{HistogramCells, HistogramTotals, Shards, add, my_shard, nanos};
+use crate::{buckets, jina};
 
 /// Who an instance is: one replica of one shard of an executor.
 #[derive(Debug, Clone, Copy)]
@@ -79,144 +80,138 @@ impl CallOutcome {
     }
 }
 
-pub(crate) struct Families {
-    process_seconds: Family<Histogram>,
-    documents: Family<Counter>,
-    queue_seconds: Family<Histogram>,
-    compute_seconds: Family<Histogram>,
-    in_flight: Family<UpDown>,
-    calls: Family<Counter>,
-    replacements: Family<Counter>,
-    memory: IntGaugeVec,
-    fuel: Family<Counter>,
-}
-
 const INSTANCE: &[&str] = &["executor", "replica", "shard"];
 
-impl Families {
-    pub(crate) fn register(register: &mut Registrar<'_>) -> Result<Self, RegisterError> {
-        Ok(Self {
-            process_seconds: register.histogram(
-                "jina_process_request_seconds",
-                "Time spent when calling the executor request method",
-                &["executor", "executor_endpoint", "runtime_name"],
-                buckets::SECONDS,
-            )?,
-            documents: register.counter(
-                "jina_document_processed_total",
-                "Number of Documents that have been processed by the executor",
-                &["executor_endpoint", "executor", "runtime_name"],
-            )?,
-            queue_seconds: register.histogram(
-                "flowhost_executor_queue_seconds",
-                "Time a call waited for its instance (the instance was busy with other calls)",
-                INSTANCE,
-                buckets::SECONDS,
-            )?,
-            compute_seconds: register.histogram(
-                "flowhost_executor_compute_seconds",
-                "Time a call ran in its instance",
-                INSTANCE,
-                buckets::SECONDS,
-            )?,
-            in_flight: register.up_down(
-                "flowhost_executor_calls_in_flight",
-                "Calls waiting for or running in the instance",
-                INSTANCE,
-            )?,
-            calls: register.counter(
-                "flowhost_executor_calls_total",
-                "Calls that ended, by outcome",
-                &["executor", "replica", "shard", "outcome"],
-            )?,
-            replacements: register.counter(
-                "flowhost_executor_replacements_total",
-                "Instances replaced after a call poisoned them, by cause",
-                &["executor", "replica", "shard", "cause"],
-            )?,
-            memory: register.int_gauge(
-                "flowhost_executor_memory_bytes",
-                "Linear memory the instance has grown to",
-                INSTANCE,
-            )?,
-            fuel: register.counter(
-                "flowhost_executor_fuel_consumed_total",
-                "Fuel the instance's calls consumed (only when the executor has a fuel limit)",
-                INSTANCE,
-            )?,
-        })
-    }
+const PROCESS_SECONDS: Def = Def {
+    name: "jina_process_request_seconds",
+    help: "Time spent when calling the executor request method",
+    labels: &["executor", "executor_endpoint", "runtime_name"],
+    kind: MetricType::HISTOGRAM,
+};
+const DOCUMENTS: Def = Def {
+    name: "jina_document_processed_total",
+    help: "Number of Documents that have been processed by the executor",
+    labels: &["executor_endpoint", "executor", "runtime_name"],
+    kind: MetricType::COUNTER,
+};
+const QUEUE_SECONDS: Def = Def {
+    name: "flowhost_executor_queue_seconds",
+    help: "Time a call waited for its instance (the instance was busy with other calls)",
+    labels: INSTANCE,
+    kind: MetricType::HISTOGRAM,
+};
+const COMPUTE_SECONDS: Def = Def {
+    name: "flowhost_executor_compute_seconds",
+    help: "Time a call ran in its instance",
+    labels: INSTANCE,
+    kind: MetricType::HISTOGRAM,
+};
+const IN_FLIGHT: Def = Def {
+    name: "flowhost_executor_calls_in_flight",
+    help: "Calls waiting for or running in the instance",
+    labels: INSTANCE,
+    kind: MetricType::GAUGE,
+};
+const CALLS: Def = Def {
+    name: "flowhost_executor_calls_total",
+    help: "Calls that ended, by outcome",
+    labels: &["executor", "replica", "shard", "outcome"],
+    kind: MetricType::COUNTER,
+};
+const REPLACEMENTS: Def = Def {
+    name: "flowhost_executor_replacements_total",
+    help: "Instances replaced after a call poisoned them, by cause",
+    labels: &["executor", "replica", "shard", "cause"],
+    kind: MetricType::COUNTER,
+};
+const MEMORY: Def = Def {
+    name: "flowhost_executor_memory_bytes",
+    help: "Linear memory the instance has grown to",
+    labels: INSTANCE,
+    kind: MetricType::GAUGE,
+};
+const FUEL: Def = Def {
+    name: "flowhost_executor_fuel_consumed_total",
+    help: "Fuel the instance's calls consumed (only when the executor has a fuel limit)",
+    labels: INSTANCE,
+    kind: MetricType::COUNTER,
+};
+
+/// The families the instances' blocks serve.
+pub(crate) const DEFS: [&Def; 9] = [
+    &PROCESS_SECONDS,
+    &DOCUMENTS,
+    &QUEUE_SECONDS,
+    &COMPUTE_SECONDS,
+    &IN_FLIGHT,
+    &CALLS,
+    &REPLACEMENTS,
+    &MEMORY,
+    &FUEL,
+];
+
+/// What one thread records of the calls to one instance. A call that finds the instance
+/// free touches the first two lines (the arrival, its zero wait and its outcome on the
+/// first; Jina's latency on the second) and its endpoint's line.
+#[derive(Default)]
+struct CallCells {
+    arrived: AtomicU64,
+    /// Calls by [`CallOutcome`].
+    outcomes: [AtomicU64; CallOutcome::ALL.len()],
+    /// Calls whose caller went away before they took the instance.
+    abandoned: AtomicU64,
+    queue: HistogramCells,
+    fuel: AtomicU64,
+    /// From arrival to the end, as Jina's worker times a request.
+    receiving: HistogramCells,
 }
 
-/// One instance's handles.
+/// What one thread records of one instance's calls to one endpoint.
+#[derive(Default)]
+struct EndpointCells {
+    documents: AtomicU64,
+    /// Every call's compute time, whatever its outcome.
+    compute: HistogramCells,
+}
+
+/// One instance's blocks.
 pub struct ExecutorMetrics {
-    jina: jina::Requests,
-    queue_seconds: Histogram,
-    compute_seconds: Histogram,
-    in_flight: UpDown,
-    calls: [Counter; 8],
-    /// Only the causes that poison an instance.
-    replacements: [Option<Counter>; 8],
-    memory: IntGauge,
-    fuel: Counter,
-    endpoints: EndpointTable<EndpointHandles>,
+    executor: String,
+    replica: String,
+    shard: String,
+    runtime_name: String,
+    cells: Shards<CallCells>,
+    endpoints: EndpointTable<Shards<EndpointCells>>,
+    /// Replacements by cause: rare, so one shared cell each.
+    replacements: [AtomicU64; CallOutcome::ALL.len()],
+    memory: AtomicU64,
 }
 
 impl std::fmt::Debug for ExecutorMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecutorMetrics").finish_non_exhaustive()
+        f.debug_struct("ExecutorMetrics")
+            .field("runtime_name", &self.runtime_name)
+            .finish_non_exhaustive()
     }
 }
 
-#[derive(Clone)]
-struct EndpointHandles {
-    process_seconds: Histogram,
-    documents: Counter,
-}
-
 impl ExecutorMetrics {
-    pub(crate) fn new(
-        families: &Families,
-        jina: &jina::Families,
-        labels: InstanceLabels<'_>,
-    ) -> Self {
+    pub(crate) fn new(labels: InstanceLabels<'_>) -> Self {
         let InstanceLabels {
             executor,
             replica,
             shard,
             shards,
         } = labels;
-        let runtime_name = jina::runtime_name(executor, replica, shard, shards);
-        let (replica, shard) = (replica.to_string(), shard.to_string());
-        let instance = [executor, replica.as_str(), shard.as_str()];
-        let with = |family: &Family<Counter>, last: &str| {
-            family.with_label_values(&[executor, replica.as_str(), shard.as_str(), last])
-        };
-        let process_seconds = families.process_seconds.clone();
-        let documents = families.documents.clone();
-        let executor_name: Arc<str> = executor.into();
-        let runtime: Arc<str> = runtime_name.as_str().into();
         Self {
-            jina: jina.for_runtime(&runtime_name),
-            queue_seconds: families.queue_seconds.with_label_values(&instance),
-            compute_seconds: families.compute_seconds.with_label_values(&instance),
-            in_flight: families.in_flight.with_label_values(&instance),
-            calls: CallOutcome::ALL.map(|outcome| with(&families.calls, outcome.as_str())),
-            replacements: CallOutcome::ALL.map(|outcome| {
-                outcome
-                    .poisons()
-                    .then(|| with(&families.replacements, outcome.as_str()))
-            }),
-            memory: families.memory.with_label_values(&instance),
-            fuel: families.fuel.with_label_values(&instance),
-            endpoints: EndpointTable::new(move |endpoint: &str| EndpointHandles {
-                process_seconds: process_seconds.with_label_values(&[
-                    &executor_name,
-                    endpoint,
-                    &runtime,
-                ]),
-                documents: documents.with_label_values(&[endpoint, &executor_name, &runtime]),
-            }),
+            executor: executor.to_owned(),
+            replica: replica.to_string(),
+            shard: shard.to_string(),
+            runtime_name: jina::runtime_name(executor, replica, shard, shards),
+            cells: Shards::new(),
+            endpoints: EndpointTable::new(|_| Shards::new()),
+            replacements: Default::default(),
+            memory: AtomicU64::new(0),
         }
     }
 
@@ -226,83 +221,178 @@ impl ExecutorMetrics {
     }
 
     /// A call arrives for the instance; [`CallMeter::waits`] if it has to wait for it.
-    pub fn queued(self: &Arc<Self>) -> CallMeter {
-        self.in_flight.inc();
+    pub fn queued(&self) -> CallMeter<'_> {
+        let (cells, alone) = self.cells.at(my_shard());
+        add(&cells.arrived, 1, alone);
         CallMeter {
-            metrics: self.clone(),
+            metrics: self,
             waiting: None,
-            started: None,
+            started: false,
         }
+    }
+
+    /// The call `running` ended with `outcome`, having carried `documents` for `endpoint`.
+    pub fn finished(
+        &self,
+        running: RunningCall,
+        endpoint: &str,
+        documents: usize,
+        outcome: CallOutcome,
+    ) {
+        let now = Instant::now();
+        let shard = my_shard();
+        let (cells, alone) = self.cells.at(shard);
+        add(&cells.outcomes[outcome as usize], 1, alone);
+        let arrived = running.waiting.unwrap_or(running.started);
+        cells
+            .receiving
+            .observe(&buckets::SECONDS, nanos(now - arrived), alone);
+        self.endpoints.with(endpoint, |shards| {
+            let (cells, alone) = shards.at(shard);
+            let compute = nanos(now - running.started);
+            cells.compute.observe(&buckets::SECONDS, compute, alone);
+            if outcome == CallOutcome::Ok {
+                add(&cells.documents, documents as u64, alone);
+            }
+        });
     }
 
     /// The instance was replaced after a call ended with `cause`.
     pub fn replaced(&self, cause: CallOutcome) {
-        if let Some(counter) = &self.replacements[cause as usize] {
-            counter.inc();
+        if cause.poisons() {
+            self.replacements[cause as usize].fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// The instance's linear memory now.
     pub fn memory(&self, bytes: u64) {
-        self.memory.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        // Read first: it rarely changes, and a line only read stays in every core's cache.
+        if self.memory.load(Ordering::Relaxed) != bytes {
+            self.memory.store(bytes, Ordering::Relaxed);
+        }
     }
 
     /// A call consumed `fuel`.
     pub fn fuel(&self, fuel: u64) {
-        self.fuel.inc_by(fuel);
+        let (cells, alone) = self.cells.at(my_shard());
+        add(&cells.fuel, fuel, alone);
+    }
+
+    /// Writes the instance's families, derived from its blocks.
+    pub(crate) fn render(&self, out: &mut Out) {
+        let instance = [
+            self.executor.as_str(),
+            self.replica.as_str(),
+            self.shard.as_str(),
+        ];
+        let runtime = self.runtime_name.as_str();
+        let mut compute_all = HistogramTotals::default();
+        self.endpoints.for_each(|endpoint, shards| {
+            let mut compute = HistogramTotals::default();
+            let mut documents = 0u64;
+            for cells in shards.all() {
+                compute.add(&cells.compute);
+                documents = documents.wrapping_add(cells.documents.load(Ordering::Relaxed));
+            }
+            out.histogram(
+                &PROCESS_SECONDS,
+                &[&self.executor, endpoint, runtime],
+                &compute,
+                &buckets::SECONDS,
+            );
+            out.counter(&DOCUMENTS, &[endpoint, &self.executor, runtime], documents);
+            compute_all.merge(&compute);
+        });
+        // Ends first: see `scrape::outstanding`.
+        let mut outcomes = [0u64; CallOutcome::ALL.len()];
+        let mut ended = 0u64;
+        let mut arrived = 0u64;
+        let mut fuel = 0u64;
+        let mut queue = HistogramTotals::default();
+        let mut receiving = HistogramTotals::default();
+        for cells in self.cells.all() {
+            for (total, count) in outcomes.iter_mut().zip(&cells.outcomes) {
+                *total = total.wrapping_add(count.load(Ordering::Relaxed));
+            }
+            ended = ended.wrapping_add(cells.abandoned.load(Ordering::Relaxed));
+            queue.add(&cells.queue);
+            receiving.add(&cells.receiving);
+            fuel = fuel.wrapping_add(cells.fuel.load(Ordering::Relaxed));
+        }
+        ended = (outcomes.iter()).fold(ended, |sum, &count| sum.wrapping_add(count));
+        for cells in self.cells.all() {
+            arrived = arrived.wrapping_add(cells.arrived.load(Ordering::Relaxed));
+        }
+        out.histogram(&QUEUE_SECONDS, &instance, &queue, &buckets::SECONDS);
+        out.histogram(&COMPUTE_SECONDS, &instance, &compute_all, &buckets::SECONDS);
+        out.gauge(&IN_FLIGHT, &instance, outstanding(ended, arrived));
+        let [executor, replica, shard] = instance;
+        for (outcome, &count) in CallOutcome::ALL.iter().zip(&outcomes) {
+            out.counter(&CALLS, &[executor, replica, shard, outcome.as_str()], count);
+        }
+        for cause in CallOutcome::ALL.into_iter().filter(|c| c.poisons()) {
+            let count = self.replacements[cause as usize].load(Ordering::Relaxed);
+            out.counter(
+                &REPLACEMENTS,
+                &[executor, replica, shard, cause.as_str()],
+                count,
+            );
+        }
+        out.gauge(&MEMORY, &instance, self.memory.load(Ordering::Relaxed));
+        out.counter(&FUEL, &instance, fuel);
+        let successful = outcomes[CallOutcome::Ok as usize];
+        jina::Requests {
+            runtime_name: runtime,
+            successful,
+            failed: (outcomes.iter().sum::<u64>()).wrapping_sub(successful),
+            receiving: &receiving,
+        }
+        .render(out);
     }
 }
 
-/// One call, from the moment it arrives for the instance to its end.
-pub struct CallMeter {
-    metrics: Arc<ExecutorMetrics>,
+/// One call, from the moment it arrives for the instance until it takes it; dropped before
+/// that, it counts as abandoned.
+pub struct CallMeter<'a> {
+    metrics: &'a ExecutorMetrics,
     waiting: Option<Instant>,
-    started: Option<Instant>,
+    started: bool,
 }
 
-impl CallMeter {
+impl CallMeter<'_> {
     /// The instance is busy: the call waits from now. A call that finds it free does not read
     /// the clock until it starts, and its wait counts as zero.
     pub fn waits(&mut self) {
         self.waiting = Some(Instant::now());
     }
 
-    /// The call has the instance: its wait ends, its compute begins.
-    pub fn started(&mut self) {
+    /// The call has the instance: its wait ends, its compute begins. What is left to record
+    /// is [`ExecutorMetrics::finished`]'s, which the call's end must reach.
+    pub fn started(mut self) -> RunningCall {
+        self.started = true;
         let now = Instant::now();
-        let waited = self.waiting.map_or(Duration::ZERO, |waiting| now - waiting);
-        self.metrics.queue_seconds.observe_duration(waited);
-        self.started = Some(now);
-    }
-
-    /// The call ended with `outcome`, having carried `documents` for `endpoint`.
-    pub fn finished(self, endpoint: &str, documents: usize, outcome: CallOutcome) {
-        let now = Instant::now();
-        let metrics = &self.metrics;
-        let started = self.started.unwrap_or(now);
-        let compute = now - started;
-        metrics.compute_seconds.observe_duration(compute);
-        metrics.calls[outcome as usize].inc();
-        metrics.endpoints.with(endpoint, |handles| {
-            handles.process_seconds.observe_duration(compute);
-            if outcome == CallOutcome::Ok {
-                handles.documents.inc_by(documents as u64);
-            }
-        });
-        if outcome == CallOutcome::Ok {
-            metrics.jina.successful.inc();
-        } else {
-            metrics.jina.failed.inc();
+        let waited = self.waiting.map_or(0, |waiting| nanos(now - waiting));
+        let (cells, alone) = self.metrics.cells.at(my_shard());
+        cells.queue.observe(&buckets::SECONDS, waited, alone);
+        RunningCall {
+            waiting: self.waiting,
+            started: now,
         }
-        metrics
-            .jina
-            .receiving_seconds
-            .observe_duration(now - self.waiting.unwrap_or(started));
     }
 }
 
-impl Drop for CallMeter {
+impl Drop for CallMeter<'_> {
     fn drop(&mut self) {
-        self.metrics.in_flight.dec();
+        if !self.started {
+            let (cells, alone) = self.metrics.cells.at(my_shard());
+            add(&cells.abandoned, 1, alone);
+        }
     }
+}
+
+/// A call running in its instance: when it waited from, and when it started.
+#[derive(Debug, Clone, Copy)]
+pub struct RunningCall {
+    waiting: Option<Instant>,
+    started: Instant,
 }

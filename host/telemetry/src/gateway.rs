@@ -1,11 +1,15 @@
 //! The front door: every request a client sends, by protocol, endpoint and how it ended.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use prometheus::proto::MetricType;
+
 use crate::endpoints::{EndpointTable, Slot};
-use crate::sharded::{Counter, Family, Histogram, UpDown};
-use crate::{RegisterError, Registrar, buckets, jina};
+use crate::scrape::{Def, Out, outstanding};
+use crate::sharded::{HistogramCells, HistogramTotals, Shards, add, my_shard, nanos};
+use crate::{buckets, jina};
 
 /// The protocol a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,137 +72,176 @@ impl Refused {
     }
 }
 
-pub(crate) struct Families {
-    pending: Family<UpDown>,
-    refused: Family<Counter>,
-    received_request_bytes: Family<Histogram>,
-    sent_response_bytes: Family<Histogram>,
-    requests: Family<Counter>,
-    request_seconds: Family<Histogram>,
-    received_bytes: Family<Counter>,
-    sent_bytes: Family<Counter>,
+/// How a request that reached the flow failed: its `status` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// An executor's guest trapped.
+    Trap,
+    /// An executor's call ran past its deadline.
+    Deadline,
+    /// An executor's guest asked for more memory than its cap.
+    Memory,
+    /// An executor's guest ran out of fuel.
+    Fuel,
+    /// An executor answered documents that do not form a valid batch.
+    InvalidOutput,
+    /// An executor could not be reached or restarted.
+    Unavailable,
+    /// An executor raised an error of its own (its exception names are unbounded).
+    Raised,
 }
 
-impl Families {
-    pub(crate) fn register(register: &mut Registrar<'_>) -> Result<Self, RegisterError> {
-        Ok(Self {
-            refused: register.counter(
-                "flowhost_refused_requests_total",
-                "Requests refused before the flow saw them, by protocol and reason",
-                &["protocol", "reason"],
-            )?,
-            pending: register.up_down(
-                "jina_number_of_pending_requests",
-                "Number of pending requests",
-                &["runtime_name"],
-            )?,
-            received_request_bytes: register.histogram(
-                "jina_received_request_bytes",
-                "The size in bytes of the requests received from clients",
-                &["runtime_name"],
-                buckets::BYTES,
-            )?,
-            sent_response_bytes: register.histogram(
-                "jina_sent_response_bytes",
-                "The size in bytes of the responses returned to clients",
-                &["runtime_name"],
-                buckets::BYTES,
-            )?,
-            requests: register.counter(
-                "flowhost_requests_total",
-                "Requests answered, by protocol, endpoint and status (ok, or the kind of error)",
-                &["protocol", "endpoint", "status"],
-            )?,
-            request_seconds: register.histogram(
-                "flowhost_request_seconds",
-                "Time from a request's arrival to its answer, by protocol and endpoint",
-                &["protocol", "endpoint"],
-                buckets::SECONDS,
-            )?,
-            received_bytes: register.counter(
-                "flowhost_received_bytes_total",
-                "Bytes of requests received, by protocol",
-                &["protocol"],
-            )?,
-            sent_bytes: register.counter(
-                "flowhost_sent_bytes_total",
-                "Bytes of answers sent, by protocol",
-                &["protocol"],
-            )?,
-        })
+impl Failure {
+    const ALL: [Failure; 7] = [
+        Failure::Trap,
+        Failure::Deadline,
+        Failure::Memory,
+        Failure::Fuel,
+        Failure::InvalidOutput,
+        Failure::Unavailable,
+        Failure::Raised,
+    ];
+
+    /// The `status` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Trap => "trap",
+            Failure::Deadline => "deadline",
+            Failure::Memory => "memory",
+            Failure::Fuel => "fuel",
+            Failure::InvalidOutput => "invalid_output",
+            Failure::Unavailable => "unavailable",
+            Failure::Raised => "raised",
+        }
+    }
+
+    /// The failure an error reply's exception name reports: flowhost's own kinds by name,
+    /// anything an executor raised as [`Failure::Raised`].
+    pub fn of_exception(exception: &str) -> Failure {
+        match exception {
+            "Trap" => Failure::Trap,
+            "DeadlineExceeded" => Failure::Deadline,
+            "MemoryLimitExceeded" => Failure::Memory,
+            "OutOfFuel" => Failure::Fuel,
+            "InvalidOutput" => Failure::InvalidOutput,
+            "ExecutorUnavailable" => Failure::Unavailable,
+            _ => Failure::Raised,
+        }
     }
 }
 
-/// The gateway's handles: clone freely.
+/// The `status` of a request whose client went away before its answer.
+const CANCELLED: usize = Failure::ALL.len();
+
+const RUNTIME: &str = "gateway";
+
+const REFUSED: Def = Def {
+    name: "flowhost_refused_requests_total",
+    help: "Requests refused before the flow saw them, by protocol and reason",
+    labels: &["protocol", "reason"],
+    kind: MetricType::COUNTER,
+};
+const PENDING: Def = Def {
+    name: "jina_number_of_pending_requests",
+    help: "Number of pending requests",
+    labels: &["runtime_name"],
+    kind: MetricType::GAUGE,
+};
+const RECEIVED_REQUEST_BYTES: Def = Def {
+    name: "jina_received_request_bytes",
+    help: "The size in bytes of the requests received from clients",
+    labels: &["runtime_name"],
+    kind: MetricType::HISTOGRAM,
+};
+const SENT_RESPONSE_BYTES: Def = Def {
+    name: "jina_sent_response_bytes",
+    help: "The size in bytes of the responses returned to clients",
+    labels: &["runtime_name"],
+    kind: MetricType::HISTOGRAM,
+};
+const REQUESTS: Def = Def {
+    name: "flowhost_requests_total",
+    help: "Requests answered, by protocol, endpoint and status (ok, or the kind of error)",
+    labels: &["protocol", "endpoint", "status"],
+    kind: MetricType::COUNTER,
+};
+const REQUEST_SECONDS: Def = Def {
+    name: "flowhost_request_seconds",
+    help: "Time from a request's arrival to its answer, by protocol and endpoint",
+    labels: &["protocol", "endpoint"],
+    kind: MetricType::HISTOGRAM,
+};
+const RECEIVED_BYTES: Def = Def {
+    name: "flowhost_received_bytes_total",
+    help: "Bytes of requests received, by protocol",
+    labels: &["protocol"],
+    kind: MetricType::COUNTER,
+};
+const SENT_BYTES: Def = Def {
+    name: "flowhost_sent_bytes_total",
+    help: "Bytes of answers sent, by protocol",
+    labels: &["protocol"],
+    kind: MetricType::COUNTER,
+};
+
+/// The families the gateway's blocks serve.
+pub(crate) const DEFS: [&Def; 8] = [
+    &REFUSED,
+    &PENDING,
+    &RECEIVED_REQUEST_BYTES,
+    &SENT_RESPONSE_BYTES,
+    &REQUESTS,
+    &REQUEST_SECONDS,
+    &RECEIVED_BYTES,
+    &SENT_BYTES,
+];
+
+/// What one thread records of one protocol's requests. A request begins with `received` (its
+/// count is the requests begun) and ends with `sent`: with the endpoint's block, three
+/// histogram observations a request, each on the line its sum starts.
+#[derive(Default)]
+struct FrontCells {
+    received: HistogramCells,
+    sent: HistogramCells,
+    refused: [AtomicU64; Refused::ALL.len()],
+}
+
+/// What one thread records of one protocol's requests to one endpoint.
+#[derive(Default)]
+struct EndpointCells {
+    /// The time of each request answered successfully: their count is the `ok` status, and
+    /// Jina's success count and latency.
+    answered: HistogramCells,
+    /// The time of each request answered with an error.
+    failed: HistogramCells,
+    /// Requests by [`Failure`], then cancelled.
+    statuses: [AtomicU64; CANCELLED + 1],
+}
+
+/// The gateway's blocks: clone freely.
 #[derive(Clone)]
 pub struct GatewayMetrics {
-    inner: Arc<Inner>,
+    fronts: Arc<[FrontBlocks; 3]>,
 }
 
-struct Inner {
-    jina: jina::Requests,
-    pending: UpDown,
-    received_request_bytes: Histogram,
-    sent_response_bytes: Histogram,
-    fronts: [FrontHandles; 3],
-}
-
-struct FrontHandles {
-    refused: [Counter; Refused::ALL.len()],
-    received_bytes: Counter,
-    sent_bytes: Counter,
-    endpoints: EndpointTable<EndpointHandles>,
-}
-
-#[derive(Clone)]
-struct EndpointHandles {
-    seconds: Histogram,
-    ok: Counter,
-    requests: Family<Counter>,
-    protocol: &'static str,
-    endpoint: Arc<str>,
+struct FrontBlocks {
+    cells: Shards<FrontCells>,
+    endpoints: EndpointTable<Shards<EndpointCells>>,
 }
 
 impl GatewayMetrics {
-    pub(crate) fn new(families: &Families, jina: &jina::Families) -> Self {
-        const RUNTIME: &str = "gateway";
-        let fronts = Front::ALL.map(|front| {
-            let protocol = front.as_str();
-            let request_seconds = families.request_seconds.clone();
-            let requests = families.requests.clone();
-            FrontHandles {
-                refused: Refused::ALL.map(|why| {
-                    families
-                        .refused
-                        .with_label_values(&[protocol, why.as_str()])
-                }),
-                received_bytes: families.received_bytes.with_label_values(&[protocol]),
-                sent_bytes: families.sent_bytes.with_label_values(&[protocol]),
-                endpoints: EndpointTable::new(move |endpoint: &str| EndpointHandles {
-                    seconds: request_seconds.with_label_values(&[protocol, endpoint]),
-                    ok: requests.with_label_values(&[protocol, endpoint, "ok"]),
-                    requests: requests.clone(),
-                    protocol,
-                    endpoint: endpoint.into(),
-                }),
-            }
-        });
+    pub(crate) fn new() -> Self {
         Self {
-            inner: Arc::new(Inner {
-                jina: jina.for_runtime(RUNTIME),
-                pending: families.pending.with_label_values(&[RUNTIME]),
-                received_request_bytes: families
-                    .received_request_bytes
-                    .with_label_values(&[RUNTIME]),
-                sent_response_bytes: families.sent_response_bytes.with_label_values(&[RUNTIME]),
-                fronts,
-            }),
+            fronts: Arc::new(Front::ALL.map(|_| FrontBlocks {
+                cells: Shards::new(),
+                endpoints: EndpointTable::new(|_| Shards::new()),
+            })),
         }
     }
 
     /// Fixes the endpoints the flow binds, so looking them up takes no lock.
     pub fn bind_endpoints(&self, endpoints: &[String]) {
-        for front in &self.inner.fronts {
+        for front in self.fronts.iter() {
             front.endpoints.bind(endpoints.iter().map(String::as_str));
         }
     }
@@ -210,95 +253,142 @@ impl GatewayMetrics {
 
     /// `count` requests that came in on `front` were refused as one (the rest of a stream).
     pub fn refused_many(&self, front: Front, why: Refused, count: u64) {
-        self.inner.fronts[front as usize].refused[why as usize].inc_by(count);
+        let (cells, alone) = self.fronts[front as usize].cells.at(my_shard());
+        add(&cells.refused[why as usize], count, alone);
     }
 
     /// A request of `received_bytes` arrived for `endpoint`: it is pending until the
     /// meter is finished (or dropped, which counts it as `cancelled`).
-    pub fn request(&self, front: Front, endpoint: &str, received_bytes: usize) -> RequestMeter {
-        let inner = &self.inner;
-        let handles = &inner.fronts[front as usize];
-        handles.received_bytes.inc_by(received_bytes as u64);
-        inner.received_request_bytes.observe(received_bytes as u64);
-        inner.pending.inc();
+    pub fn request(&self, front: Front, endpoint: &str, received_bytes: usize) -> RequestMeter<'_> {
+        let blocks = &self.fronts[front as usize];
+        let (cells, alone) = blocks.cells.at(my_shard());
+        cells
+            .received
+            .observe(&buckets::BYTES, received_bytes as u64, alone);
         RequestMeter {
-            metrics: self.clone(),
-            front,
-            endpoint: handles.endpoints.slot(endpoint),
+            front: blocks,
+            endpoint: blocks.endpoints.slot(endpoint),
             started: Instant::now(),
             finished: false,
         }
     }
+
+    /// Writes the gateway's families, derived from its blocks.
+    pub(crate) fn render(&self, out: &mut Out) {
+        let mut received_all = HistogramTotals::default();
+        let mut sent_all = HistogramTotals::default();
+        let mut answered_all = HistogramTotals::default();
+        let mut failed_all = 0u64;
+        let mut pending = 0u64;
+        for (front, blocks) in Front::ALL.iter().zip(self.fronts.iter()) {
+            let protocol = front.as_str();
+            // Ends first: see `scrape::outstanding`.
+            let mut ended = 0u64;
+            blocks.endpoints.for_each(|endpoint, shards| {
+                let mut answered = HistogramTotals::default();
+                let mut failed = HistogramTotals::default();
+                let mut statuses = [0u64; CANCELLED + 1];
+                for cells in shards.all() {
+                    answered.add(&cells.answered);
+                    failed.add(&cells.failed);
+                    for (total, count) in statuses.iter_mut().zip(&cells.statuses) {
+                        *total = total.wrapping_add(count.load(Ordering::Relaxed));
+                    }
+                }
+                out.counter(&REQUESTS, &[protocol, endpoint, "ok"], answered.count());
+                let names = Failure::ALL.map(Failure::as_str);
+                for (status, &count) in names.iter().chain(&["cancelled"]).zip(&statuses) {
+                    if count > 0 {
+                        out.counter(&REQUESTS, &[protocol, endpoint, status], count);
+                    }
+                }
+                let mut seconds = answered;
+                seconds.merge(&failed);
+                out.histogram(
+                    &REQUEST_SECONDS,
+                    &[protocol, endpoint],
+                    &seconds,
+                    &buckets::SECONDS,
+                );
+                ended = ended
+                    .wrapping_add(seconds.count())
+                    .wrapping_add(statuses[CANCELLED]);
+                answered_all.merge(&answered);
+                failed_all = failed_all.wrapping_add(failed.count());
+            });
+            let mut received = HistogramTotals::default();
+            let mut sent = HistogramTotals::default();
+            let mut refused = [0u64; Refused::ALL.len()];
+            for cells in blocks.cells.all() {
+                received.add(&cells.received);
+                sent.add(&cells.sent);
+                for (total, count) in refused.iter_mut().zip(&cells.refused) {
+                    *total = total.wrapping_add(count.load(Ordering::Relaxed));
+                }
+            }
+            pending = pending.wrapping_add(outstanding(ended, received.count()));
+            out.counter(&RECEIVED_BYTES, &[protocol], received.sum());
+            out.counter(&SENT_BYTES, &[protocol], sent.sum());
+            for (why, count) in Refused::ALL.iter().zip(refused) {
+                out.counter(&REFUSED, &[protocol, why.as_str()], count);
+            }
+            received_all.merge(&received);
+            sent_all.merge(&sent);
+        }
+        let runtime = [RUNTIME];
+        out.gauge(&PENDING, &runtime, pending);
+        out.histogram(
+            &RECEIVED_REQUEST_BYTES,
+            &runtime,
+            &received_all,
+            &buckets::BYTES,
+        );
+        out.histogram(&SENT_RESPONSE_BYTES, &runtime, &sent_all, &buckets::BYTES);
+        jina::Requests {
+            runtime_name: RUNTIME,
+            successful: answered_all.count(),
+            failed: failed_all,
+            receiving: &answered_all,
+        }
+        .render(out);
+    }
 }
 
 /// One request in flight at the gateway.
-pub struct RequestMeter {
-    metrics: GatewayMetrics,
-    front: Front,
-    endpoint: Slot<EndpointHandles>,
+pub struct RequestMeter<'a> {
+    front: &'a FrontBlocks,
+    endpoint: Slot<'a, Shards<EndpointCells>>,
     started: Instant,
     finished: bool,
 }
 
-impl RequestMeter {
-    /// The request was answered with `sent_bytes`; `error` is its [`error_kind`] when it
-    /// failed.
-    pub fn finish(mut self, error: Option<&'static str>, sent_bytes: usize) {
+impl RequestMeter<'_> {
+    /// The request was answered with `sent_bytes`, having failed as `failure` says.
+    pub fn finish(mut self, failure: Option<Failure>, sent_bytes: usize) {
         self.finished = true;
-        let inner = &self.metrics.inner;
-        let took = self.started.elapsed();
-        let endpoint = self.handles();
-        endpoint.seconds.observe_duration(took);
-        inner.fronts[self.front as usize]
-            .sent_bytes
-            .inc_by(sent_bytes as u64);
-        inner.sent_response_bytes.observe(sent_bytes as u64);
-        match error {
-            None => {
-                endpoint.ok.inc();
-                inner.jina.successful.inc();
-                inner.jina.receiving_seconds.observe_duration(took);
-            }
-            Some(kind) => {
-                self.count(kind);
-                inner.jina.failed.inc();
+        let took = nanos(self.started.elapsed());
+        // The thread may not be the one the request began on.
+        let shard = my_shard();
+        let (front, alone) = self.front.cells.at(shard);
+        front
+            .sent
+            .observe(&buckets::BYTES, sent_bytes as u64, alone);
+        let (cells, alone) = self.endpoint.at(shard);
+        match failure {
+            None => cells.answered.observe(&buckets::SECONDS, took, alone),
+            Some(failure) => {
+                cells.failed.observe(&buckets::SECONDS, took, alone);
+                add(&cells.statuses[failure as usize], 1, alone);
             }
         }
     }
-
-    fn handles(&self) -> &EndpointHandles {
-        let front = &self.metrics.inner.fronts[self.front as usize];
-        front.endpoints.handles(&self.endpoint)
-    }
-
-    fn count(&self, status: &str) {
-        let handles = self.handles();
-        handles
-            .requests
-            .with_label_values(&[handles.protocol, &handles.endpoint, status])
-            .inc();
-    }
 }
 
-impl Drop for RequestMeter {
+impl Drop for RequestMeter<'_> {
     fn drop(&mut self) {
-        self.metrics.inner.pending.dec();
         if !self.finished {
-            self.count("cancelled");
+            let (cells, alone) = self.endpoint.at(my_shard());
+            add(&cells.statuses[CANCELLED], 1, alone);
         }
-    }
-}
-
-/// The `status` label of a failed request: flowhost's own kinds by name, anything an
-/// executor raised as `raised` (its exception names are unbounded).
-pub fn error_kind(exception: &str) -> &'static str {
-    match exception {
-        "Trap" => "trap",
-        "DeadlineExceeded" => "deadline",
-        "MemoryLimitExceeded" => "memory",
-        "OutOfFuel" => "fuel",
-        "InvalidOutput" => "invalid_output",
-        "ExecutorUnavailable" => "unavailable",
-        _ => "raised",
     }
 }

@@ -1,53 +1,57 @@
 //! The families Jina's gateway and its executors' workers both record, keyed by
 //! `runtime_name` (`gateway`, or `executor/rep-0`, `executor/shard-1/rep-0` as Jina names
-//! its pods).
+//! its pods). Nothing records into them directly: the gateway and each instance derive them
+//! from what they record anyway, at scrape time.
 
-use crate::sharded::{Counter, Family, Histogram};
-use crate::{RegisterError, Registrar, buckets};
+use prometheus::proto::MetricType;
 
-pub(crate) struct Families {
-    receiving_seconds: Family<Histogram>,
-    successful: Family<Counter>,
-    failed: Family<Counter>,
+use crate::buckets;
+use crate::scrape::{Def, Out};
+use crate::sharded::HistogramTotals;
+
+pub(crate) const RECEIVING_SECONDS: Def = Def {
+    name: "jina_receiving_request_seconds",
+    help: "Time spent processing a request (at the gateway: successful requests only, as Jina)",
+    labels: &["runtime_name"],
+    kind: MetricType::HISTOGRAM,
+};
+
+pub(crate) const SUCCESSFUL: Def = Def {
+    name: "jina_successful_requests_total",
+    help: "Number of successful requests",
+    labels: &["runtime_name"],
+    kind: MetricType::COUNTER,
+};
+
+pub(crate) const FAILED: Def = Def {
+    name: "jina_failed_requests_total",
+    help: "Number of failed requests",
+    labels: &["runtime_name"],
+    kind: MetricType::COUNTER,
+};
+
+pub(crate) const DEFS: [&Def; 3] = [&RECEIVING_SECONDS, &SUCCESSFUL, &FAILED];
+
+/// One runtime's requests, as Jina counts them.
+pub(crate) struct Requests<'a> {
+    pub(crate) runtime_name: &'a str,
+    pub(crate) successful: u64,
+    pub(crate) failed: u64,
+    pub(crate) receiving: &'a HistogramTotals,
 }
 
-impl Families {
-    pub(crate) fn register(register: &mut Registrar<'_>) -> Result<Self, RegisterError> {
-        Ok(Self {
-            receiving_seconds: register.histogram(
-                "jina_receiving_request_seconds",
-                "Time spent processing a request (at the gateway: successful requests only, as Jina)",
-                &["runtime_name"],
-                buckets::SECONDS,
-            )?,
-            successful: register.counter(
-                "jina_successful_requests_total",
-                "Number of successful requests",
-                &["runtime_name"],
-            )?,
-            failed: register.counter(
-                "jina_failed_requests_total",
-                "Number of failed requests",
-                &["runtime_name"],
-            )?,
-        })
+impl Requests<'_> {
+    pub(crate) fn render(&self, out: &mut Out) {
+        let runtime = [self.runtime_name];
+        out.histogram(
+            &RECEIVING_SECONDS,
+            &runtime,
+            self.receiving,
+            &buckets::SECONDS,
+        );
+        out.counter(&SUCCESSFUL, &runtime, self.successful);
+        out.counter(&FAILED, &runtime, self.failed);
     }
-
-    pub(crate) fn for_runtime(&self, runtime_name: &str) -> Requests {
-        Requests {
-            receiving_seconds: self.receiving_seconds.with_label_values(&[runtime_name]),
-            successful: self.successful.with_label_values(&[runtime_name]),
-            failed: self.failed.with_label_values(&[runtime_name]),
-        }
-    }
-}
-
-/// One runtime's request handles.
-#[derive(Clone)]
-pub(crate) struct Requests {
-    pub(crate) receiving_seconds: Histogram,
-    pub(crate) successful: Counter,
-    pub(crate) failed: Counter,
 }
 
 /// Jina's name for one replica of one shard of an executor.

@@ -9,9 +9,12 @@
 //! `_count` series Jina's dashboards read); the rest is `flowhost_*`.
 //!
 //! Handles are resolved when an instance, endpoint or protocol is set up, so recording is a
-//! few additions into the recording thread's own shard of each series (module `sharded`): no
-//! lock, no allocation, no label lookup in a map that can change, no cache line shared
-//! between workers.
+//! few additions into the recording thread's own cells (module `sharded`): no lock, no
+//! allocation, no label lookup in a map that can change, no cache line shared between
+//! workers. The request path records each measurement once, into one block of cells per
+//! thread, and the series that follow from it (counts from a histogram's count, Jina's
+//! families from flowhost's, what is pending from what began and ended) are derived when
+//! `/metrics` is scraped (module `scrape`).
 //! Label values that come from outside (endpoints) are bounded: past [`MAX_ENDPOINTS`] they
 //! are counted as `other`.
 //!
@@ -31,6 +34,7 @@ mod gateway;
 mod jina;
 mod remote;
 pub mod request;
+mod scrape;
 mod sharded;
 pub mod trace;
 
@@ -39,8 +43,8 @@ use std::time::Duration;
 
 use prometheus::{Encoder, GaugeVec, Registry, TextEncoder};
 
-pub use executor::{CallMeter, CallOutcome, ExecutorMetrics, InstanceLabels};
-pub use gateway::{Front, GatewayMetrics, Refused, RequestMeter, error_kind};
+pub use executor::{CallMeter, CallOutcome, ExecutorMetrics, InstanceLabels, RunningCall};
+pub use gateway::{Failure, Front, GatewayMetrics, Refused, RequestMeter};
 pub use remote::{RemoteMetrics, RemoteOutcome};
 
 /// A gauge handle, as [`RemoteMetrics::address`] gives one.
@@ -79,9 +83,7 @@ impl std::fmt::Debug for Metrics {
 /// Every family, registered once.
 struct Families {
     registry: Registry,
-    jina: jina::Families,
-    gateway: gateway::Families,
-    executor: executor::Families,
+    blocks: Arc<scrape::Blocks>,
     remote: remote::Families,
     startup_seconds: GaugeVec,
     compile_cache: sharded::Family<sharded::Counter>,
@@ -94,9 +96,16 @@ impl Metrics {
         let mut register = Registrar {
             registry: &registry,
         };
-        let jina = jina::Families::register(&mut register)?;
-        let gateway = gateway::Families::register(&mut register)?;
-        let executor = executor::Families::register(&mut register)?;
+        let blocks = Arc::new(scrape::Blocks::default());
+        let defs: Vec<_> = (jina::DEFS.iter())
+            .chain(&gateway::DEFS)
+            .chain(&executor::DEFS)
+            .copied()
+            .collect();
+        register.add(
+            "the request path's families",
+            scrape::BlockCollector::new(blocks.clone(), &defs),
+        )?;
         let remote = remote::Families::register(&mut register)?;
         let startup_seconds = register.gauge(
             "flowhost_startup_seconds",
@@ -111,9 +120,7 @@ impl Metrics {
         Ok(Self {
             inner: Arc::new(Families {
                 registry,
-                jina,
-                gateway,
-                executor,
+                blocks,
                 remote,
                 startup_seconds,
                 compile_cache,
@@ -121,18 +128,18 @@ impl Metrics {
         })
     }
 
-    /// The handles of the gateway's front door.
+    /// The gateway's front door.
     pub fn gateway(&self) -> GatewayMetrics {
-        GatewayMetrics::new(&self.inner.gateway, &self.inner.jina)
+        self.inner.blocks.gateway().clone()
     }
 
-    /// The handles of one executor instance (one replica of one shard).
+    /// One executor instance (one replica of one shard): the same one each time its labels
+    /// are asked for again.
     pub fn executor(&self, labels: InstanceLabels<'_>) -> Arc<ExecutorMetrics> {
-        Arc::new(ExecutorMetrics::new(
-            &self.inner.executor,
-            &self.inner.jina,
-            labels,
-        ))
+        let key = (labels.executor.to_owned(), labels.replica, labels.shard);
+        self.inner
+            .blocks
+            .executor(key, || ExecutorMetrics::new(labels))
     }
 
     /// The handles of an executor served elsewhere.
@@ -203,16 +210,6 @@ impl Registrar<'_> {
         self.add(name, sharded::Family::new(name, help, labels, ()))
     }
 
-    /// A gauge family for what goes up and down on the hot path (pending, in flight).
-    pub(crate) fn up_down(
-        &mut self,
-        name: &'static str,
-        help: &str,
-        labels: &[&str],
-    ) -> Result<sharded::Family<sharded::UpDown>, RegisterError> {
-        self.add(name, sharded::Family::new(name, help, labels, ()))
-    }
-
     /// A gauge family whose values are set (start-up phases), off the hot path.
     pub(crate) fn gauge(
         &mut self,
@@ -268,9 +265,8 @@ mod tests {
             shard: 0,
             shards: 1,
         });
-        let mut call = instance.queued();
-        call.started();
-        call.finished("/index", 1, CallOutcome::Ok);
+        let running = instance.queued().started();
+        instance.finished(running, "/index", 1, CallOutcome::Ok);
         instance.replaced(CallOutcome::Trap);
         instance.memory(1);
         let remote = metrics.remote("far");
@@ -306,6 +302,148 @@ mod tests {
                 "the dashboard reads `{name}`, which is not served"
             );
         }
+    }
+
+    /// The value of the series of `name` whose labels include every pair of `labels`.
+    fn value(families: &[proto::MetricFamily], name: &str, labels: &[(&str, &str)]) -> f64 {
+        let family = (families.iter().find(|f| f.name() == name))
+            .unwrap_or_else(|| panic!("no family {name}"));
+        let metric = (family.get_metric().iter())
+            .find(|m| {
+                labels.iter().all(|(key, value)| {
+                    (m.get_label().iter()).any(|l| l.name() == *key && l.value() == *value)
+                })
+            })
+            .unwrap_or_else(|| panic!("no series {name}{labels:?}"));
+        match family.get_field_type() {
+            proto::MetricType::COUNTER => metric.get_counter().get_value(),
+            proto::MetricType::GAUGE => metric.get_gauge().get_value(),
+            _ => metric.get_histogram().get_sample_count() as f64,
+        }
+    }
+
+    #[test]
+    fn series_derived_at_scrape_follow_from_what_was_recorded() {
+        let metrics = Metrics::new().expect("families register");
+        let gateway = metrics.gateway();
+        gateway.bind_endpoints(&["/index".to_owned()]);
+        gateway
+            .request(Front::Grpc, "/index", 100)
+            .finish(None, 300);
+        gateway.request(Front::Http, "/index", 50).finish(None, 60);
+        (gateway.request(Front::Http, "/index", 10)).finish(Some(Failure::Trap), 20);
+        drop(gateway.request(Front::Http, "/index", 10));
+        let pending = gateway.request(Front::WebSocket, "/made-up", 1);
+
+        let instance = metrics.executor(InstanceLabels {
+            executor: "e",
+            replica: 1,
+            shard: 0,
+            shards: 1,
+        });
+        let running = instance.queued().started();
+        instance.finished(running, "/index", 3, CallOutcome::Ok);
+        let running = instance.queued().started();
+        instance.finished(running, "/index", 3, CallOutcome::Raised);
+        drop(instance.queued());
+        let waiting = instance.queued();
+
+        let families = metrics.gather();
+        let gateway_runtime = [("runtime_name", "gateway")];
+        let http_index = [("protocol", "http"), ("endpoint", "/index")];
+        let status = |status| [http_index[0], http_index[1], ("status", status)];
+        assert_eq!(
+            value(&families, "flowhost_requests_total", &status("ok")),
+            1.0
+        );
+        assert_eq!(
+            value(&families, "flowhost_requests_total", &status("trap")),
+            1.0
+        );
+        assert_eq!(
+            value(&families, "flowhost_requests_total", &status("cancelled")),
+            1.0
+        );
+        assert_eq!(
+            value(&families, "flowhost_request_seconds", &http_index),
+            2.0
+        );
+        let received = value(
+            &families,
+            "flowhost_received_bytes_total",
+            &[("protocol", "http")],
+        );
+        assert_eq!(received, 70.0);
+        let sent = value(
+            &families,
+            "flowhost_sent_bytes_total",
+            &[("protocol", "http")],
+        );
+        assert_eq!(sent, 80.0);
+        let jina = |name| value(&families, name, &gateway_runtime);
+        assert_eq!(jina("jina_successful_requests_total"), 2.0);
+        assert_eq!(jina("jina_failed_requests_total"), 1.0);
+        assert_eq!(jina("jina_receiving_request_seconds"), 2.0);
+        assert_eq!(jina("jina_received_request_bytes"), 5.0);
+        assert_eq!(jina("jina_sent_response_bytes"), 3.0);
+        assert_eq!(jina("jina_number_of_pending_requests"), 1.0);
+
+        let instance_labels = [("executor", "e"), ("replica", "1"), ("shard", "0")];
+        let executor = |name| value(&families, name, &instance_labels);
+        assert_eq!(executor("flowhost_executor_calls_in_flight"), 1.0);
+        assert_eq!(executor("flowhost_executor_compute_seconds"), 2.0);
+        assert_eq!(executor("flowhost_executor_queue_seconds"), 2.0);
+        let outcome = |outcome| [instance_labels[0], ("outcome", outcome)];
+        let calls = |o| value(&families, "flowhost_executor_calls_total", &outcome(o));
+        assert_eq!(
+            (calls("ok"), calls("raised"), calls("trap")),
+            (1.0, 1.0, 0.0)
+        );
+        let runtime = [("runtime_name", "e/rep-1")];
+        let jina = |name| value(&families, name, &runtime);
+        assert_eq!(jina("jina_successful_requests_total"), 1.0);
+        assert_eq!(jina("jina_failed_requests_total"), 1.0);
+        assert_eq!(jina("jina_receiving_request_seconds"), 2.0);
+        let index = [("executor_endpoint", "/index"), runtime[0]];
+        assert_eq!(
+            value(&families, "jina_document_processed_total", &index),
+            3.0
+        );
+        assert_eq!(
+            value(&families, "jina_process_request_seconds", &index),
+            2.0
+        );
+
+        drop((pending, waiting));
+        let families = metrics.gather();
+        assert_eq!(
+            value(
+                &families,
+                "jina_number_of_pending_requests",
+                &gateway_runtime
+            ),
+            0.0
+        );
+        assert_eq!(
+            value(
+                &families,
+                "flowhost_executor_calls_in_flight",
+                &instance_labels
+            ),
+            0.0
+        );
+        assert!(
+            Arc::ptr_eq(
+                &instance,
+                &metrics.executor(InstanceLabels {
+                    executor: "e",
+                    replica: 1,
+                    shard: 0,
+                    shards: 1,
+                })
+            ),
+            "an instance's labels asked for again give the same block, not a second series"
+        );
     }
 
     #[test]

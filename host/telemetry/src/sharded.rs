@@ -42,12 +42,12 @@ fn owned_shards() -> usize {
 
 /// This thread's place in every series: a shard only it writes, or the shared one.
 #[derive(Clone, Copy)]
-enum Shard {
+pub(crate) enum Shard {
     Owned(usize),
     Shared,
 }
 
-fn my_shard() -> Shard {
+pub(crate) fn my_shard() -> Shard {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -67,7 +67,7 @@ fn my_shard() -> Shard {
 
 /// One value per thread that owns a shard, then the shared one: one allocation, so a handle
 /// reaches its cell in one step.
-struct Shards<T>(Arc<[Padded<T>]>);
+pub(crate) struct Shards<T>(Arc<[Padded<T>]>);
 
 impl<T> Clone for Shards<T> {
     fn clone(&self) -> Self {
@@ -75,8 +75,14 @@ impl<T> Clone for Shards<T> {
     }
 }
 
+impl<T: Default> Default for Shards<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Default> Shards<T> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Shards((0..=owned_shards()).map(|_| Padded::default()).collect())
     }
 }
@@ -84,14 +90,20 @@ impl<T: Default> Shards<T> {
 impl<T> Shards<T> {
     /// This thread's cell, and whether it is the only thread that writes it.
     fn mine(&self) -> (&T, bool) {
+        self.at(my_shard())
+    }
+
+    /// The cell of the thread at `shard` ([`my_shard`], read once for a hook's several
+    /// blocks), and whether that thread alone writes it.
+    pub(crate) fn at(&self, shard: Shard) -> (&T, bool) {
         // Every series has `owned_shards()` owned cells, then the shared one.
-        match my_shard() {
+        match shard {
             Shard::Owned(index) => (&self.0[index].0, true),
             Shard::Shared => (&self.0[self.0.len() - 1].0, false),
         }
     }
 
-    fn all(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn all(&self) -> impl Iterator<Item = &T> {
         self.0.iter().map(|cell| &cell.0)
     }
 }
@@ -99,7 +111,7 @@ impl<T> Shards<T> {
 /// Adds `n` to `cell`. A thread that alone writes its cell loads and stores (no other writer
 /// can come between them, and readers see either value); the shared cell takes an atomic
 /// addition. The difference is the lock prefix, about half an observation's cost.
-fn add(cell: &AtomicU64, n: u64, alone: bool) {
+pub(crate) fn add(cell: &AtomicU64, n: u64, alone: bool) {
     if alone {
         cell.store(
             cell.load(Ordering::Relaxed).wrapping_add(n),
@@ -128,32 +140,6 @@ impl Counter {
         self.0.all().fold(0u64, |sum, cell| {
             sum.wrapping_add(cell.load(Ordering::Relaxed))
         })
-    }
-}
-
-/// A value that goes up and down (what is pending, in flight): each shard keeps its own
-/// difference, and only their sum means anything.
-#[derive(Clone)]
-pub(crate) struct UpDown(Shards<AtomicU64>);
-
-impl UpDown {
-    pub(crate) fn inc(&self) {
-        let (cell, alone) = self.0.mine();
-        add(cell, 1, alone);
-    }
-
-    /// Wraps below zero in a shard whose thread took away what another added; the sum
-    /// comes out right.
-    pub(crate) fn dec(&self) {
-        let (cell, alone) = self.0.mine();
-        add(cell, u64::MAX, alone);
-    }
-
-    pub(crate) fn get(&self) -> i64 {
-        let sum = (self.0.all()).fold(0u64, |sum, cell| {
-            sum.wrapping_add(cell.load(Ordering::Relaxed))
-        });
-        sum as i64
     }
 }
 
@@ -195,61 +181,112 @@ impl Buckets {
     }
 }
 
+/// One thread's cells of a histogram: a series' shard, or a part of a block a hook records
+/// into (see the `gateway` and `executor` modules).
 #[derive(Default)]
-struct HistogramShard {
+pub(crate) struct HistogramCells {
     /// First, so that a small value's bucket shares its cache line.
     sum: AtomicU64,
     /// Per bucket, then `+Inf`: not cumulative (a scrape adds them up).
     counts: [AtomicU64; MAX_BUCKETS + 1],
 }
 
+impl HistogramCells {
+    /// Counts `value` (counted units) in the first of `buckets` it fits; `alone` as [`add`].
+    pub(crate) fn observe(&self, buckets: &Buckets, value: u64, alone: bool) {
+        let bucket = buckets.bounds.partition_point(|&bound| bound < value);
+        add(&self.counts[bucket], 1, alone);
+        add(&self.sum, value, alone);
+    }
+}
+
+/// A histogram's cells added up, across threads or across series.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HistogramTotals {
+    sum: u64,
+    counts: [u64; MAX_BUCKETS + 1],
+}
+
+impl HistogramTotals {
+    /// Adds one thread's cells.
+    pub(crate) fn add(&mut self, cells: &HistogramCells) {
+        for (total, count) in self.counts.iter_mut().zip(&cells.counts) {
+            *total = total.wrapping_add(count.load(Ordering::Relaxed));
+        }
+        self.sum = self.sum.wrapping_add(cells.sum.load(Ordering::Relaxed));
+    }
+
+    /// Adds another histogram of the same buckets.
+    pub(crate) fn merge(&mut self, other: &HistogramTotals) {
+        for (total, count) in self.counts.iter_mut().zip(&other.counts) {
+            *total = total.wrapping_add(*count);
+        }
+        self.sum = self.sum.wrapping_add(other.sum);
+    }
+
+    /// How many values were counted.
+    pub(crate) fn count(&self) -> u64 {
+        self.counts
+            .iter()
+            .fold(0u64, |total, &count| total.wrapping_add(count))
+    }
+
+    /// The values' sum, in counted units.
+    pub(crate) fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    /// Prometheus' form: cumulative buckets, the sum in shown units.
+    pub(crate) fn histogram(&self, buckets: &Buckets) -> proto::Histogram {
+        let mut cumulative = 0u64;
+        let shown = (buckets.bounds.iter().zip(self.counts))
+            .map(|(&bound, count)| {
+                cumulative = cumulative.wrapping_add(count);
+                let mut bucket = proto::Bucket::default();
+                bucket.set_upper_bound(buckets.shown(bound));
+                bucket.set_cumulative_count(cumulative);
+                bucket
+            })
+            .collect();
+        let mut histogram = proto::Histogram::default();
+        histogram.set_bucket(shown);
+        histogram.set_sample_count(self.count());
+        histogram.set_sample_sum(buckets.shown(self.sum));
+        histogram
+    }
+}
+
 /// A histogram of durations or sizes.
 #[derive(Clone)]
 pub(crate) struct Histogram {
     buckets: Buckets,
-    shards: Shards<HistogramShard>,
+    shards: Shards<HistogramCells>,
 }
 
 impl Histogram {
     /// Counts `value` in counted units (bytes, or nanoseconds).
     pub(crate) fn observe(&self, value: u64) {
-        let bucket = self.buckets.bounds.partition_point(|&bound| bound < value);
-        let (shard, alone) = self.shards.mine();
-        add(&shard.counts[bucket], 1, alone);
-        add(&shard.sum, value, alone);
+        let (cells, alone) = self.shards.mine();
+        cells.observe(&self.buckets, value, alone);
     }
 
     /// Counts a duration.
     pub(crate) fn observe_duration(&self, took: Duration) {
-        self.observe(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+        self.observe(nanos(took));
     }
 
     fn snapshot(&self) -> proto::Histogram {
-        let mut counts = [0u64; MAX_BUCKETS + 1];
-        let mut sum = 0u64;
-        for shard in self.shards.all() {
-            for (total, count) in counts.iter_mut().zip(&shard.counts) {
-                *total = total.wrapping_add(count.load(Ordering::Relaxed));
-            }
-            sum = sum.wrapping_add(shard.sum.load(Ordering::Relaxed));
+        let mut totals = HistogramTotals::default();
+        for cells in self.shards.all() {
+            totals.add(cells);
         }
-        let mut cumulative = 0u64;
-        let buckets = (self.buckets.bounds.iter().zip(counts))
-            .map(|(&bound, count)| {
-                cumulative = cumulative.wrapping_add(count);
-                let mut bucket = proto::Bucket::default();
-                bucket.set_upper_bound(self.buckets.shown(bound));
-                bucket.set_cumulative_count(cumulative);
-                bucket
-            })
-            .collect();
-        let total = cumulative.wrapping_add(counts[self.buckets.bounds.len()]);
-        let mut histogram = proto::Histogram::default();
-        histogram.set_bucket(buckets);
-        histogram.set_sample_count(total);
-        histogram.set_sample_sum(self.buckets.shown(sum));
-        histogram
+        totals.histogram(&self.buckets)
     }
+}
+
+/// A duration in nanoseconds, the largest count for one past the u64 range.
+pub(crate) fn nanos(took: Duration) -> u64 {
+    u64::try_from(took.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// What a family holds, one per label set.
@@ -276,21 +313,6 @@ impl Series for Counter {
         let mut counter = proto::Counter::default();
         counter.set_value(self.get() as f64);
         metric.set_counter(counter);
-    }
-}
-
-impl Series for UpDown {
-    type Shape = ();
-    const TYPE: proto::MetricType = proto::MetricType::GAUGE;
-
-    fn new(_: &()) -> Self {
-        UpDown(Shards::new())
-    }
-
-    fn write(&self, metric: &mut proto::Metric) {
-        let mut gauge = proto::Gauge::default();
-        gauge.set_value(self.get() as f64);
-        metric.set_gauge(gauge);
     }
 }
 
@@ -486,22 +508,17 @@ mod tests {
     }
 
     #[test]
-    fn counters_and_gauges_add_up_their_shards() {
+    fn counters_add_up_their_shards() {
         let counters: Family<Counter> =
             Family::new("t_total", "test", &["status"], ()).expect("a valid family");
-        let gauges: Family<UpDown> =
-            Family::new("t_pending", "test", &[], ()).expect("a valid family");
         let ok = counters.with_label_values(&["ok"]);
-        let pending = gauges.with_label_values(&[]);
         let threads: Vec<_> = (0..4)
             .map(|_| {
-                let (ok, pending) = (ok.clone(), pending.clone());
+                let ok = ok.clone();
                 std::thread::spawn(move || {
                     for _ in 0..1000 {
                         ok.inc_by(2);
-                        pending.inc();
                     }
-                    pending.dec();
                 })
             })
             .collect();
@@ -509,9 +526,8 @@ mod tests {
             thread.join().expect("no panic");
         }
         assert_eq!(counters.with_label_values(&["ok"]).get(), 8000);
-        assert_eq!(pending.get(), 3996);
-        let collected = gauges.collect();
-        let gauge = &only(&collected).get_metric()[0];
-        assert_eq!(gauge.get_gauge().get_value(), 3996.0);
+        let collected = counters.collect();
+        let counter = &only(&collected).get_metric()[0];
+        assert_eq!(counter.get_counter().get_value(), 8000.0);
     }
 }
