@@ -1,9 +1,10 @@
 //! Per-endpoint handles, looked up without a lock on the hot path.
 //!
 //! The endpoints a flow binds are known once it is up: [`EndpointTable::bind`] fixes them in
-//! a map that is only read afterwards. Anything else (an executor's catch-all answering a new
-//! endpoint, a flow reloaded with more) goes to a small locked overflow, bounded by
-//! [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS), past which it is counted as [`OTHER`](crate::OTHER).
+//! a table that is only read afterwards (a few names compared in turn, or a map). Anything
+//! else (an executor's catch-all answering a new endpoint, a flow reloaded with more) goes to
+//! a small locked overflow, bounded by [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS), past which it
+//! is counted as [`OTHER`](crate::OTHER).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,8 +21,24 @@ pub(crate) struct EndpointTable<H> {
 }
 
 struct Bound<H> {
+    names: Vec<Box<str>>,
+    /// Positions in `names`, when there are more than [`SCAN`].
     index: Map<usize>,
     handles: Vec<H>,
+}
+
+/// Up to this many bound endpoints are found by comparing names in turn: a flow binds a
+/// few, and a short scan costs less than hashing the name.
+const SCAN: usize = 8;
+
+impl<H> Bound<H> {
+    fn position(&self, endpoint: &str) -> Option<usize> {
+        if self.names.len() <= SCAN {
+            self.names.iter().position(|name| **name == *endpoint)
+        } else {
+            self.index.get(endpoint).copied()
+        }
+    }
 }
 
 /// Where an endpoint's handles are: among the bound ones (borrowed, without touching a
@@ -55,14 +72,19 @@ impl<H> EndpointTable<H> {
     /// Fixes the endpoints looked up without a lock; only the first call counts.
     pub(crate) fn bind<'a>(&self, endpoints: impl IntoIterator<Item = &'a str>) {
         let mut bound = Bound {
+            names: Vec::new(),
             index: Map::default(),
             handles: Vec::new(),
         };
         for endpoint in endpoints.into_iter().take(crate::MAX_ENDPOINTS) {
             if !bound.index.contains_key(endpoint) {
-                bound.index.insert(endpoint.into(), bound.handles.len());
+                bound.index.insert(endpoint.into(), bound.names.len());
+                bound.names.push(endpoint.into());
                 bound.handles.push((self.make)(endpoint));
             }
+        }
+        if bound.names.len() <= SCAN {
+            bound.index = Map::default();
         }
         let _ = self.bound.set(bound);
     }
@@ -70,7 +92,7 @@ impl<H> EndpointTable<H> {
     /// Where `endpoint`'s handles are.
     pub(crate) fn slot(&self, endpoint: &str) -> Slot<'_, H> {
         if let Some(bound) = self.bound.get()
-            && let Some(&index) = bound.index.get(endpoint)
+            && let Some(index) = bound.position(endpoint)
         {
             return Slot::Bound(&bound.handles[index]);
         }
@@ -96,8 +118,8 @@ impl<H> EndpointTable<H> {
     /// Calls `f` with every endpoint's name and handles, [`OTHER`](crate::OTHER) last.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &H)) {
         if let Some(bound) = self.bound.get() {
-            for (endpoint, &index) in &bound.index {
-                f(endpoint, &bound.handles[index]);
+            for (endpoint, handles) in bound.names.iter().zip(&bound.handles) {
+                f(endpoint, handles);
             }
         }
         let loose: Vec<(Box<str>, Arc<H>)> = {
@@ -116,6 +138,17 @@ impl<H> EndpointTable<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_bound_endpoints_are_found_through_the_map() {
+        let table = EndpointTable::new(|endpoint: &str| endpoint.to_owned());
+        let names: Vec<String> = (0..2 * SCAN).map(|n| format!("/e{n}")).collect();
+        table.bind(names.iter().map(String::as_str));
+        for name in &names {
+            assert!(matches!(table.slot(name), Slot::Bound(found) if found == name));
+        }
+        assert!(matches!(table.slot("/unbound"), Slot::Loose(_)));
+    }
 
     #[test]
     fn endpoints_past_the_bound_are_counted_as_other() {
