@@ -92,7 +92,7 @@ before=$(ticks "$server")
 switches_before=$(switches "$server")
 sink_before=${sink:+$(ticks "$sink")}
 if [[ -n $perf_out ]]; then
-    perf record -F 999 -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
+    perf record -F "${PERF_FREQ:-999}" -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
     perf=$!
 fi
 if [[ -n $emb ]]; then

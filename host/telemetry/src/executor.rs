@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use prometheus::proto::MetricType;
 
-use crate::endpoints::EndpointTable;
+use crate::endpoints::{EndpointTable, INLINE, Slot};
 use crate::scrape::{Def, Out, outstanding};
 use crate::sharded::{HistogramCells, HistogramTotals, Shards, add, my_shard, nanos};
 use crate::{buckets, jina};
@@ -152,7 +152,7 @@ pub(crate) const DEFS: [&Def; 9] = [
 
 /// What one thread records of the calls to one instance. A call that finds the instance
 /// free touches the first two lines (the arrival, its zero wait and its outcome on the
-/// first; Jina's latency on the second) and its endpoint's line.
+/// first; Jina's latency on the second) and its endpoint's line, all in this block.
 #[derive(Default)]
 struct CallCells {
     arrived: AtomicU64,
@@ -164,6 +164,8 @@ struct CallCells {
     fuel: AtomicU64,
     /// From arrival to the end, as Jina's worker times a request.
     receiving: HistogramCells,
+    /// The first bound endpoints' cells ([`Slot::Inline`]).
+    endpoints: [EndpointCells; INLINE],
 }
 
 /// What one thread records of one instance's calls to one endpoint.
@@ -247,14 +249,17 @@ impl ExecutorMetrics {
         cells
             .receiving
             .observe(&buckets::SECONDS, nanos(now - arrived), alone);
-        self.endpoints.with(endpoint, |shards| {
-            let (cells, alone) = shards.at(shard);
-            let compute = nanos(now - running.started);
-            cells.compute.observe(&buckets::SECONDS, compute, alone);
-            if outcome == CallOutcome::Ok {
-                add(&cells.documents, documents as u64, alone);
-            }
-        });
+        let slot = self.endpoints.slot(endpoint);
+        let cells = match &slot {
+            Slot::Inline(at) => &cells.endpoints[*at],
+            Slot::Bound(shards) => shards.at(shard).0,
+            Slot::Loose(shards) => shards.at(shard).0,
+        };
+        let compute = nanos(now - running.started);
+        cells.compute.observe(&buckets::SECONDS, compute, alone);
+        if outcome == CallOutcome::Ok {
+            add(&cells.documents, documents as u64, alone);
+        }
     }
 
     /// The instance was replaced after a call ended with `cause`.
@@ -287,12 +292,17 @@ impl ExecutorMetrics {
         ];
         let runtime = self.runtime_name.as_str();
         let mut compute_all = HistogramTotals::default();
-        self.endpoints.for_each(|endpoint, shards| {
+        self.endpoints.for_each(|endpoint, slot| {
             let mut compute = HistogramTotals::default();
             let mut documents = 0u64;
-            for cells in shards.all() {
+            let mut add_up = |cells: &EndpointCells| {
                 compute.add(&cells.compute);
                 documents = documents.wrapping_add(cells.documents.load(Ordering::Relaxed));
+            };
+            match &slot {
+                Slot::Inline(at) => (self.cells.all()).for_each(|c| add_up(&c.endpoints[*at])),
+                Slot::Bound(shards) => shards.all().for_each(add_up),
+                Slot::Loose(shards) => shards.all().for_each(add_up),
             }
             out.histogram(
                 &PROCESS_SECONDS,

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use prometheus::proto::MetricType;
 
-use crate::endpoints::{EndpointTable, Slot};
+use crate::endpoints::{EndpointTable, INLINE, Slot};
 use crate::scrape::{Def, Out, outstanding};
-use crate::sharded::{HistogramCells, HistogramTotals, Shards, add, my_shard, nanos};
+use crate::sharded::{HistogramCells, HistogramTotals, Shard, Shards, add, my_shard, nanos};
 use crate::{buckets, jina};
 
 /// The protocol a request came in on.
@@ -197,13 +197,15 @@ pub(crate) const DEFS: [&Def; 8] = [
 ];
 
 /// What one thread records of one protocol's requests. A request begins with `received` (its
-/// count is the requests begun) and ends with `sent`: with the endpoint's block, three
-/// histogram observations a request, each on the line its sum starts.
+/// count is the requests begun) and ends with `sent` and its endpoint's cells: three
+/// histogram observations a request, each on the line its sum starts, in one block.
 #[derive(Default)]
 struct FrontCells {
     received: HistogramCells,
     sent: HistogramCells,
     refused: [AtomicU64; Refused::ALL.len()],
+    /// The first bound endpoints' cells ([`Slot::Inline`]).
+    endpoints: [EndpointCells; INLINE],
 }
 
 /// What one thread records of one protocol's requests to one endpoint.
@@ -284,16 +286,23 @@ impl GatewayMetrics {
             let protocol = front.as_str();
             // Ends first: see `scrape::outstanding`.
             let mut ended = 0u64;
-            blocks.endpoints.for_each(|endpoint, shards| {
+            blocks.endpoints.for_each(|endpoint, slot| {
                 let mut answered = HistogramTotals::default();
                 let mut failed = HistogramTotals::default();
                 let mut statuses = [0u64; CANCELLED + 1];
-                for cells in shards.all() {
+                let mut add_up = |cells: &EndpointCells| {
                     answered.add(&cells.answered);
                     failed.add(&cells.failed);
                     for (total, count) in statuses.iter_mut().zip(&cells.statuses) {
                         *total = total.wrapping_add(count.load(Ordering::Relaxed));
                     }
+                };
+                match &slot {
+                    Slot::Inline(at) => {
+                        (blocks.cells.all()).for_each(|c| add_up(&c.endpoints[*at]))
+                    }
+                    Slot::Bound(shards) => shards.all().for_each(add_up),
+                    Slot::Loose(shards) => shards.all().for_each(add_up),
                 }
                 out.counter(&REQUESTS, &[protocol, endpoint, "ok"], answered.count());
                 let names = Failure::ALL.map(Failure::as_str);
@@ -373,7 +382,7 @@ impl RequestMeter<'_> {
         front
             .sent
             .observe(&buckets::BYTES, sent_bytes as u64, alone);
-        let (cells, alone) = self.endpoint.at(shard);
+        let cells = self.cells(shard);
         match failure {
             None => cells.answered.observe(&buckets::SECONDS, took, alone),
             Some(failure) => {
@@ -384,11 +393,23 @@ impl RequestMeter<'_> {
     }
 }
 
+impl RequestMeter<'_> {
+    /// The endpoint's cells of the thread at `shard` (the same kind of shard, owned or
+    /// shared, as its front's).
+    fn cells(&self, shard: Shard) -> &EndpointCells {
+        match &self.endpoint {
+            Slot::Inline(at) => &self.front.cells.at(shard).0.endpoints[*at],
+            Slot::Bound(shards) => shards.at(shard).0,
+            Slot::Loose(shards) => shards.at(shard).0,
+        }
+    }
+}
+
 impl Drop for RequestMeter<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            let (cells, alone) = self.endpoint.at(my_shard());
-            add(&cells.statuses[CANCELLED], 1, alone);
+            let shard = my_shard();
+            add(&self.cells(shard).statuses[CANCELLED], 1, shard.alone());
         }
     }
 }

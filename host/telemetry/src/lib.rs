@@ -341,10 +341,13 @@ mod tests {
             shard: 0,
             shards: 1,
         });
+        instance.bind_endpoints(["/index"]);
         let running = instance.queued().started();
         instance.finished(running, "/index", 3, CallOutcome::Ok);
         let running = instance.queued().started();
         instance.finished(running, "/index", 3, CallOutcome::Raised);
+        let running = instance.queued().started();
+        instance.finished(running, "/unbound", 5, CallOutcome::Ok);
         drop(instance.queued());
         let waiting = instance.queued();
 
@@ -391,19 +394,22 @@ mod tests {
         let instance_labels = [("executor", "e"), ("replica", "1"), ("shard", "0")];
         let executor = |name| value(&families, name, &instance_labels);
         assert_eq!(executor("flowhost_executor_calls_in_flight"), 1.0);
-        assert_eq!(executor("flowhost_executor_compute_seconds"), 2.0);
-        assert_eq!(executor("flowhost_executor_queue_seconds"), 2.0);
+        assert_eq!(executor("flowhost_executor_compute_seconds"), 3.0);
+        assert_eq!(executor("flowhost_executor_queue_seconds"), 3.0);
         let outcome = |outcome| [instance_labels[0], ("outcome", outcome)];
         let calls = |o| value(&families, "flowhost_executor_calls_total", &outcome(o));
         assert_eq!(
             (calls("ok"), calls("raised"), calls("trap")),
-            (1.0, 1.0, 0.0)
+            (2.0, 1.0, 0.0)
         );
         let runtime = [("runtime_name", "e/rep-1")];
         let jina = |name| value(&families, name, &runtime);
-        assert_eq!(jina("jina_successful_requests_total"), 1.0);
+        assert_eq!(jina("jina_successful_requests_total"), 2.0);
         assert_eq!(jina("jina_failed_requests_total"), 1.0);
-        assert_eq!(jina("jina_receiving_request_seconds"), 2.0);
+        assert_eq!(jina("jina_receiving_request_seconds"), 3.0);
+        let unbound = [("executor_endpoint", "/unbound"), runtime[0]];
+        let documents = |labels| value(&families, "jina_document_processed_total", labels);
+        assert_eq!(documents(&unbound), 5.0);
         let index = [("executor_endpoint", "/index"), runtime[0]];
         assert_eq!(
             value(&families, "jina_document_processed_total", &index),

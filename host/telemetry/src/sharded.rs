@@ -47,6 +47,13 @@ pub(crate) enum Shard {
     Shared,
 }
 
+impl Shard {
+    /// Whether the thread alone writes the cells at this shard (see [`add`]).
+    pub(crate) fn alone(self) -> bool {
+        matches!(self, Shard::Owned(_))
+    }
+}
+
 pub(crate) fn my_shard() -> Shard {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
