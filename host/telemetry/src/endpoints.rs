@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// request and the overflow is capped, so flooding it cannot grow anything.
 type Map<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 
+/// `repr(C)`: the bound table comes first, so that its short names share the line of the
+/// owner's fields laid before it (the blocks a request records into).
+#[repr(C)]
 pub(crate) struct EndpointTable<H> {
     bound: OnceLock<Bound<H>>,
     overflow: Mutex<Map<Arc<H>>>,
@@ -20,7 +23,11 @@ pub(crate) struct EndpointTable<H> {
     make: Box<dyn Fn(&str) -> H + Send + Sync>,
 }
 
+#[repr(C)]
 struct Bound<H> {
+    /// The names again, inline, when the flow binds at most [`SCAN`] and each is short: a
+    /// lookup then reads no memory but this table's.
+    short: Option<ShortNames>,
     names: Vec<Box<str>>,
     /// Positions in `names`, when there are more than [`SCAN`].
     index: Map<usize>,
@@ -37,8 +44,47 @@ const SCAN: usize = 8;
 /// follow), found by [`Slot::Inline`]'s position.
 pub(crate) const INLINE: usize = SCAN;
 
+/// A few short names, each in a fixed array.
+struct ShortNames {
+    count: usize,
+    lens: [u8; SCAN],
+    bytes: [[u8; SHORT]; SCAN],
+}
+
+/// The longest name [`ShortNames`] holds.
+const SHORT: usize = 32;
+
+impl ShortNames {
+    fn new(names: &[Box<str>]) -> Option<Self> {
+        if names.len() > SCAN || names.iter().any(|name| name.len() > SHORT) {
+            return None;
+        }
+        let mut short = ShortNames {
+            count: names.len(),
+            lens: [0; SCAN],
+            bytes: [[0; SHORT]; SCAN],
+        };
+        for (at, name) in names.iter().enumerate() {
+            short.lens[at] = name.len() as u8;
+            short.bytes[at][..name.len()].copy_from_slice(name.as_bytes());
+        }
+        Some(short)
+    }
+
+    fn position(&self, endpoint: &str) -> Option<usize> {
+        let endpoint = endpoint.as_bytes();
+        (0..self.count).find(|&at| {
+            usize::from(self.lens[at]) == endpoint.len()
+                && self.bytes[at][..endpoint.len()] == *endpoint
+        })
+    }
+}
+
 impl<H> Bound<H> {
     fn position(&self, endpoint: &str) -> Option<usize> {
+        if let Some(short) = &self.short {
+            return short.position(endpoint);
+        }
         if self.names.len() <= SCAN {
             self.names.iter().position(|name| **name == *endpoint)
         } else {
@@ -69,6 +115,7 @@ impl<H> EndpointTable<H> {
     /// Fixes the endpoints looked up without a lock; only the first call counts.
     pub(crate) fn bind<'a>(&self, endpoints: impl IntoIterator<Item = &'a str>) {
         let mut bound = Bound {
+            short: None,
             names: Vec::new(),
             index: Map::default(),
             handles: Vec::new(),
@@ -85,6 +132,7 @@ impl<H> EndpointTable<H> {
         if bound.names.len() <= SCAN {
             bound.index = Map::default();
         }
+        bound.short = ShortNames::new(&bound.names);
         let _ = self.bound.set(bound);
     }
 
@@ -164,6 +212,17 @@ mod tests {
             assert!(!matches!(table.slot(name), Slot::Loose(_)));
         }
         assert!(matches!(table.slot("/unbound"), Slot::Loose(_)));
+    }
+
+    #[test]
+    fn a_long_bound_name_is_found_as_the_short_ones_are() {
+        let table = EndpointTable::new(|endpoint: &str| endpoint.to_owned());
+        let long = format!("/{}", "x".repeat(SHORT));
+        table.bind(["/a", long.as_str(), "/ab"]);
+        assert_eq!(found(&table, "/a"), "inline 0");
+        assert_eq!(found(&table, &long), "inline 1");
+        assert_eq!(found(&table, "/ab"), "inline 2");
+        assert_eq!(found(&table, "/abc"), "/abc");
     }
 
     #[test]

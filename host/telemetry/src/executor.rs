@@ -150,9 +150,12 @@ pub(crate) const DEFS: [&Def; 9] = [
     &FUEL,
 ];
 
-/// What one thread records of the calls to one instance. A call that finds the instance
-/// free touches the first two lines (the arrival, its zero wait and its outcome on the
-/// first; Jina's latency on the second) and its endpoint's line, all in this block.
+/// What one thread records of the calls to one instance.
+///
+/// A call that finds the instance free (most do) waited zero, and Jina's arrival-to-end time
+/// is its compute time: it records only its arrival, its outcome and its endpoint's compute
+/// time, all in the first 128 bytes. Its zero wait and its Jina time are derived at scrape.
+/// Only a call that waited records its wait and its Jina time.
 #[derive(Default)]
 struct CallCells {
     arrived: AtomicU64,
@@ -160,30 +163,36 @@ struct CallCells {
     outcomes: [AtomicU64; CallOutcome::ALL.len()],
     /// Calls whose caller went away before they took the instance.
     abandoned: AtomicU64,
-    queue: HistogramCells,
     fuel: AtomicU64,
-    /// From arrival to the end, as Jina's worker times a request.
-    receiving: HistogramCells,
     /// The first bound endpoints' cells ([`Slot::Inline`]).
     endpoints: [EndpointCells; INLINE],
+    /// The waits of calls that waited.
+    queue: HistogramCells,
+    /// From arrival to the end, as Jina's worker times a request, of calls that waited.
+    receiving: HistogramCells,
 }
 
 /// What one thread records of one instance's calls to one endpoint.
 #[derive(Default)]
 struct EndpointCells {
     documents: AtomicU64,
-    /// Every call's compute time, whatever its outcome.
-    compute: HistogramCells,
+    /// The compute time of calls that found the instance free.
+    compute_free: HistogramCells,
+    /// The compute time of calls that waited for it.
+    compute_waited: HistogramCells,
 }
 
 /// One instance's blocks.
+///
+/// `repr(C)`: the cells' pointer and the endpoints' short names first, on one line.
+#[repr(C)]
 pub struct ExecutorMetrics {
+    cells: Shards<CallCells>,
+    endpoints: EndpointTable<Shards<EndpointCells>>,
     executor: String,
     replica: String,
     shard: String,
     runtime_name: String,
-    cells: Shards<CallCells>,
-    endpoints: EndpointTable<Shards<EndpointCells>>,
     /// Replacements by cause: rare, so one shared cell each.
     replacements: [AtomicU64; CallOutcome::ALL.len()],
     memory: AtomicU64,
@@ -243,20 +252,27 @@ impl ExecutorMetrics {
     ) {
         let now = Instant::now();
         let shard = my_shard();
-        let (cells, alone) = self.cells.at(shard);
-        add(&cells.outcomes[outcome as usize], 1, alone);
-        let arrived = running.waiting.unwrap_or(running.started);
-        cells
-            .receiving
-            .observe(&buckets::SECONDS, nanos(now - arrived), alone);
+        let (call, alone) = self.cells.at(shard);
+        add(&call.outcomes[outcome as usize], 1, alone);
         let slot = self.endpoints.slot(endpoint);
         let cells = match &slot {
-            Slot::Inline(at) => &cells.endpoints[*at],
+            Slot::Inline(at) => &call.endpoints[*at],
             Slot::Bound(shards) => shards.at(shard).0,
             Slot::Loose(shards) => shards.at(shard).0,
         };
         let compute = nanos(now - running.started);
-        cells.compute.observe(&buckets::SECONDS, compute, alone);
+        match running.waiting {
+            None => cells
+                .compute_free
+                .observe(&buckets::SECONDS, compute, alone),
+            Some(waiting) => {
+                cells
+                    .compute_waited
+                    .observe(&buckets::SECONDS, compute, alone);
+                let receiving = nanos(now - waiting);
+                call.receiving.observe(&buckets::SECONDS, receiving, alone);
+            }
+        }
         if outcome == CallOutcome::Ok {
             add(&cells.documents, documents as u64, alone);
         }
@@ -292,11 +308,15 @@ impl ExecutorMetrics {
         ];
         let runtime = self.runtime_name.as_str();
         let mut compute_all = HistogramTotals::default();
+        // Calls that found the instance free: their compute time is their Jina time.
+        let mut free = HistogramTotals::default();
         self.endpoints.for_each(|endpoint, slot| {
             let mut compute = HistogramTotals::default();
             let mut documents = 0u64;
             let mut add_up = |cells: &EndpointCells| {
-                compute.add(&cells.compute);
+                free.add(&cells.compute_free);
+                compute.add(&cells.compute_free);
+                compute.add(&cells.compute_waited);
                 documents = documents.wrapping_add(cells.documents.load(Ordering::Relaxed));
             };
             match &slot {
@@ -330,6 +350,8 @@ impl ExecutorMetrics {
             fuel = fuel.wrapping_add(cells.fuel.load(Ordering::Relaxed));
         }
         ended = (outcomes.iter()).fold(ended, |sum, &count| sum.wrapping_add(count));
+        queue.add_zeros(free.count());
+        receiving.merge(&free);
         for cells in self.cells.all() {
             arrived = arrived.wrapping_add(cells.arrived.load(Ordering::Relaxed));
         }
@@ -381,9 +403,12 @@ impl CallMeter<'_> {
     pub fn started(mut self) -> RunningCall {
         self.started = true;
         let now = Instant::now();
-        let waited = self.waiting.map_or(0, |waiting| nanos(now - waiting));
-        let (cells, alone) = self.metrics.cells.at(my_shard());
-        cells.queue.observe(&buckets::SECONDS, waited, alone);
+        if let Some(waiting) = self.waiting {
+            let (cells, alone) = self.metrics.cells.at(my_shard());
+            cells
+                .queue
+                .observe(&buckets::SECONDS, nanos(now - waiting), alone);
+        }
         RunningCall {
             waiting: self.waiting,
             started: now,

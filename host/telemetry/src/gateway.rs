@@ -8,7 +8,7 @@ use prometheus::proto::MetricType;
 
 use crate::endpoints::{EndpointTable, INLINE, Slot};
 use crate::scrape::{Def, Out, outstanding};
-use crate::sharded::{HistogramCells, HistogramTotals, Shard, Shards, add, my_shard, nanos};
+use crate::sharded::{HistogramGroup, HistogramTotals, Shard, Shards, add, my_shard, nanos};
 use crate::{buckets, jina};
 
 /// The protocol a request came in on.
@@ -196,26 +196,33 @@ pub(crate) const DEFS: [&Def; 8] = [
     &SENT_BYTES,
 ];
 
-/// What one thread records of one protocol's requests. A request begins with `received` (its
-/// count is the requests begun) and ends with `sent` and its endpoint's cells: three
-/// histogram observations a request, each on the line its sum starts, in one block.
+/// What one thread records of one protocol's requests.
 #[derive(Default)]
 struct FrontCells {
-    received: HistogramCells,
-    sent: HistogramCells,
-    refused: [AtomicU64; Refused::ALL.len()],
     /// The first bound endpoints' cells ([`Slot::Inline`]).
     endpoints: [EndpointCells; INLINE],
+    refused: [AtomicU64; Refused::ALL.len()],
 }
 
-/// What one thread records of one protocol's requests to one endpoint.
+/// The histograms of [`EndpointCells::requests`].
+const RECEIVED: usize = 0;
+const SENT: usize = 1;
+/// The time of each request answered successfully: their count is the `ok` status, and
+/// Jina's success count and latency.
+const ANSWERED: usize = 2;
+/// The time of each request answered with an error.
+const FAILED: usize = 3;
+
+/// What one thread records of one protocol's requests to one endpoint. A request begins with
+/// its size received (their count is the requests begun) and ends with its size sent and its
+/// time: three observations in one group, on one or two lines.
+///
+/// Aligned to a line, so that a small request's sums and first buckets take two lines, not
+/// three.
 #[derive(Default)]
+#[repr(align(64))]
 struct EndpointCells {
-    /// The time of each request answered successfully: their count is the `ok` status, and
-    /// Jina's success count and latency.
-    answered: HistogramCells,
-    /// The time of each request answered with an error.
-    failed: HistogramCells,
+    requests: HistogramGroup<4>,
     /// Requests by [`Failure`], then cancelled.
     statuses: [AtomicU64; CANCELLED + 1],
 }
@@ -226,6 +233,8 @@ pub struct GatewayMetrics {
     fronts: Arc<[FrontBlocks; 3]>,
 }
 
+/// `repr(C)`: the cells' pointer and the endpoints' short names on one line.
+#[repr(C)]
 struct FrontBlocks {
     cells: Shards<FrontCells>,
     endpoints: EndpointTable<Shards<EndpointCells>>,
@@ -263,16 +272,20 @@ impl GatewayMetrics {
     /// meter is finished (or dropped, which counts it as `cancelled`).
     pub fn request(&self, front: Front, endpoint: &str, received_bytes: usize) -> RequestMeter<'_> {
         let blocks = &self.fronts[front as usize];
-        let (cells, alone) = blocks.cells.at(my_shard());
-        cells
-            .received
-            .observe(&buckets::BYTES, received_bytes as u64, alone);
-        RequestMeter {
+        let meter = RequestMeter {
             front: blocks,
             endpoint: blocks.endpoints.slot(endpoint),
             started: Instant::now(),
             finished: false,
-        }
+        };
+        let shard = my_shard();
+        (meter.cells(shard).requests).observe(
+            RECEIVED,
+            &buckets::BYTES,
+            received_bytes as u64,
+            shard.alone(),
+        );
+        meter
     }
 
     /// Writes the gateway's families, derived from its blocks.
@@ -284,26 +297,30 @@ impl GatewayMetrics {
         let mut pending = 0u64;
         for (front, blocks) in Front::ALL.iter().zip(self.fronts.iter()) {
             let protocol = front.as_str();
-            // Ends first: see `scrape::outstanding`.
-            let mut ended = 0u64;
+            let mut received = HistogramTotals::default();
+            let mut sent = HistogramTotals::default();
             blocks.endpoints.for_each(|endpoint, slot| {
+                let each = |f: &mut dyn FnMut(&EndpointCells)| match &slot {
+                    Slot::Inline(at) => (blocks.cells.all()).for_each(|c| f(&c.endpoints[*at])),
+                    Slot::Bound(shards) => shards.all().for_each(f),
+                    Slot::Loose(shards) => shards.all().for_each(f),
+                };
+                // Ends first: see `scrape::outstanding`.
                 let mut answered = HistogramTotals::default();
                 let mut failed = HistogramTotals::default();
                 let mut statuses = [0u64; CANCELLED + 1];
-                let mut add_up = |cells: &EndpointCells| {
-                    answered.add(&cells.answered);
-                    failed.add(&cells.failed);
+                each(&mut |cells| {
+                    cells.requests.add_to(ANSWERED, &mut answered);
+                    cells.requests.add_to(FAILED, &mut failed);
                     for (total, count) in statuses.iter_mut().zip(&cells.statuses) {
                         *total = total.wrapping_add(count.load(Ordering::Relaxed));
                     }
-                };
-                match &slot {
-                    Slot::Inline(at) => {
-                        (blocks.cells.all()).for_each(|c| add_up(&c.endpoints[*at]))
-                    }
-                    Slot::Bound(shards) => shards.all().for_each(add_up),
-                    Slot::Loose(shards) => shards.all().for_each(add_up),
-                }
+                });
+                let mut began = HistogramTotals::default();
+                each(&mut |cells| {
+                    cells.requests.add_to(RECEIVED, &mut began);
+                    cells.requests.add_to(SENT, &mut sent);
+                });
                 out.counter(&REQUESTS, &[protocol, endpoint, "ok"], answered.count());
                 let names = Failure::ALL.map(Failure::as_str);
                 for (status, &count) in names.iter().chain(&["cancelled"]).zip(&statuses) {
@@ -319,23 +336,18 @@ impl GatewayMetrics {
                     &seconds,
                     &buckets::SECONDS,
                 );
-                ended = ended
-                    .wrapping_add(seconds.count())
-                    .wrapping_add(statuses[CANCELLED]);
+                let ended = seconds.count().wrapping_add(statuses[CANCELLED]);
+                pending = pending.wrapping_add(outstanding(ended, began.count()));
+                received.merge(&began);
                 answered_all.merge(&answered);
                 failed_all = failed_all.wrapping_add(failed.count());
             });
-            let mut received = HistogramTotals::default();
-            let mut sent = HistogramTotals::default();
             let mut refused = [0u64; Refused::ALL.len()];
             for cells in blocks.cells.all() {
-                received.add(&cells.received);
-                sent.add(&cells.sent);
                 for (total, count) in refused.iter_mut().zip(&cells.refused) {
                     *total = total.wrapping_add(count.load(Ordering::Relaxed));
                 }
             }
-            pending = pending.wrapping_add(outstanding(ended, received.count()));
             out.counter(&RECEIVED_BYTES, &[protocol], received.sum());
             out.counter(&SENT_BYTES, &[protocol], sent.sum());
             for (why, count) in Refused::ALL.iter().zip(refused) {
@@ -378,15 +390,14 @@ impl RequestMeter<'_> {
         let took = nanos(self.started.elapsed());
         // The thread may not be the one the request began on.
         let shard = my_shard();
-        let (front, alone) = self.front.cells.at(shard);
-        front
-            .sent
-            .observe(&buckets::BYTES, sent_bytes as u64, alone);
+        let alone = shard.alone();
         let cells = self.cells(shard);
+        let requests = &cells.requests;
+        requests.observe(SENT, &buckets::BYTES, sent_bytes as u64, alone);
         match failure {
-            None => cells.answered.observe(&buckets::SECONDS, took, alone),
+            None => requests.observe(ANSWERED, &buckets::SECONDS, took, alone),
             Some(failure) => {
-                cells.failed.observe(&buckets::SECONDS, took, alone);
+                requests.observe(FAILED, &buckets::SECONDS, took, alone);
                 add(&cells.statuses[failure as usize], 1, alone);
             }
         }

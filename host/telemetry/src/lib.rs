@@ -348,6 +348,10 @@ mod tests {
         instance.finished(running, "/index", 3, CallOutcome::Raised);
         let running = instance.queued().started();
         instance.finished(running, "/unbound", 5, CallOutcome::Ok);
+        let mut busy = instance.queued();
+        busy.waits();
+        let running = busy.started();
+        instance.finished(running, "/index", 3, CallOutcome::Ok);
         drop(instance.queued());
         let waiting = instance.queued();
 
@@ -394,30 +398,38 @@ mod tests {
         let instance_labels = [("executor", "e"), ("replica", "1"), ("shard", "0")];
         let executor = |name| value(&families, name, &instance_labels);
         assert_eq!(executor("flowhost_executor_calls_in_flight"), 1.0);
-        assert_eq!(executor("flowhost_executor_compute_seconds"), 3.0);
-        assert_eq!(executor("flowhost_executor_queue_seconds"), 3.0);
+        assert_eq!(executor("flowhost_executor_compute_seconds"), 4.0);
+        assert_eq!(executor("flowhost_executor_queue_seconds"), 4.0);
         let outcome = |outcome| [instance_labels[0], ("outcome", outcome)];
         let calls = |o| value(&families, "flowhost_executor_calls_total", &outcome(o));
         assert_eq!(
             (calls("ok"), calls("raised"), calls("trap")),
-            (2.0, 1.0, 0.0)
+            (3.0, 1.0, 0.0)
         );
         let runtime = [("runtime_name", "e/rep-1")];
         let jina = |name| value(&families, name, &runtime);
-        assert_eq!(jina("jina_successful_requests_total"), 2.0);
+        assert_eq!(jina("jina_successful_requests_total"), 3.0);
         assert_eq!(jina("jina_failed_requests_total"), 1.0);
-        assert_eq!(jina("jina_receiving_request_seconds"), 3.0);
+        assert_eq!(jina("jina_receiving_request_seconds"), 4.0);
         let unbound = [("executor_endpoint", "/unbound"), runtime[0]];
         let documents = |labels| value(&families, "jina_document_processed_total", labels);
         assert_eq!(documents(&unbound), 5.0);
         let index = [("executor_endpoint", "/index"), runtime[0]];
         assert_eq!(
             value(&families, "jina_document_processed_total", &index),
-            3.0
+            6.0
         );
         assert_eq!(
             value(&families, "jina_process_request_seconds", &index),
-            2.0
+            3.0
+        );
+        let queue = (families.iter())
+            .find(|f| f.name() == "flowhost_executor_queue_seconds")
+            .map(|f| f.get_metric()[0].get_histogram().get_bucket()[0].cumulative_count());
+        assert_eq!(
+            queue,
+            Some(4),
+            "the calls that found the instance free waited zero, in the first bucket"
         );
 
         drop((pending, waiting));

@@ -207,6 +207,43 @@ impl HistogramCells {
     }
 }
 
+/// One thread's cells of `N` histograms a hook observes together, laid out bucket by bucket
+/// (the sums, then each bucket's `N` counts) so that small values, which most are, fall on
+/// the same line whichever histogram they are in: a request's sizes and time touch one or
+/// two lines rather than one per histogram.
+pub(crate) struct HistogramGroup<const N: usize> {
+    sums: [AtomicU64; N],
+    counts: [[AtomicU64; N]; MAX_BUCKETS + 1],
+}
+
+impl<const N: usize> Default for HistogramGroup<N> {
+    fn default() -> Self {
+        Self {
+            sums: std::array::from_fn(|_| AtomicU64::new(0)),
+            counts: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+        }
+    }
+}
+
+impl<const N: usize> HistogramGroup<N> {
+    /// Counts `value` in histogram `which`, as [`HistogramCells::observe`].
+    pub(crate) fn observe(&self, which: usize, buckets: &Buckets, value: u64, alone: bool) {
+        let bucket = buckets.bounds.partition_point(|&bound| bound < value);
+        add(&self.counts[bucket][which], 1, alone);
+        add(&self.sums[which], value, alone);
+    }
+
+    /// Adds histogram `which` of these cells to `totals`.
+    pub(crate) fn add_to(&self, which: usize, totals: &mut HistogramTotals) {
+        for (total, counts) in totals.counts.iter_mut().zip(&self.counts) {
+            *total = total.wrapping_add(counts[which].load(Ordering::Relaxed));
+        }
+        totals.sum = totals
+            .sum
+            .wrapping_add(self.sums[which].load(Ordering::Relaxed));
+    }
+}
+
 /// A histogram's cells added up, across threads or across series.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct HistogramTotals {
@@ -229,6 +266,11 @@ impl HistogramTotals {
             *total = total.wrapping_add(*count);
         }
         self.sum = self.sum.wrapping_add(other.sum);
+    }
+
+    /// Counts `n` values of zero, which the first bucket holds.
+    pub(crate) fn add_zeros(&mut self, n: u64) {
+        self.counts[0] = self.counts[0].wrapping_add(n);
     }
 
     /// How many values were counted.
