@@ -44,7 +44,9 @@ const SCAN: usize = 8;
 /// follow), found by [`Slot::Inline`]'s position.
 pub(crate) const INLINE: usize = SCAN;
 
-/// A few short names, each in a fixed array.
+/// A few short names, each in a fixed array: the lengths first, so that a scan reads one line
+/// until a length matches.
+#[repr(C)]
 struct ShortNames {
     count: usize,
     lens: [u8; SCAN],

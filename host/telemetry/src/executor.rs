@@ -157,6 +157,7 @@ pub(crate) const DEFS: [&Def; 9] = [
 /// time, all in the first 128 bytes. Its zero wait and its Jina time are derived at scrape.
 /// Only a call that waited records its wait and its Jina time.
 #[derive(Default)]
+#[repr(C)]
 struct CallCells {
     arrived: AtomicU64,
     /// Calls by [`CallOutcome`].
@@ -174,6 +175,7 @@ struct CallCells {
 
 /// What one thread records of one instance's calls to one endpoint.
 #[derive(Default)]
+#[repr(C)]
 struct EndpointCells {
     documents: AtomicU64,
     /// The compute time of calls that found the instance free.

@@ -198,6 +198,7 @@ pub(crate) const DEFS: [&Def; 8] = [
 
 /// What one thread records of one protocol's requests.
 #[derive(Default)]
+#[repr(C)]
 struct FrontCells {
     /// The first bound endpoints' cells ([`Slot::Inline`]).
     endpoints: [EndpointCells; INLINE],
@@ -220,7 +221,7 @@ const FAILED: usize = 3;
 /// Aligned to a line, so that a small request's sums and first buckets take two lines, not
 /// three.
 #[derive(Default)]
-#[repr(align(64))]
+#[repr(C, align(64))]
 struct EndpointCells {
     requests: HistogramGroup<4>,
     /// Requests by [`Failure`], then cancelled.
@@ -402,9 +403,7 @@ impl RequestMeter<'_> {
             }
         }
     }
-}
 
-impl RequestMeter<'_> {
     /// The endpoint's cells of the thread at `shard` (the same kind of shard, owned or
     /// shared, as its front's).
     fn cells(&self, shard: Shard) -> &EndpointCells {

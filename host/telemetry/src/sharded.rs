@@ -191,6 +191,7 @@ impl Buckets {
 /// One thread's cells of a histogram: a series' shard, or a part of a block a hook records
 /// into (see the `gateway` and `executor` modules).
 #[derive(Default)]
+#[repr(C)]
 pub(crate) struct HistogramCells {
     /// First, so that a small value's bucket shares its cache line.
     sum: AtomicU64,
@@ -211,6 +212,7 @@ impl HistogramCells {
 /// (the sums, then each bucket's `N` counts) so that small values, which most are, fall on
 /// the same line whichever histogram they are in: a request's sizes and time touch one or
 /// two lines rather than one per histogram.
+#[repr(C)]
 pub(crate) struct HistogramGroup<const N: usize> {
     sums: [AtomicU64; N],
     counts: [[AtomicU64; N]; MAX_BUCKETS + 1],
