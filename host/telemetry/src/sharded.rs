@@ -1,5 +1,5 @@
-//! Counters, up-down gauges and histograms that the workers record into without sharing a
-//! cache line.
+//! Counters and histograms that the workers record into without sharing a cache line, and
+//! the histogram cells the request path's blocks are made of (`gateway`, `executor`).
 //!
 //! prometheus' own types keep one set of atomics per series, which every worker thread writes:
 //! on a busy gateway each observation moves that line between cores, and a histogram's
@@ -79,12 +79,6 @@ pub(crate) struct Shards<T>(Arc<[Padded<T>]>);
 impl<T> Clone for Shards<T> {
     fn clone(&self) -> Self {
         Shards(self.0.clone())
-    }
-}
-
-impl<T: Default> Default for Shards<T> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
