@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::sharded::{Shard, Shards};
+
 /// A fast hasher: endpoint names come from clients, but the bound map is fixed before any
 /// request and the overflow is capped, so flooding it cannot grow anything.
 type Map<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
@@ -102,6 +104,33 @@ pub(crate) enum Slot<'a, H> {
     Inline(usize),
     Bound(&'a H),
     Loose(Arc<H>),
+}
+
+impl<C> Slot<'_, Shards<C>> {
+    /// The endpoint's cells of the thread at `shard`. An inline endpoint's are in that
+    /// thread's block, where `inline` finds them by position.
+    pub(crate) fn cells<'s>(&'s self, shard: Shard, inline: impl FnOnce(usize) -> &'s C) -> &'s C {
+        match self {
+            Slot::Inline(at) => inline(*at),
+            Slot::Bound(shards) => shards.at(shard).0,
+            Slot::Loose(shards) => shards.at(shard).0,
+        }
+    }
+
+    /// Calls `f` with every thread's cells of the endpoint. An inline endpoint's are in
+    /// `blocks`, where `inline` finds them by position.
+    pub(crate) fn each<B>(
+        &self,
+        blocks: &Shards<B>,
+        inline: impl Fn(&B, usize) -> &C,
+        mut f: impl FnMut(&C),
+    ) {
+        match self {
+            Slot::Inline(at) => blocks.all().for_each(|block| f(inline(block, *at))),
+            Slot::Bound(shards) => shards.all().for_each(f),
+            Slot::Loose(shards) => shards.all().for_each(f),
+        }
+    }
 }
 
 impl<H> EndpointTable<H> {

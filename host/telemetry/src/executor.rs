@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use prometheus::proto::MetricType;
 
-use crate::endpoints::{EndpointTable, INLINE, Slot};
+use crate::endpoints::{EndpointTable, INLINE};
 use crate::scrape::{Def, Out, outstanding};
 use crate::sharded::{HistogramCells, HistogramTotals, Shards, add, my_shard, nanos};
 use crate::{buckets, jina};
@@ -165,12 +165,19 @@ struct CallCells {
     /// Calls whose caller went away before they took the instance.
     abandoned: AtomicU64,
     fuel: AtomicU64,
-    /// The first bound endpoints' cells ([`Slot::Inline`]).
+    /// The first bound endpoints' cells ([`Slot::Inline`](crate::endpoints::Slot::Inline)).
     endpoints: [EndpointCells; INLINE],
     /// The waits of calls that waited.
     queue: HistogramCells,
     /// From arrival to the end, as Jina's worker times a request, of calls that waited.
     receiving: HistogramCells,
+}
+
+impl CallCells {
+    /// The cells of the bound endpoint at `at` (below [`INLINE`]).
+    fn endpoint(&self, at: usize) -> &EndpointCells {
+        &self.endpoints[at]
+    }
 }
 
 /// What one thread records of one instance's calls to one endpoint.
@@ -257,11 +264,7 @@ impl ExecutorMetrics {
         let (call, alone) = self.cells.at(shard);
         add(&call.outcomes[outcome as usize], 1, alone);
         let slot = self.endpoints.slot(endpoint);
-        let cells = match &slot {
-            Slot::Inline(at) => &call.endpoints[*at],
-            Slot::Bound(shards) => shards.at(shard).0,
-            Slot::Loose(shards) => shards.at(shard).0,
-        };
+        let cells = slot.cells(shard, |at| call.endpoint(at));
         let compute = nanos(now - running.started);
         match running.waiting {
             None => cells
@@ -315,17 +318,13 @@ impl ExecutorMetrics {
         self.endpoints.for_each(|endpoint, slot| {
             let mut compute = HistogramTotals::default();
             let mut documents = 0u64;
-            let mut add_up = |cells: &EndpointCells| {
+            let add_up = |cells: &EndpointCells| {
                 free.add(&cells.compute_free);
                 compute.add(&cells.compute_free);
                 compute.add(&cells.compute_waited);
                 documents = documents.wrapping_add(cells.documents.load(Ordering::Relaxed));
             };
-            match &slot {
-                Slot::Inline(at) => (self.cells.all()).for_each(|c| add_up(&c.endpoints[*at])),
-                Slot::Bound(shards) => shards.all().for_each(add_up),
-                Slot::Loose(shards) => shards.all().for_each(add_up),
-            }
+            slot.each(&self.cells, CallCells::endpoint, add_up);
             out.histogram(
                 &PROCESS_SECONDS,
                 &[&self.executor, endpoint, runtime],

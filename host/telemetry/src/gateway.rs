@@ -205,6 +205,13 @@ struct FrontCells {
     refused: [AtomicU64; Refused::ALL.len()],
 }
 
+impl FrontCells {
+    /// The cells of the bound endpoint at `at` (below [`INLINE`]).
+    fn endpoint(&self, at: usize) -> &EndpointCells {
+        &self.endpoints[at]
+    }
+}
+
 /// The histograms of [`EndpointCells::requests`].
 const RECEIVED: usize = 0;
 const SENT: usize = 1;
@@ -301,16 +308,11 @@ impl GatewayMetrics {
             let mut received = HistogramTotals::default();
             let mut sent = HistogramTotals::default();
             blocks.endpoints.for_each(|endpoint, slot| {
-                let each = |f: &mut dyn FnMut(&EndpointCells)| match &slot {
-                    Slot::Inline(at) => (blocks.cells.all()).for_each(|c| f(&c.endpoints[*at])),
-                    Slot::Bound(shards) => shards.all().for_each(f),
-                    Slot::Loose(shards) => shards.all().for_each(f),
-                };
                 // Ends first: see `scrape::outstanding`.
                 let mut answered = HistogramTotals::default();
                 let mut failed = HistogramTotals::default();
                 let mut statuses = [0u64; CANCELLED + 1];
-                each(&mut |cells| {
+                slot.each(&blocks.cells, FrontCells::endpoint, |cells| {
                     cells.requests.add_to(ANSWERED, &mut answered);
                     cells.requests.add_to(FAILED, &mut failed);
                     for (total, count) in statuses.iter_mut().zip(&cells.statuses) {
@@ -318,7 +320,7 @@ impl GatewayMetrics {
                     }
                 });
                 let mut began = HistogramTotals::default();
-                each(&mut |cells| {
+                slot.each(&blocks.cells, FrontCells::endpoint, |cells| {
                     cells.requests.add_to(RECEIVED, &mut began);
                     cells.requests.add_to(SENT, &mut sent);
                 });
@@ -407,11 +409,7 @@ impl RequestMeter<'_> {
     /// The endpoint's cells of the thread at `shard` (the same kind of shard, owned or
     /// shared, as its front's).
     fn cells(&self, shard: Shard) -> &EndpointCells {
-        match &self.endpoint {
-            Slot::Inline(at) => &self.front.cells.at(shard).0.endpoints[*at],
-            Slot::Bound(shards) => shards.at(shard).0,
-            Slot::Loose(shards) => shards.at(shard).0,
-        }
+        (self.endpoint).cells(shard, |at| self.front.cells.at(shard).0.endpoint(at))
     }
 }
 
