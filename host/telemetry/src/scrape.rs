@@ -15,7 +15,7 @@ use prometheus::proto::{self, MetricType};
 
 use crate::executor::ExecutorMetrics;
 use crate::gateway::GatewayMetrics;
-use crate::sharded::{Buckets, HistogramTotals};
+use crate::sharded::{Buckets, HistogramTotals, family, labelled};
 
 /// A family served from the blocks: its name, help and label names.
 pub(crate) struct Def {
@@ -37,24 +37,12 @@ impl Out {
         let at = match self.families.iter().position(|f| f.name() == def.name) {
             Some(at) => at,
             None => {
-                let mut family = proto::MetricFamily::default();
-                family.set_name(def.name.to_owned());
-                family.set_help(def.help.to_owned());
-                family.set_field_type(def.kind);
-                self.families.push(family);
+                self.families.push(family(def.name, def.help, def.kind));
                 self.families.len() - 1
             }
         };
-        let labels = (def.labels.iter().zip(values))
-            .map(|(name, value)| {
-                let mut pair = proto::LabelPair::default();
-                pair.set_name((*name).to_owned());
-                pair.set_value((*value).to_owned());
-                pair
-            })
-            .collect();
         let metrics = self.families[at].mut_metric();
-        metrics.push(proto::Metric::from_label(labels));
+        metrics.push(labelled(def.labels.iter().copied(), values.iter().copied()));
         let last = metrics.len() - 1;
         &mut metrics[last]
     }

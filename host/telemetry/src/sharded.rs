@@ -463,26 +463,42 @@ impl<S: Series> Collector for Family<S> {
         let index = inner.series.lock().unwrap_or_else(|e| e.into_inner());
         let metrics = (index.series.iter())
             .map(|(values, series)| {
-                let labels = (inner.desc.variable_labels.iter().zip(values))
-                    .map(|(name, value)| {
-                        let mut pair = proto::LabelPair::default();
-                        pair.set_name(name.clone());
-                        pair.set_value(value.to_string());
-                        pair
-                    })
-                    .collect();
-                let mut metric = proto::Metric::from_label(labels);
+                let names = inner.desc.variable_labels.iter().map(String::as_str);
+                let mut metric = labelled(names, values.iter().map(|value| &**value));
                 series.write(&mut metric);
                 metric
             })
             .collect();
-        let mut family = proto::MetricFamily::default();
-        family.set_name(inner.desc.fq_name.clone());
-        family.set_help(inner.desc.help.clone());
-        family.set_field_type(S::TYPE);
+        let mut family = family(&inner.desc.fq_name, &inner.desc.help, S::TYPE);
         family.set_metric(metrics);
         vec![family]
     }
+}
+
+/// An empty family of `name`, `help` and `kind`, as a collector returns it.
+pub(crate) fn family(name: &str, help: &str, kind: proto::MetricType) -> proto::MetricFamily {
+    let mut family = proto::MetricFamily::default();
+    family.set_name(name.to_owned());
+    family.set_help(help.to_owned());
+    family.set_field_type(kind);
+    family
+}
+
+/// A series with label `names` set to `values`, in order; its value is set by the caller.
+pub(crate) fn labelled<'a>(
+    names: impl Iterator<Item = &'a str>,
+    values: impl Iterator<Item = &'a str>,
+) -> proto::Metric {
+    let labels = names
+        .zip(values)
+        .map(|(name, value)| {
+            let mut pair = proto::LabelPair::default();
+            pair.set_name(name.to_owned());
+            pair.set_value(value.to_owned());
+            pair
+        })
+        .collect();
+    proto::Metric::from_label(labels)
 }
 
 #[cfg(test)]
