@@ -42,6 +42,20 @@ fn hooks(c: &mut Criterion) {
             instance.finished(running, black_box("/"), 1, CallOutcome::Ok);
         })
     });
+    // An endpoint no executor binds, answered by a catch-all (Jina's `@requests` without
+    // `on=`): found in the table's overflow.
+    group.bench_function("gateway request, catch-all endpoint", |b| {
+        b.iter(|| {
+            let meter = gateway.request(Front::Grpc, black_box("/foo"), 120);
+            meter.finish(None, black_box(130));
+        })
+    });
+    group.bench_function("executor call, catch-all endpoint", |b| {
+        b.iter(|| {
+            let running = instance.queued().started();
+            instance.finished(running, black_box("/foo"), 1, CallOutcome::Ok);
+        })
+    });
     let mut other_work = vec![1u8; 4 << 20];
     let mut evict = move || {
         // One write per cache line, so the lines are owned (and the hooks' lines evicted).

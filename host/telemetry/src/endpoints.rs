@@ -3,11 +3,15 @@
 //! The endpoints a flow binds are known once it is up: [`EndpointTable::bind`] fixes them in
 //! a table that is only read afterwards (a few names compared in turn, or a map). Anything
 //! else (an executor's catch-all answering a new endpoint, a flow reloaded with more) goes to
-//! a small locked overflow, bounded by [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS), past which it
-//! is counted as [`OTHER`](crate::OTHER).
+//! an overflow table that only grows, to at most [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS),
+//! past which it is counted as [`OTHER`](crate::OTHER). An endpoint met before is found
+//! there without a lock or a reference count: a catch-all endpoint is as common as a bound
+//! one (Jina's `@requests` without `on=`), and every worker looks it up twice a request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::sharded::{Shard, Shards};
 
@@ -20,8 +24,8 @@ type Map<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 #[repr(C)]
 pub(crate) struct EndpointTable<H> {
     bound: OnceLock<Bound<H>>,
-    overflow: Mutex<Map<Arc<H>>>,
-    other: Arc<H>,
+    overflow: Overflow<H>,
+    other: H,
     make: Box<dyn Fn(&str) -> H + Send + Sync>,
 }
 
@@ -98,12 +102,11 @@ impl<H> Bound<H> {
 }
 
 /// Where an endpoint's cells are: inline in the caller's block at a position below
-/// [`INLINE`], among the bound handles (borrowed, without touching a reference count shared
-/// with other threads), or in handles of their own.
+/// [`INLINE`], or in handles of their own, borrowed from the table (without touching a
+/// reference count shared with other threads).
 pub(crate) enum Slot<'a, H> {
     Inline(usize),
-    Bound(&'a H),
-    Loose(Arc<H>),
+    Handles(&'a H),
 }
 
 impl<C> Slot<'_, Shards<C>> {
@@ -112,8 +115,7 @@ impl<C> Slot<'_, Shards<C>> {
     pub(crate) fn cells<'s>(&'s self, shard: Shard, inline: impl FnOnce(usize) -> &'s C) -> &'s C {
         match self {
             Slot::Inline(at) => inline(*at),
-            Slot::Bound(shards) => shards.at(shard).0,
-            Slot::Loose(shards) => shards.at(shard).0,
+            Slot::Handles(shards) => shards.at(shard).0,
         }
     }
 
@@ -127,8 +129,7 @@ impl<C> Slot<'_, Shards<C>> {
     ) {
         match self {
             Slot::Inline(at) => blocks.all().for_each(|block| f(inline(block, *at))),
-            Slot::Bound(shards) => shards.all().for_each(f),
-            Slot::Loose(shards) => shards.all().for_each(f),
+            Slot::Handles(shards) => shards.all().for_each(f),
         }
     }
 }
@@ -137,8 +138,8 @@ impl<H> EndpointTable<H> {
     pub(crate) fn new(make: impl Fn(&str) -> H + Send + Sync + 'static) -> Self {
         Self {
             bound: OnceLock::new(),
-            overflow: Mutex::new(Map::default()),
-            other: Arc::new(make(crate::OTHER)),
+            overflow: Overflow::new(),
+            other: make(crate::OTHER),
             make: Box::new(make),
         }
     }
@@ -174,21 +175,12 @@ impl<H> EndpointTable<H> {
         {
             return match index.checked_sub(INLINE) {
                 None => Slot::Inline(index),
-                Some(past) => Slot::Bound(&bound.handles[past]),
+                Some(past) => Slot::Handles(&bound.handles[past]),
             };
         }
-        let Ok(mut overflow) = self.overflow.lock() else {
-            return Slot::Loose(self.other.clone());
-        };
-        if let Some(handles) = overflow.get(endpoint) {
-            return Slot::Loose(handles.clone());
-        }
-        if overflow.len() >= crate::MAX_ENDPOINTS {
-            return Slot::Loose(self.other.clone());
-        }
-        let handles = Arc::new((self.make)(endpoint));
-        overflow.insert(endpoint.into(), handles.clone());
-        Slot::Loose(handles)
+        let handles = (self.overflow.find(endpoint))
+            .or_else(|| self.overflow.add(endpoint, || (self.make)(endpoint)));
+        Slot::Handles(handles.unwrap_or(&self.other))
     }
 
     /// Calls `f` with every endpoint's name and cells, [`OTHER`](crate::OTHER) last.
@@ -197,21 +189,96 @@ impl<H> EndpointTable<H> {
             for (index, endpoint) in bound.names.iter().enumerate() {
                 let slot = match index.checked_sub(INLINE) {
                     None => Slot::Inline(index),
-                    Some(past) => Slot::Bound(&bound.handles[past]),
+                    Some(past) => Slot::Handles(&bound.handles[past]),
                 };
                 f(endpoint, slot);
             }
         }
-        let loose: Vec<(Box<str>, Arc<H>)> = {
-            let overflow = self.overflow.lock().unwrap_or_else(|e| e.into_inner());
-            (overflow.iter())
-                .map(|(endpoint, handles)| (endpoint.clone(), handles.clone()))
-                .collect()
-        };
-        for (endpoint, handles) in loose {
-            f(&endpoint, Slot::Loose(handles));
+        for (endpoint, handles) in self.overflow.entries() {
+            f(endpoint, Slot::Handles(handles));
         }
-        f(crate::OTHER, Slot::Loose(self.other.clone()));
+        f(crate::OTHER, Slot::Handles(&self.other));
+    }
+}
+
+/// The endpoints met after binding, each with the handles made the first time it came: a
+/// table that only grows, so a reader holds on to what it found without a lock or a count,
+/// and only an endpoint's first request takes the lock that orders additions.
+struct Overflow<H> {
+    /// Open addressing over twice [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS) slots (a power of
+    /// two), so that a probe meets an empty slot within a few steps even when full.
+    slots: Box<[OnceLock<Entry<H>>]>,
+    /// Keyed per table: the names come from clients.
+    hasher: foldhash::fast::RandomState,
+    /// Slots set; changed only under `adding`.
+    taken: AtomicUsize,
+    adding: Mutex<()>,
+}
+
+/// An endpoint's name and the handles made for it.
+type Entry<H> = (Box<str>, H);
+
+impl<H> Overflow<H> {
+    fn new() -> Self {
+        Self {
+            slots: (0..2 * crate::MAX_ENDPOINTS.next_power_of_two())
+                .map(|_| OnceLock::new())
+                .collect(),
+            hasher: Default::default(),
+            taken: AtomicUsize::new(0),
+            adding: Mutex::new(()),
+        }
+    }
+
+    /// The slots `endpoint` may be in, in the order it is looked for (and added): an entry is
+    /// never removed, so an empty slot ends the search.
+    fn probe(&self, endpoint: &str) -> impl Iterator<Item = &OnceLock<Entry<H>>> {
+        let mask = self.slots.len() - 1;
+        let start = self.hasher.hash_one(endpoint) as usize;
+        (0..self.slots.len()).map(move |step| &self.slots[start.wrapping_add(step) & mask])
+    }
+
+    fn find(&self, endpoint: &str) -> Option<&H> {
+        for slot in self.probe(endpoint) {
+            match slot.get() {
+                None => return None,
+                Some((name, handles)) if **name == *endpoint => return Some(handles),
+                Some(_) => {}
+            }
+        }
+        None
+    }
+
+    /// Adds `endpoint` with the handles `make` gives, unless the table is full (`None`); if
+    /// another thread added it meanwhile, its handles.
+    fn add(&self, endpoint: &str, make: impl FnOnce() -> H) -> Option<&H> {
+        // Full for good: the endpoints past the cap are `other`, and take no lock to learn it.
+        if self.taken.load(Ordering::Acquire) >= crate::MAX_ENDPOINTS {
+            return None;
+        }
+        // Guards nothing but the order of additions: a panic while holding it leaves every
+        // slot either set or empty.
+        let _adding = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        for slot in self.probe(endpoint) {
+            match slot.get() {
+                Some((name, handles)) if **name == *endpoint => return Some(handles),
+                Some(_) => {}
+                None if self.taken.load(Ordering::Acquire) >= crate::MAX_ENDPOINTS => return None,
+                None => {
+                    let (_, handles) = slot.get_or_init(|| (endpoint.into(), make()));
+                    self.taken.fetch_add(1, Ordering::Release);
+                    return Some(handles);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every endpoint added, with its handles.
+    fn entries(&self) -> impl Iterator<Item = (&str, &H)> {
+        (self.slots.iter())
+            .filter_map(OnceLock::get)
+            .map(|(name, handles)| (&**name, handles))
     }
 }
 
@@ -223,8 +290,7 @@ mod tests {
     fn found(table: &EndpointTable<String>, endpoint: &str) -> String {
         match table.slot(endpoint) {
             Slot::Inline(index) => format!("inline {index}"),
-            Slot::Bound(name) => name.clone(),
-            Slot::Loose(name) => (*name).clone(),
+            Slot::Handles(name) => name.clone(),
         }
     }
 
@@ -240,9 +306,13 @@ mod tests {
                 name.clone()
             };
             assert_eq!(found(&table, name), expected);
-            assert!(!matches!(table.slot(name), Slot::Loose(_)));
         }
-        assert!(matches!(table.slot("/unbound"), Slot::Loose(_)));
+        assert_eq!(found(&table, "/unbound"), "/unbound");
+        assert_eq!(
+            table.overflow.entries().count(),
+            1,
+            "only the unbound one overflows"
+        );
     }
 
     #[test]
@@ -274,8 +344,8 @@ mod tests {
         );
         let mut seen = Vec::new();
         table.for_each(|endpoint, slot| {
-            if let Slot::Loose(name) = slot {
-                assert_eq!(endpoint, *name);
+            if let Slot::Handles(name) = slot {
+                assert_eq!(endpoint, *name, "each name with the handles made for it");
             }
             seen.push(endpoint.to_owned());
         });
@@ -285,5 +355,62 @@ mod tests {
             "bound, loose and other"
         );
         assert_eq!(seen.last().map(String::as_str), Some(crate::OTHER));
+    }
+
+    #[test]
+    fn threads_meeting_new_endpoints_at_once_get_one_set_of_handles_for_each() {
+        let table = EndpointTable::new(|endpoint: &str| endpoint.to_owned());
+        table.bind(["/bound"]);
+        let names: Vec<String> = (0..crate::MAX_ENDPOINTS + 8)
+            .map(|n| format!("/new-{n}"))
+            .collect();
+        // (name asked, the handles' name, where they are), from every thread.
+        let found: Vec<(String, String, usize)> = std::thread::scope(|scope| {
+            let (table, names) = (&table, &names);
+            let threads: Vec<_> = (0..4)
+                .map(|thread| {
+                    scope.spawn(move || {
+                        (names.iter().cycle().skip(thread * 17))
+                            .take(3 * names.len())
+                            .map(|name| match table.slot(name) {
+                                Slot::Handles(handles) => {
+                                    (name.clone(), handles.clone(), handles as *const _ as usize)
+                                }
+                                Slot::Inline(at) => panic!("{name} is not bound, yet inline {at}"),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            (threads.into_iter())
+                .flat_map(|thread| thread.join().expect("no panic"))
+                .collect()
+        });
+        let mut places: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (name, _, place) in &found {
+            places.entry(name).or_default().push(*place);
+        }
+        for (name, seen) in &places {
+            assert!(
+                seen.iter().all(|place| *place == seen[0]),
+                "{name} was given more than one set of handles"
+            );
+        }
+        let own: std::collections::HashSet<&str> = (found.iter())
+            .filter(|(name, handles, _)| name == handles)
+            .map(|(name, _, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            own.len(),
+            crate::MAX_ENDPOINTS,
+            "the cap, whichever came first"
+        );
+        assert!(
+            (found.iter())
+                .filter(|(name, _, _)| !own.contains(name.as_str()))
+                .all(|(_, handles, _)| handles == crate::OTHER),
+            "the rest are other"
+        );
+        assert_eq!(table.overflow.entries().count(), crate::MAX_ENDPOINTS);
     }
 }
