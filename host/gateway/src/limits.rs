@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The largest request taken (after decompression) unless the flow says otherwise.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 64 << 20;
@@ -88,13 +88,18 @@ pub fn bytes_text(bytes: usize) -> impl std::fmt::Display {
 /// The memory requests in flight draw from: a request holds its share from its first byte
 /// until its answer has been handed to the connection, so a flood of large requests gets a
 /// clear refusal instead of growing the process.
+///
+/// A request that finds the budget spent is refused, never made to wait, so the budget is a
+/// counter of what is held rather than a semaphore: giving a semaphore's permits back takes
+/// its waiters' lock, once per request, on a line every worker shares.
 #[derive(Debug, Clone)]
 pub struct Budget {
-    units: Arc<Semaphore>,
+    /// Units held by requests in flight.
+    held: Arc<AtomicUsize>,
     total: usize,
 }
 
-/// The budget is kept in KiB so that a permit count fits the semaphore's `u32`.
+/// The budget is kept in KiB.
 const UNIT: usize = 1024;
 
 /// The budget is spent: the request that asked is refused, nothing else is affected.
@@ -110,17 +115,19 @@ pub struct BudgetSpent {
 /// A share of the budget, given back when dropped. Grows as a request's bytes arrive.
 #[derive(Debug, Default)]
 pub struct Charge {
-    permit: Option<OwnedSemaphorePermit>,
-    /// Bytes covered so far (the permits cover them rounded up to KiB).
+    /// The budget's count the units are held in; `None` while none are.
+    held: Option<Arc<AtomicUsize>>,
+    /// Units held: `bytes` rounded up to KiB.
+    units: usize,
+    /// Bytes covered so far.
     bytes: usize,
 }
 
 impl Budget {
     /// A budget of `total` bytes, kept in whole KiB (at least one).
     pub fn new(total: usize) -> Self {
-        let units = total.div_ceil(UNIT).clamp(1, Semaphore::MAX_PERMITS);
         Self {
-            units: Arc::new(Semaphore::new(units)),
+            held: Arc::new(AtomicUsize::new(0)),
             total,
         }
     }
@@ -132,25 +139,26 @@ impl Budget {
 
     /// Bytes of the budget held by requests in flight.
     pub fn in_use(&self) -> usize {
-        let total_units = self.total.div_ceil(UNIT).clamp(1, Semaphore::MAX_PERMITS);
-        (total_units - self.units.available_permits()) * UNIT
+        self.held.load(Ordering::Relaxed) * UNIT
     }
 
     /// Extends `charge` to cover `bytes` in all, or refuses without waiting.
     pub fn grow(&self, charge: &mut Charge, bytes: usize) -> Result<(), BudgetSpent> {
-        let have = charge.bytes.div_ceil(UNIT);
         let need = bytes.div_ceil(UNIT);
-        if need > have {
-            let more = u32::try_from(need - have).map_err(|_| self.spent())?;
-            let permit = self
-                .units
-                .clone()
-                .try_acquire_many_owned(more)
+        if need > charge.units {
+            debug_assert!(
+                (charge.held.as_ref()).is_none_or(|held| Arc::ptr_eq(held, &self.held)),
+                "a charge grows on the budget it began on"
+            );
+            let more = need - charge.units;
+            let units = self.total.div_ceil(UNIT).max(1);
+            (self.held)
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                    held.checked_add(more).filter(|&after| after <= units)
+                })
                 .map_err(|_| self.spent())?;
-            match &mut charge.permit {
-                Some(held) => held.merge(permit),
-                None => charge.permit = Some(permit),
-            }
+            charge.units = need;
+            charge.held.get_or_insert_with(|| self.held.clone());
         }
         charge.bytes = charge.bytes.max(bytes);
         Ok(())
@@ -172,6 +180,14 @@ impl Charge {
     /// Bytes this charge covers.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if let Some(held) = &self.held {
+            held.fetch_sub(self.units, Ordering::Relaxed);
+        }
     }
 }
 
