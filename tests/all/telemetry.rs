@@ -182,12 +182,19 @@ async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome()
         value(&samples, "jina_number_of_pending_requests", &gateway),
         0.0
     );
-    assert!(
+    // The three gRPC requests that reached the flow, at their size on the wire (their
+    // request ids are uuids, so every one is the same size).
+    let one = flowhost_wire::protobuf::request_to_proto(&flowhost_wire::Request::new(
+        "/index",
+        batch(1),
+    ));
+    assert_eq!(
         value(
             &samples,
             "flowhost_received_bytes_total",
             &[("protocol", "grpc")]
-        ) > 0.0
+        ),
+        3.0 * prost::Message::encoded_len(&one) as f64
     );
     assert!(
         value(

@@ -214,24 +214,36 @@ async fn read_body(
     Ok((bytes, charge))
 }
 
-/// The budget charges of a gRPC request's messages that have arrived whole, oldest first:
-/// the handler takes one for each message it reads and holds it until that message is
-/// answered.
+/// The gRPC request's messages that have arrived whole, oldest first: the handler takes
+/// one for each message it reads and holds its charge until that message is answered.
 #[derive(Debug, Clone, Default)]
-pub struct ArrivedCharges(Arc<Mutex<VecDeque<Charge>>>);
+pub struct ArrivedCharges(Arc<Mutex<VecDeque<Arrived>>>);
+
+/// One message that arrived whole.
+#[derive(Debug, Default)]
+pub struct Arrived {
+    /// Its share of the request memory budget, given back when this is dropped.
+    _charge: Charge,
+    /// Its size as protobuf, inflated if it came compressed, without gRPC's prefix: what
+    /// the metrics count as received, known here without sizing the decoded message again.
+    pub bytes: usize,
+}
 
 impl ArrivedCharges {
-    /// The charge of the oldest message not yet taken.
-    pub fn take(&self) -> Charge {
+    /// The oldest message not yet taken.
+    pub fn take(&self) -> Arrived {
         self.0
             .lock()
             .map(|mut queue| queue.pop_front().unwrap_or_default())
             .unwrap_or_default()
     }
 
-    fn push(&self, charge: Charge) {
+    fn push(&self, charge: Charge, bytes: usize) {
         if let Ok(mut queue) = self.0.lock() {
-            queue.push_back(charge);
+            queue.push_back(Arrived {
+                _charge: charge,
+                bytes,
+            });
         }
     }
 }
@@ -410,7 +422,7 @@ impl GrpcMessages {
             .charge(message.len())
             .map_err(Self::spent)?;
         self.ready.push_back(message);
-        self.arrived.push(charge);
+        self.arrived.push(charge, declared);
         Ok(())
     }
 
@@ -418,6 +430,7 @@ impl GrpcMessages {
     fn complete(&mut self) -> Result<(), NotTaken> {
         let parts = std::mem::take(&mut self.parts);
         let compressed = self.prefix[0] & 1 == 1;
+        let mut bytes = self.received - PREFIX;
         match (compressed, self.encoding) {
             (true, Some(encoding)) => {
                 let payload = match parts.len() {
@@ -431,6 +444,7 @@ impl GrpcMessages {
                     .map_err(Self::spent)?;
                 let mut prefix = [0u8; PREFIX];
                 prefix[1..].copy_from_slice(&(inflated.len() as u32).to_be_bytes());
+                bytes = inflated.len();
                 self.ready.push_back(Bytes::copy_from_slice(&prefix));
                 self.ready.push_back(Bytes::from(inflated));
             }
@@ -440,7 +454,7 @@ impl GrpcMessages {
                 self.ready.extend(parts);
             }
         }
-        self.arrived.push(std::mem::take(&mut self.charge));
+        self.arrived.push(std::mem::take(&mut self.charge), bytes);
         self.prefix_len = 0;
         self.received = 0;
         self.began = None;

@@ -208,14 +208,15 @@ async fn serve_stream(
             Ok(None) => break Ending::ClientDone,
             Err(status) => break Ending::Broken(status),
         };
-        let charge = arrived.take();
+        let message_arrived = arrived.take();
         let shared = shared.clone();
         let replies = replies.clone();
         let traceparent = traceparent.clone();
         tasks.spawn(async move {
-            let reply = process(&shared, message, traceparent.as_deref()).await;
+            let received = message_arrived.bytes;
+            let reply = process(&shared, message, received, traceparent.as_deref()).await;
             let _ = replies.send(Ok(reply)).await;
-            drop((permit, charge));
+            drop((permit, message_arrived));
         });
         // Reap finished tasks so a long stream does not accumulate them.
         while tasks.try_join_next().is_some() {}
@@ -280,10 +281,12 @@ async fn serve_stream(
     let _ = replies.send(Err(status)).await;
 }
 
-/// One request through the flow; unreadable requests get an error reply.
+/// One request through the flow, `received` bytes on the wire; unreadable requests get an
+/// error reply.
 async fn process(
     shared: &Shared,
     message: DataRequestProto,
+    received: usize,
     traceparent: Option<&str>,
 ) -> DataRequestProto {
     let request_id = message
@@ -291,7 +294,6 @@ async fn process(
         .as_ref()
         .map(|h| h.request_id.clone())
         .unwrap_or_default();
-    let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
     match convert::request_from_proto(message) {
         Ok(request) => {
             let observed = Observed::begin(shared, Front::Grpc, &request, received, traceparent);
@@ -315,12 +317,12 @@ impl JinaSingleDataRequestRpc for Grpc {
         &self,
         request: Request<DataRequestProto>,
     ) -> Result<Response<DataRequestProto>, Status> {
-        // Held until the answer is built.
-        let _charge = charges(&request).take();
+        // Its charge is held until the answer is built.
+        let arrived = charges(&request).take();
+        let received = arrived.bytes;
         let traceparent = metadata_traceparent(&request);
         let message = request.into_inner();
         let shared = &self.shared;
-        let received = shared.metrics.as_ref().map_or(0, |_| message.encoded_len());
         let request = convert::request_from_proto(message).map_err(|error| {
             shared.count_refusal(Front::Grpc, Refused::Unreadable);
             Status::invalid_argument(error.to_string())
