@@ -184,10 +184,8 @@ async fn metrics_count_known_traffic_by_protocol_endpoint_executor_and_outcome()
     );
     // The three gRPC requests that reached the flow, at their size on the wire (their
     // request ids are uuids, so every one is the same size).
-    let one = flowhost_wire::protobuf::request_to_proto(&flowhost_wire::Request::new(
-        "/index",
-        batch(1),
-    ));
+    let one =
+        flowhost_wire::protobuf::request_to_proto(&flowhost_wire::Request::new("/index", batch(1)));
     assert_eq!(
         value(
             &samples,
