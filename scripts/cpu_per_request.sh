@@ -114,4 +114,7 @@ if [[ -n $emb ]]; then
 else
     echo "stream1 requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
 fi
-if grep -qi dropped "$work/server.log"; then echo "warnings about dropped spans: $(grep -ci dropped "$work/server.log")"; fi
+if grep -qi dropped "$work/server.log"; then
+    dropped=$(grep -o 'dropped=[0-9]*' "$work/server.log" | awk -F= '{n += $2} END {print n + 0}')
+    echo "spans dropped (the export queue was full): $dropped in $(grep -ci dropped "$work/server.log") warnings"
+fi
