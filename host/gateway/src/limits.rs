@@ -8,9 +8,8 @@
 //! `request_memory_budget`, `read_timeout_ms`, `idle_timeout_ms`).
 
 use std::sync::Arc;
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// The largest request taken (after decompression) unless the flow says otherwise.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 64 << 20;

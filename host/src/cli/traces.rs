@@ -117,13 +117,14 @@ fn sampler() -> Sampler {
     })
 }
 
-/// Exports waiting for the collector's answer at once. The next batch is written and sent
-/// meanwhile: waiting for each answer before taking more left spans piling up behind a slow
-/// one, and at 100,000 requests/s on two cores a quarter of them overflowed the queue.
+/// At most this many exports wait for the collector's answer at once, while the next batch
+/// is written and sent: waiting for each answer before taking more left spans piling up
+/// behind a slow one, and at 100,000 requests/s on two cores a quarter of them overflowed
+/// the queue.
 const IN_FLIGHT: u32 = 4;
 
-/// Takes batches off the span queues and writes them, on a thread of its own (the queues
-/// are waited on with a condition variable, which a runtime worker must not block on), and
+/// Takes batches off the span queue and writes them, on a thread of its own (the queue is
+/// waited on with a condition variable, which a runtime worker must not block on), and
 /// hands each to the connection's runtime to send.
 struct Exporter {
     client: Grpc<Channel>,
