@@ -252,9 +252,10 @@ impl<H> Overflow<H> {
     /// Adds `endpoint` with the handles `make` gives, unless the table is full (`None`); if
     /// another thread added it meanwhile, its handles.
     fn add(&self, endpoint: &str, make: impl FnOnce() -> H) -> Option<&H> {
-        // Full for good: the endpoints past the cap are `other`, and take no lock to learn it.
+        // Full for good: the endpoints past the cap are `other`, and take no lock to learn
+        // it. One more look, for an endpoint whose first request was adding it meanwhile.
         if self.taken.load(Ordering::Acquire) >= crate::MAX_ENDPOINTS {
-            return None;
+            return self.find(endpoint);
         }
         // Guards nothing but the order of additions: a panic while holding it leaves every
         // slot either set or empty.
