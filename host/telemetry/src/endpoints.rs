@@ -260,19 +260,18 @@ impl<H> Overflow<H> {
         // Guards nothing but the order of additions: a panic while holding it leaves every
         // slot either set or empty.
         let _adding = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
-        for slot in self.probe(endpoint) {
-            match slot.get() {
-                Some((name, handles)) if **name == *endpoint => return Some(handles),
-                Some(_) => {}
-                None if self.taken.load(Ordering::Acquire) >= crate::MAX_ENDPOINTS => return None,
-                None => {
-                    let (_, handles) = slot.get_or_init(|| (endpoint.into(), make()));
-                    self.taken.fetch_add(1, Ordering::Release);
-                    return Some(handles);
-                }
-            }
+        if let Some(handles) = self.find(endpoint) {
+            return Some(handles);
         }
-        None
+        if self.taken.load(Ordering::Acquire) >= crate::MAX_ENDPOINTS {
+            return None;
+        }
+        // Where `find` stopped: the first empty slot of the name's probe, which only an
+        // addition (under the lock held here) fills.
+        let empty = self.probe(endpoint).find(|slot| slot.get().is_none())?;
+        let (_, handles) = empty.get_or_init(|| (endpoint.into(), make()));
+        self.taken.fetch_add(1, Ordering::Release);
+        Some(handles)
     }
 
     /// Every endpoint added, with its handles.
