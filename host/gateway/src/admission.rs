@@ -9,8 +9,9 @@
 //!   complete: tonic reserves the declared length as soon as it reads a prefix, so it must
 //!   never see the prefix of bytes that have not come. Compressed messages are inflated here
 //!   against the same limit, so a bomb stops at the limit instead of being inflated whole,
-//!   and the inflated size is charged too. The charge of each whole message waits in the
-//!   request's [`ArrivedCharges`] for the handler, which holds it until the answer is sent.
+//!   and the inflated size is charged too. Each whole message's charge and size wait in the
+//!   request's [`ArrivedMessages`] for the handler, which holds the charge until the answer
+//!   is sent.
 //! - Once shutdown has begun, new requests that carry data are refused (gRPC UNAVAILABLE,
 //!   HTTP 503), saying so.
 
@@ -53,7 +54,7 @@ async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             return tonic::Status::unavailable(SHUTTING_DOWN).into_http::<Body>();
         }
         let (mut parts, body) = request.into_parts();
-        let arrived = ArrivedCharges::default();
+        let arrived = ArrivedMessages::default();
         parts.extensions.insert(arrived.clone());
         let encoding = parts
             .headers
@@ -217,7 +218,7 @@ async fn read_body(
 /// The gRPC request's messages that have arrived whole, oldest first: the handler takes
 /// one for each message it reads and holds its charge until that message is answered.
 #[derive(Debug, Clone, Default)]
-pub struct ArrivedCharges(Arc<Mutex<VecDeque<Arrived>>>);
+pub struct ArrivedMessages(Arc<Mutex<VecDeque<Arrived>>>);
 
 /// One message that arrived whole.
 #[derive(Debug, Default)]
@@ -229,7 +230,7 @@ pub struct Arrived {
     pub bytes: usize,
 }
 
-impl ArrivedCharges {
+impl ArrivedMessages {
     /// The oldest message not yet taken.
     pub fn take(&self) -> Arrived {
         self.0
@@ -279,7 +280,7 @@ struct GrpcMessages {
     inner: Body,
     shared: Arc<Shared>,
     encoding: Option<Encoding>,
-    arrived: ArrivedCharges,
+    arrived: ArrivedMessages,
     /// The current message's prefix, and how much of it has come.
     prefix: [u8; PREFIX],
     prefix_len: usize,
@@ -308,7 +309,7 @@ impl GrpcMessages {
         inner: Body,
         shared: Arc<Shared>,
         encoding: Option<Encoding>,
-        arrived: ArrivedCharges,
+        arrived: ArrivedMessages,
     ) -> Self {
         Self {
             inner,

@@ -21,7 +21,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Shared;
-use super::admission::{ArrivedCharges, SHUTTING_DOWN};
+use super::admission::{ArrivedMessages, SHUTTING_DOWN};
 use super::observe::Observed;
 use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Compression;
@@ -131,7 +131,7 @@ impl JinaRpc for Grpc {
         &self,
         request: Request<Streaming<DataRequestProto>>,
     ) -> Result<Response<CallStream>, Status> {
-        let arrived = charges(&request);
+        let arrived = arrived_messages(&request);
         let traceparent = metadata_traceparent(&request);
         let inbound = request.into_inner();
         let shared = self.shared.clone();
@@ -157,11 +157,11 @@ fn metadata_traceparent<T>(request: &Request<T>) -> Option<String> {
     value.to_str().ok().map(str::to_owned)
 }
 
-/// The charges admission filed for a request's messages.
-fn charges<T>(request: &Request<T>) -> ArrivedCharges {
+/// The messages admission framed for a request: their charges and sizes.
+fn arrived_messages<T>(request: &Request<T>) -> ArrivedMessages {
     request
         .extensions()
-        .get::<ArrivedCharges>()
+        .get::<ArrivedMessages>()
         .cloned()
         .unwrap_or_default()
 }
@@ -181,7 +181,7 @@ enum Ending {
 async fn serve_stream(
     shared: Arc<Shared>,
     mut inbound: Streaming<DataRequestProto>,
-    arrived: ArrivedCharges,
+    arrived: ArrivedMessages,
     replies: mpsc::Sender<Result<DataRequestProto, Status>>,
     prefetch: usize,
     traceparent: Option<String>,
@@ -318,7 +318,7 @@ impl JinaSingleDataRequestRpc for Grpc {
         request: Request<DataRequestProto>,
     ) -> Result<Response<DataRequestProto>, Status> {
         // Its charge is held until the answer is built.
-        let arrived = charges(&request).take();
+        let arrived = arrived_messages(&request).take();
         let received = arrived.bytes;
         let traceparent = metadata_traceparent(&request);
         let message = request.into_inner();
