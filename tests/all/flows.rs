@@ -437,17 +437,61 @@ async fn target_executor_reaches_floating_successors_too() {
     // Closing waits for the floating calls.
     flow.close().await;
     let text = metrics.render();
-    let calls = |executor: &str| -> f64 {
-        let label = format!("executor=\"{executor}\"");
-        (text.lines())
-            .filter(|line| {
-                line.starts_with("flowhost_executor_calls_total{") && line.contains(&label)
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
+    let calls = |executor| metric_sum(&text, "flowhost_executor_calls_total", executor);
     assert_eq!(calls("first"), 1.0, "{text}");
     assert_eq!(calls("second"), 0.0, "the floating successor ran: {text}");
+}
+
+/// The sum of `family`'s series for `executor` in a Prometheus text page.
+fn metric_sum(text: &str, family: &str, executor: &str) -> f64 {
+    let label = format!("executor=\"{executor}\"");
+    (text.lines())
+        .filter(|line| line.starts_with(&format!("{family}{{")) && line.contains(&label))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path() {
+    // As the pinned Jina 3.34 was seen to do: `late` (floating) needs `side` (floating) and
+    // `main`, and runs once, after the reply, with both their documents merged. It used to
+    // run on `side`'s output alone.
+    let metrics = flowhost_telemetry::Metrics::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut options = deploy_options();
+    options.metrics = Some(metrics.clone());
+    let flow = Flow::new()
+        .add(ExecutorSpec::new("main").uses(uses("foo_executor")))
+        .add(
+            ExecutorSpec::new("side")
+                .uses(uses("bar_executor"))
+                .needs("gateway")
+                .floating(true),
+        )
+        .add(
+            ExecutorSpec::new("late")
+                .uses(uses("noop_executor"))
+                .needs(["side", "main"])
+                .floating(true),
+        );
+    let flow = RunningFlow::start(flow, options)
+        .await
+        .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    let out = ok(post_flow(&flow, "/x", docs::empty_batch(), json!({})).await);
+    assert_eq!(texts(&out), ["foo was here and got 0 document"]);
+    flow.close().await;
+    let text = metrics.render();
+    let documents = |executor| metric_sum(&text, "jina_document_processed_total", executor);
+    assert_eq!(documents("side"), 1.0, "{text}");
+    assert_eq!(
+        documents("late"),
+        2.0,
+        "`late` gets `side`'s document and `main`'s: {text}"
+    );
+    assert_eq!(
+        metric_sum(&text, "flowhost_executor_calls_total", "late"),
+        1.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]

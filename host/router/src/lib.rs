@@ -8,8 +8,9 @@
 //! Executors run as soon as all their inputs are in, so parallel branches
 //! overlap; a join merges its inputs in `needs` order (see `flowhost_docs::merge`), unless
 //! it disables reduce. `when` filters drop documents for one branch only.
-//! Floating executors get their own copy and run in the background: the reply
-//! does not wait for them, [`Router::close`] does. An executor error ends the
+//! Floating executors get their own copy and run in the background, each once
+//! all its inputs are in (from the request's run or from other floating
+//! executors): the reply does not wait for them, [`Router::close`] does. An executor error ends the
 //! request with status ERROR naming the executor; other requests carry on.
 //!
 //! Outputs travel between nodes as `Arc`s: a batch read by one consumer is
@@ -23,7 +24,7 @@ mod batching;
 pub mod deployment;
 mod plan;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
@@ -56,7 +57,7 @@ pub struct RouteNode {
 
 /// Routes requests through a deployed flow. Shared by every gateway protocol.
 pub struct Router {
-    nodes: Vec<Arc<RouteNode>>,
+    nodes: Arc<[Arc<RouteNode>]>,
     plan: Arc<Plan>,
     background: TaskTracker,
 }
@@ -177,37 +178,44 @@ impl Router {
         };
 
         let plan = &self.plan;
-        let mut slots: Vec<Vec<Option<Shared>>> =
-            plan.inputs.iter().map(|i| vec![None; i.len()]).collect();
-        let mut end_slots: Vec<Option<Shared>> = vec![None; plan.end_inputs.len()];
         let mut routes = vec![gateway_route(started, Status::Success)];
         let mut running: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
 
-        let request_docs = Arc::new(docs);
-        let mut ready = Vec::new();
-        deliver(
-            &plan.gateway_outputs,
-            &request_docs,
-            &mut slots,
-            &mut end_slots,
-            &mut ready,
-        );
-        drop(request_docs);
+        // Floating executors are joined apart from the rest: their inputs may come from
+        // this request's run or from other floating executors, after the reply has gone.
+        let floating = plan.has_floating().then(|| {
+            Arc::new(FloatingRun {
+                nodes: self.nodes.clone(),
+                plan: plan.clone(),
+                call: call.clone(),
+                target: target.clone(),
+                background: self.background.clone(),
+                slots: Mutex::new(plan.inputs.iter().map(|i| vec![None; i.len()]).collect()),
+            })
+        });
+        let mut inputs = Inputs {
+            plan,
+            floating: floating.as_ref(),
+            executors: plan.inputs.iter().map(|i| vec![None; i.len()]).collect(),
+            end: vec![None; plan.end_inputs.len()],
+            ready: Vec::new(),
+        };
+        inputs.deliver(&plan.gateway_outputs, &Arc::new(docs));
 
         loop {
-            for index in ready.drain(..) {
-                let inputs: Vec<Shared> =
-                    slots[index].iter_mut().filter_map(Option::take).collect();
+            for index in inputs.ready.drain(..) {
+                let gathered: Vec<Shared> = (inputs.executors[index].iter_mut())
+                    .filter_map(Option::take)
+                    .collect();
                 let node = self.nodes[index].clone();
-                if plan.floating[index] {
-                    // The reply never waits for a floating executor; its
-                    // floating successors run after it in the same task.
-                    let input = prepare(&node, inputs);
-                    self.spawn_floating(index, input, call.clone(), target.clone());
-                    continue;
-                }
                 let skip = !targeted(target.as_ref(), &node.deployment.name);
-                running.push(Box::pin(run_node(index, node, inputs, call.clone(), skip)));
+                running.push(Box::pin(run_node(
+                    index,
+                    node,
+                    gathered,
+                    call.clone(),
+                    skip,
+                )));
             }
             let Some(finished) = running.next().await else {
                 break;
@@ -215,14 +223,7 @@ impl Router {
             routes.push(finished.route);
             match finished.result {
                 Ok(output) => {
-                    let output = Arc::new(output);
-                    deliver(
-                        &plan.outputs[finished.index],
-                        &output,
-                        &mut slots,
-                        &mut end_slots,
-                        &mut ready,
-                    );
+                    inputs.deliver(&plan.outputs[finished.index], &Arc::new(output));
                 }
                 Err(failure) => {
                     let info = exception(&failure.error);
@@ -240,7 +241,7 @@ impl Router {
                 }
             }
         }
-        let outputs: Vec<DocumentBatch> = end_slots.into_iter().flatten().map(own).collect();
+        let outputs: Vec<DocumentBatch> = inputs.end.into_iter().flatten().map(own).collect();
         let docs = match outputs.len() {
             1 => outputs
                 .into_iter()
@@ -260,23 +261,6 @@ impl Router {
             status: Status::Success,
         }
     }
-
-    fn spawn_floating(
-        &self,
-        index: usize,
-        input: DocumentBatch,
-        call: CallContext,
-        target: Option<Regex>,
-    ) {
-        let nodes = self.nodes.clone();
-        let plan = self.plan.clone();
-        // A floating executor runs after the reply, in its own task: its span stays in the
-        // request's trace.
-        self.background
-            .spawn(flowhost_telemetry::trace::in_current(run_floating(
-                nodes, plan, index, input, call, target,
-            )));
-    }
 }
 
 /// Whether `target_executor` lets the executor `name` have the request. As Jina's gateway,
@@ -286,53 +270,67 @@ fn targeted(target: Option<&Regex>, name: &str) -> bool {
     target.is_none_or(|target| target.find(name).is_some_and(|found| found.start() == 0))
 }
 
-/// Runs a floating executor, then the floating executors that need it, each only if
-/// `target_executor` lets it have the request.
-fn run_floating(
-    nodes: Vec<Arc<RouteNode>>,
+/// One request's floating executors: each starts, in a task of its own, once all its
+/// inputs are in, whether they come from the request's run (which may have replied by then)
+/// or from other floating executors. A floating executor that fails is logged, and what
+/// needs it does not run.
+struct FloatingRun {
+    nodes: Arc<[Arc<RouteNode>]>,
     plan: Arc<Plan>,
-    index: usize,
-    input: DocumentBatch,
     call: CallContext,
     target: Option<Regex>,
-) -> BoxFuture<'static, ()> {
-    Box::pin(async move {
-        let node = nodes[index].clone();
-        let output = if !targeted(target.as_ref(), &node.deployment.name) {
-            input
-        } else {
-            let params = call.parameters.for_executor(&node.deployment.name);
-            match node.deployment.call(&call.endpoint, input, &params).await {
+    background: TaskTracker,
+    /// Per executor, its inputs so far (only floating executors' are used).
+    slots: Mutex<Vec<Vec<Option<Shared>>>>,
+}
+
+impl FloatingRun {
+    /// Files `output` as input `slot` of the floating executor `index`, and starts it if that
+    /// was its last input.
+    fn deliver(self: &Arc<Self>, index: usize, slot: usize, output: &Shared) {
+        let inputs: Vec<Shared> = {
+            // A panic while holding the lock leaves plain slots, still usable.
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let inputs = &mut slots[index];
+            inputs[slot] = Some(output.clone());
+            if !inputs.iter().all(Option::is_some) {
+                return;
+            }
+            inputs.iter_mut().filter_map(Option::take).collect()
+        };
+        // The task keeps the request's span, so the floating call stays in its trace.
+        self.background.spawn(flowhost_telemetry::trace::in_current(
+            self.clone().run(index, inputs),
+        ));
+    }
+
+    async fn run(self: Arc<Self>, index: usize, inputs: Vec<Shared>) {
+        let node = &self.nodes[index];
+        let input = prepare(node, inputs);
+        let output = if targeted(self.target.as_ref(), &node.deployment.name) {
+            let params = self.call.parameters.for_executor(&node.deployment.name);
+            match node
+                .deployment
+                .call(&self.call.endpoint, input, &params)
+                .await
+            {
                 Ok(output) => output,
                 Err(failure) => {
                     tracing::warn!(executor = %node.deployment.name, error = %failure, "floating executor failed");
                     return;
                 }
             }
+        } else {
+            input
         };
-        let next: Vec<usize> = plan.outputs[index]
-            .iter()
-            .filter_map(|sink| match sink {
-                Sink::Executor { index, .. } if plan.floating[*index] => Some(*index),
-                _ => None,
-            })
-            .collect();
         let output = Arc::new(output);
-        let runs = next.into_iter().map(|successor| {
-            let input = prepare(&nodes[successor], vec![output.clone()]);
-            run_floating(
-                nodes.clone(),
-                plan.clone(),
-                successor,
-                input,
-                call.clone(),
-                target.clone(),
-            )
-        });
-        let runs: Vec<_> = runs.collect();
-        drop(output);
-        futures::future::join_all(runs).await;
-    })
+        for sink in &self.plan.outputs[index] {
+            // What needs a floating executor is floating too (the topology's rule).
+            if let Sink::Executor { index, slot } = *sink {
+                self.deliver(index, slot, &output);
+            }
+        }
+    }
 }
 
 /// The request's parameters as JSON text, and per-executor variants.
@@ -378,23 +376,37 @@ struct CallContext {
     parameters: Arc<Parameters>,
 }
 
-/// Files `output` into every slot it feeds; queues executors whose inputs are all in.
-fn deliver(
-    sinks: &[Sink],
-    output: &Shared,
-    slots: &mut [Vec<Option<Shared>>],
-    end_slots: &mut [Option<Shared>],
-    ready: &mut Vec<usize>,
-) {
-    for sink in sinks {
-        match *sink {
-            Sink::Executor { index, slot } => {
-                slots[index][slot] = Some(output.clone());
-                if slots[index].iter().all(Option::is_some) {
-                    ready.push(index);
+/// The request's run: executors' inputs as they come in, in `needs` order, and the gateway
+/// end's. Floating executors' inputs go to the [`FloatingRun`].
+struct Inputs<'a> {
+    plan: &'a Plan,
+    floating: Option<&'a Arc<FloatingRun>>,
+    /// Per executor, its inputs so far.
+    executors: Vec<Vec<Option<Shared>>>,
+    end: Vec<Option<Shared>>,
+    /// Non-floating executors whose inputs are all in.
+    ready: Vec<usize>,
+}
+
+impl Inputs<'_> {
+    /// Files `output` into every slot `sinks` names.
+    fn deliver(&mut self, sinks: &[Sink], output: &Shared) {
+        for sink in sinks {
+            match *sink {
+                Sink::Executor { index, slot } if self.plan.floating[index] => {
+                    if let Some(floating) = self.floating {
+                        floating.deliver(index, slot, output);
+                    }
                 }
+                Sink::Executor { index, slot } => {
+                    let inputs = &mut self.executors[index];
+                    inputs[slot] = Some(output.clone());
+                    if inputs.iter().all(Option::is_some) {
+                        self.ready.push(index);
+                    }
+                }
+                Sink::End { slot } => self.end[slot] = Some(output.clone()),
             }
-            Sink::End { slot } => end_slots[slot] = Some(output.clone()),
         }
     }
 }
