@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::gateway_support::uses;
 use crate::support::{
-    deploy, deploy_error, deploy_options, embedded, ok, post_flow, tags, text_doc, texts,
+    deploy, deploy_error, deploy_options, deploy_with_metrics, embedded, ok, post_flow, tags,
+    text_doc, texts,
 };
 
 #[tokio::test]
@@ -411,9 +412,6 @@ async fn target_executor_matches_names_from_their_start_and_executors_get_their_
 
 #[tokio::test]
 async fn target_executor_reaches_floating_successors_too() {
-    let metrics = flowhost_telemetry::Metrics::new().unwrap_or_else(|e| panic!("{e}"));
-    let mut options = deploy_options();
-    options.metrics = Some(metrics.clone());
     let flow = Flow::new()
         .add(ExecutorSpec::new("executor0").uses(uses("foo_executor")))
         .add(
@@ -427,9 +425,7 @@ async fn target_executor_reaches_floating_successors_too() {
                 .needs("first")
                 .floating(true),
         );
-    let flow = RunningFlow::start(flow, options)
-        .await
-        .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    let (flow, metrics) = deploy_with_metrics(flow).await;
     let mut request = Request::new("/x", docs::empty_batch());
     request.target_executor = Some("executor0|first".into());
     let out = ok(flow.router().process(request).await);
@@ -474,9 +470,6 @@ async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path(
     late_inputs.sort_unstable();
     assert_eq!(late_inputs, ["main", "side"], "Jina: {jina}");
 
-    let metrics = flowhost_telemetry::Metrics::new().unwrap_or_else(|e| panic!("{e}"));
-    let mut options = deploy_options();
-    options.metrics = Some(metrics.clone());
     let flow = Flow::new()
         .add(ExecutorSpec::new("main").uses(uses("foo_executor")))
         .add(
@@ -491,9 +484,7 @@ async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path(
                 .needs(["side", "main"])
                 .floating(true),
         );
-    let flow = RunningFlow::start(flow, options)
-        .await
-        .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    let (flow, metrics) = deploy_with_metrics(flow).await;
     let out = ok(post_flow(&flow, "/x", docs::empty_batch(), json!({})).await);
     assert_eq!(texts(&out), ["foo was here and got 0 document"]);
     flow.close().await;

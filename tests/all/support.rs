@@ -92,6 +92,17 @@ pub async fn deploy(flow: Flow) -> RunningFlow {
         .unwrap_or_else(|e| panic!("flow deploys: {e}"))
 }
 
+/// Deploys `flow` as [`deploy`] does, with its metrics recorded into the returned registry.
+pub async fn deploy_with_metrics(flow: Flow) -> (RunningFlow, flowhost_telemetry::Metrics) {
+    let metrics = flowhost_telemetry::Metrics::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut options = deploy_options();
+    options.metrics = Some(metrics.clone());
+    let flow = RunningFlow::start(flow, options)
+        .await
+        .unwrap_or_else(|e| panic!("flow deploys: {e}"));
+    (flow, metrics)
+}
+
 /// Deploy options on the shared test runtime, from the workspace's root.
 pub fn deploy_options() -> DeployOptions {
     DeployOptions::new(

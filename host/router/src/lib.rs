@@ -10,8 +10,9 @@
 //! it disables reduce. `when` filters drop documents for one branch only.
 //! Floating executors get their own copy and run in the background, each once
 //! all its inputs are in (from the request's run or from other floating
-//! executors): the reply does not wait for them, [`Router::close`] does. An executor error ends the
-//! request with status ERROR naming the executor; other requests carry on.
+//! executors): the reply does not wait for them, [`Router::close`] does. An
+//! executor error ends the request with status ERROR naming the executor; other
+//! requests carry on.
 //!
 //! Outputs travel between nodes as `Arc`s: a batch read by one consumer is
 //! moved, never copied; a batch shared by branches is copied only for those
@@ -190,23 +191,20 @@ impl Router {
                 call: call.clone(),
                 target: target.clone(),
                 background: self.background.clone(),
-                slots: Mutex::new(plan.inputs.iter().map(|i| vec![None; i.len()]).collect()),
+                slots: Mutex::new(empty_slots(plan)),
             })
         });
         let mut inputs = Inputs {
             plan,
             floating: floating.as_ref(),
-            executors: plan.inputs.iter().map(|i| vec![None; i.len()]).collect(),
+            executors: empty_slots(plan),
             end: vec![None; plan.end_inputs.len()],
             ready: Vec::new(),
         };
         inputs.deliver(&plan.gateway_outputs, &Arc::new(docs));
 
         loop {
-            for index in inputs.ready.drain(..) {
-                let gathered: Vec<Shared> = (inputs.executors[index].iter_mut())
-                    .filter_map(Option::take)
-                    .collect();
+            for (index, gathered) in inputs.ready.drain(..) {
                 let node = self.nodes[index].clone();
                 let skip = !targeted(target.as_ref(), &node.deployment.name);
                 running.push(Box::pin(run_node(
@@ -288,16 +286,12 @@ impl FloatingRun {
     /// Files `output` as input `slot` of the floating executor `index`, and starts it if that
     /// was its last input.
     fn deliver(self: &Arc<Self>, index: usize, slot: usize, output: &Shared) {
-        let inputs: Vec<Shared> = {
-            // A panic while holding the lock leaves plain slots, still usable.
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let inputs = &mut slots[index];
-            inputs[slot] = Some(output.clone());
-            if !inputs.iter().all(Option::is_some) {
-                return;
-            }
-            inputs.iter_mut().filter_map(Option::take).collect()
+        // A panic while holding the lock leaves plain slots, still usable.
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(inputs) = file(&mut slots[index], slot, output) else {
+            return;
         };
+        drop(slots);
         // The task keeps the request's span, so the floating call stays in its trace.
         self.background.spawn(flowhost_telemetry::trace::in_current(
             self.clone().run(index, inputs),
@@ -384,8 +378,8 @@ struct Inputs<'a> {
     /// Per executor, its inputs so far.
     executors: Vec<Vec<Option<Shared>>>,
     end: Vec<Option<Shared>>,
-    /// Non-floating executors whose inputs are all in.
-    ready: Vec<usize>,
+    /// Non-floating executors whose inputs are all in, with those inputs.
+    ready: Vec<(usize, Vec<Shared>)>,
 }
 
 impl Inputs<'_> {
@@ -399,16 +393,29 @@ impl Inputs<'_> {
                     }
                 }
                 Sink::Executor { index, slot } => {
-                    let inputs = &mut self.executors[index];
-                    inputs[slot] = Some(output.clone());
-                    if inputs.iter().all(Option::is_some) {
-                        self.ready.push(index);
+                    if let Some(inputs) = file(&mut self.executors[index], slot, output) {
+                        self.ready.push((index, inputs));
                     }
                 }
                 Sink::End { slot } => self.end[slot] = Some(output.clone()),
             }
         }
     }
+}
+
+/// One empty input slot per `needs` entry of every executor.
+fn empty_slots(plan: &Plan) -> Vec<Vec<Option<Shared>>> {
+    plan.inputs.iter().map(|i| vec![None; i.len()]).collect()
+}
+
+/// Files `output` as input `slot` of one executor; when that was its last input, takes and
+/// returns them all, in `needs` order.
+fn file(inputs: &mut [Option<Shared>], slot: usize, output: &Shared) -> Option<Vec<Shared>> {
+    inputs[slot] = Some(output.clone());
+    inputs
+        .iter()
+        .all(Option::is_some)
+        .then(|| inputs.iter_mut().filter_map(Option::take).collect())
 }
 
 /// Merges a node's inputs and applies its `when` filter.

@@ -45,13 +45,6 @@ pub struct Plan {
     pub floating: Vec<bool>,
 }
 
-impl Plan {
-    /// Whether any executor is floating.
-    pub fn has_floating(&self) -> bool {
-        self.floating.contains(&true)
-    }
-}
-
 fn source(node: Node) -> Option<Source> {
     match node {
         Node::Start => Some(Source::Gateway),
@@ -99,5 +92,10 @@ impl Plan {
             gateway_outputs,
             floating,
         }
+    }
+
+    /// Whether any executor is floating.
+    pub fn has_floating(&self) -> bool {
+        self.floating.contains(&true)
     }
 }
