@@ -12,8 +12,6 @@
 //! The 1-document call is each language's Foo (decode one document, append one, encode
 //! two); the 100 × 512 call is the conformance executor's `/roundtrip` (every document
 //! into the SDK's type and back); the host side of both is the same for every language.
-//! The second row of Rust repeats its 1-document call with the component model's async
-//! feature off, to show what turning it on costs.
 //!
 //! `python-floor` and `js-floor` are the toolchains' floors (`tests/floors`, built by
 //! `bash scripts/build-polyglot.sh floors`): no SDK, `init` does nothing and `call` hands
@@ -69,11 +67,10 @@ fn components(language: &str) -> Components {
     }
 }
 
-fn runtime(cache: Option<PathBuf>, component_model_async: bool) -> Arc<Runtime> {
+fn runtime(cache: Option<PathBuf>) -> Arc<Runtime> {
     Arc::new(
         Runtime::new(RuntimeConfig {
             cache_dir: cache,
-            component_model_async,
             ..RuntimeConfig::default()
         })
         .expect("runtime"),
@@ -167,13 +164,13 @@ async fn measure(language: &str, plan: &Plan, cache: &tempfile::TempDir) -> Row 
     } = components(language);
     let size = std::fs::metadata(&appender).map(|m| m.len()).unwrap_or(0);
 
-    let uncached = runtime(None, true);
+    let uncached = runtime(None);
     let started = Instant::now();
     uncached.load(&appender).expect("cold compile");
     let cold = started.elapsed();
     drop(uncached);
 
-    let cached = runtime(Some(cache.path().to_owned()), true);
+    let cached = runtime(Some(cache.path().to_owned()));
     cached.load(&appender).expect("first load fills the cache");
     cached.load(&conformance).expect("conformance loads");
     let mut warm = Vec::new();
@@ -253,18 +250,6 @@ async fn measure(language: &str, plan: &Plan, cache: &tempfile::TempDir) -> Row 
     }
 }
 
-/// Rust's 1-document call on an engine without the component model's async feature.
-async fn rust_call_without_async(plan: &Plan, cache: &tempfile::TempDir) -> Duration {
-    let appender = components("rust").appender;
-    let runtime = runtime(Some(cache.path().join("no-async")), false);
-    let component = runtime.load(&appender).expect("load");
-    let executor = Executor::start(component, InstanceConfig::new("foo"))
-        .await
-        .expect("start");
-    let method = method_for(&executor, "/index");
-    time_calls(&executor, &method, "/index", &one_doc(), plan.calls_1).await
-}
-
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
@@ -319,9 +304,5 @@ fn main() {
             row.call_100,
             mib(row.rss_per_replica)
         );
-        if language == "rust" {
-            let without = rt.block_on(rust_call_without_async(&plan, &cache));
-            println!("| rust, component-model async off | | | | | | {without:.1?} | | |");
-        }
     }
 }

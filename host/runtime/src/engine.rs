@@ -39,9 +39,10 @@ pub struct RuntimeConfig {
     /// percent of guest speed, so it is off unless some executor asks.
     pub consume_fuel: bool,
     /// Accept components that use the component model's async built-ins (`task.cancel`,
-    /// streams, futures): jco's QuickJS default build does. On by default; the polyglot
-    /// bench (`cargo bench -p flowhost --bench polyglot`) times calls with it on and off
-    /// side by side.
+    /// streams, futures): jco's QuickJS default build does. They run on a second engine,
+    /// started the first time one loads, because an engine with concurrency support calls
+    /// every component through wasmtime's concurrent path, which doubles the cost of a
+    /// small call (BENCHMARKS.md). On by default.
     pub component_model_async: bool,
 }
 
@@ -69,12 +70,14 @@ pub fn default_cache_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache/flowhost"))
 }
 
-fn base_config(config: &RuntimeConfig) -> Config {
+fn base_config(config: &RuntimeConfig, concurrency: Concurrency) -> Config {
+    let concurrent = concurrency == Concurrency::On;
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(config.consume_fuel)
-        .wasm_component_model_async(config.component_model_async)
+        .wasm_component_model_async(concurrent)
+        .concurrency_support(concurrent)
         .memory_init_cow(true)
         .parallel_compilation(true);
     wasm
@@ -106,10 +109,22 @@ fn pooling(config: &RuntimeConfig) -> PoolingAllocationConfig {
     pool
 }
 
-/// Builds the engine as configured, with the pooling fallback of [`Allocation::Auto`].
-pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
+/// Whether an engine runs components that use the component model's async built-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Concurrency {
+    /// Every call takes wasmtime's synchronous path on a fiber; async built-ins are refused.
+    Off,
+    /// Async built-ins are accepted, and every call takes the concurrent path.
+    On,
+}
+
+/// Builds an engine as configured, with the pooling fallback of [`Allocation::Auto`].
+pub(crate) fn build_engine(
+    config: &RuntimeConfig,
+    concurrency: Concurrency,
+) -> Result<(Engine, bool), RuntimeError> {
     let on_demand = || {
-        Engine::new(&base_config(config)).map_err(|source| RuntimeError::Engine {
+        Engine::new(&base_config(config, concurrency)).map_err(|source| RuntimeError::Engine {
             what: "engine",
             source,
         })
@@ -117,7 +132,7 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), Run
     if config.allocation == Allocation::OnDemand {
         return Ok((on_demand()?, false));
     }
-    let mut wasm = base_config(config);
+    let mut wasm = base_config(config, concurrency);
     wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(config)));
     match Engine::new(&wasm) {
         Ok(engine) => Ok((engine, true)),
@@ -129,5 +144,42 @@ pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, bool), Run
             what: "pooling allocator",
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cache::{CompileCache, content_digest};
+
+    fn compile(concurrency: Concurrency, wat: &str) -> Result<(), RuntimeError> {
+        let config = RuntimeConfig {
+            cache_dir: None,
+            allocation: Allocation::OnDemand,
+            ..RuntimeConfig::default()
+        };
+        let (engine, _) = build_engine(&config, concurrency)?;
+        let cache = CompileCache::new(&engine, None);
+        let bytes = wat.as_bytes();
+        cache
+            .load(&engine, Path::new("a.wasm"), bytes, &content_digest(bytes))
+            .map(drop)
+    }
+
+    /// The plain engine refuses async built-ins in a way that sends the component to the
+    /// concurrent engine, which accepts it; other faults stay the component's own.
+    #[test]
+    fn async_built_ins_ask_for_the_concurrent_engine() {
+        let uses_async = "(component (core func (canon backpressure.inc)))";
+        let refused = compile(Concurrency::Off, uses_async).unwrap_err();
+        assert!(refused.asks_for_concurrency(), "{refused}");
+        compile(Concurrency::On, uses_async).unwrap();
+
+        compile(Concurrency::Off, "(component)").unwrap();
+        let broken =
+            compile(Concurrency::Off, "(component (core func (canon lower)))").unwrap_err();
+        assert!(!broken.asks_for_concurrency(), "{broken}");
     }
 }

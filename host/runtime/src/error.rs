@@ -74,6 +74,25 @@ pub enum RuntimeError {
     },
 }
 
+impl RuntimeError {
+    /// Whether the component was refused only because it uses the component model's async
+    /// built-ins, which an engine without concurrency support does not accept. Wasmtime
+    /// reports these as validation errors naming the feature.
+    pub(crate) fn asks_for_concurrency(&self) -> bool {
+        let Self::Compile { source, .. } = self else {
+            return false;
+        };
+        let message = format!("{source:#}");
+        [
+            "component model async",
+            "error-context",
+            "concurrency support",
+        ]
+        .iter()
+        .any(|feature| message.contains(feature))
+    }
+}
+
 fn unfit_reason(unlinked: &[String], exports_executor: bool) -> String {
     let mut reasons = Vec::new();
     if !unlinked.is_empty() {

@@ -1,9 +1,10 @@
 //! The component runtime: turns executor components into isolated,
 //! long-lived, fast instances.
 //!
-//! - [`Runtime`] owns the process's one engine (pooling allocator,
-//!   copy-on-write memory, epoch ticker) and the compile cache, and loads
-//!   components into [`ExecutorComponent`]s (compiled, linked, pre-instantiated).
+//! - [`Runtime`] owns the process's engine (pooling allocator, copy-on-write
+//!   memory, epoch ticker) and the compile cache, and loads components into
+//!   [`ExecutorComponent`]s (compiled, linked, pre-instantiated). Components that
+//!   use the component model's async built-ins get a second engine of their own.
 //! - [`Executor::start`] turns a component plus an [`InstanceConfig`] into a
 //!   running instance owned by one task, reached through a cloneable handle.
 //!
@@ -33,7 +34,7 @@ mod state;
 mod ticker;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
@@ -52,25 +53,33 @@ pub use ticker::TICK;
 use bindings::ExecutorWorld;
 use cache::CompileCache;
 use component::LinkContext;
+use engine::Concurrency;
 use state::InstanceState;
 use ticker::EpochTicker;
 
 /// The process's Wasm runtime. Create one and share it.
 pub struct Runtime {
+    /// The engine every component runs on unless it needs the other one.
+    plain: LinkedEngine,
+    /// The engine for components that use the component model's async built-ins, started
+    /// the first time one loads (see [`RuntimeConfig::component_model_async`]).
+    concurrent: Mutex<Option<Arc<LinkedEngine>>>,
+    config: RuntimeConfig,
+}
+
+/// An engine with what is bound to it: the host's imports linked, its folder of the
+/// compile cache, and the thread that advances its epochs.
+struct LinkedEngine {
     engine: Engine,
     linker: Linker<InstanceState>,
     cache: CompileCache,
     ticker: Arc<EpochTicker>,
     pooling: bool,
-    config: RuntimeConfig,
 }
 
-impl Runtime {
-    /// Builds the engine (falling back from the pooling allocator as [`Allocation::Auto`] allows),
-    /// links WASI and the host's `flowhost:executor` imports, opens the compile cache and
-    /// starts the epoch ticker thread.
-    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
-        let (engine, pooling) = engine::build_engine(&config)?;
+impl LinkedEngine {
+    fn new(config: &RuntimeConfig, concurrency: Concurrency) -> Result<Self, RuntimeError> {
+        let (engine, pooling) = engine::build_engine(config, concurrency)?;
         let mut linker = Linker::new(&engine);
         let link_error = |source: wasmtime::Error| RuntimeError::Engine {
             what: "linking host imports",
@@ -90,13 +99,45 @@ impl Runtime {
             cache,
             ticker,
             pooling,
+        })
+    }
+
+    /// Compiles `bytes` (or finds them in the cache), links and pre-instantiates them.
+    fn load(
+        &self,
+        config: &RuntimeConfig,
+        path: &Path,
+        bytes: &[u8],
+        digest: String,
+    ) -> Result<ExecutorComponent, RuntimeError> {
+        let (component, outcome) = self.cache.load(&self.engine, path, bytes, &digest)?;
+        tracing::debug!(component = %path.display(), ?outcome, "component loaded");
+        let context = LinkContext {
+            engine: &self.engine,
+            linker: &self.linker,
+            ticker: &self.ticker,
+            max_memory: config.max_memory_per_instance,
+            fuel_enabled: config.consume_fuel,
+        };
+        ExecutorComponent::link(context, component, path, digest, outcome)
+    }
+}
+
+impl Runtime {
+    /// Builds the engine (falling back from the pooling allocator as [`Allocation::Auto`] allows),
+    /// links WASI and the host's `flowhost:executor` imports, opens the compile cache and
+    /// starts the epoch ticker thread.
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        Ok(Self {
+            plain: LinkedEngine::new(&config, Concurrency::Off)?,
+            concurrent: Mutex::new(None),
             config,
         })
     }
 
     /// Whether instances come from the pooling allocator (or on-demand after a fallback).
     pub fn uses_pooling(&self) -> bool {
-        self.pooling
+        self.plain.pooling
     }
 
     /// The settings this runtime was created with.
@@ -116,6 +157,9 @@ impl Runtime {
     }
 
     /// Like [`Runtime::load`], for bytes already in memory; `path` names them in errors.
+    ///
+    /// A component the plain engine refuses for its async built-ins is loaded on the
+    /// concurrent engine instead: wasmtime's validation tells, before any code is generated.
     pub fn load_bytes(
         &self,
         path: &Path,
@@ -123,16 +167,27 @@ impl Runtime {
     ) -> Result<Arc<ExecutorComponent>, RuntimeError> {
         imports::check(path, bytes)?;
         let digest = content_digest(bytes);
-        let (component, outcome) = self.cache.load(&self.engine, path, bytes, &digest)?;
-        tracing::debug!(component = %path.display(), ?outcome, "component loaded");
-        let context = LinkContext {
-            engine: &self.engine,
-            linker: &self.linker,
-            ticker: &self.ticker,
-            max_memory: self.config.max_memory_per_instance,
-            fuel_enabled: self.config.consume_fuel,
+        let loaded = match self.plain.load(&self.config, path, bytes, digest.clone()) {
+            Err(refused) if self.config.component_model_async && refused.asks_for_concurrency() => {
+                tracing::debug!(component = %path.display(), "uses async built-ins: the concurrent engine runs it");
+                self.concurrent()?.load(&self.config, path, bytes, digest)
+            }
+            loaded => loaded,
         };
-        ExecutorComponent::link(context, component, path, digest, outcome).map(Arc::new)
+        loaded.map(Arc::new)
+    }
+
+    fn concurrent(&self) -> Result<Arc<LinkedEngine>, RuntimeError> {
+        let mut slot = self
+            .concurrent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(LinkedEngine::new(&self.config, Concurrency::On)?);
+        *slot = Some(engine.clone());
+        Ok(engine)
     }
 
     /// [`Runtime::load`] on the blocking pool, so compiling does not stall other tasks.
