@@ -13,7 +13,8 @@ bench-out/results.json and prints a Markdown table with the ratios for BENCHMARK
 The floors (#17): the same load generator against servers that do nothing but answer
 (`cargo bench --bench floor_server`: tonic echoing `Call` and `JinaSingleDataRequestRPC`, hyper
 echoing `POST /post`) and the loopback echo under `emb`, alternated with flowhost round by
-round; `floor_ratio` gives each scenario as a fraction of its floor (1.0 is the floor; for
+round. Under `emb` two more bound the gap: the tonic echo with messages left undecoded
+(`floor_server --raw`), and flowhost over a built-in pass-through executor (no Wasm call); `floor_ratio` gives each scenario as a fraction of its floor (1.0 is the floor; for
 `seq1`, floor p50 / flowhost p50). `--floors-only` runs just that, into bench-out/floors.json.
 Needs target/release/flowhost and the guests (scripts/bench-gateway.sh builds them).
 """
@@ -48,6 +49,9 @@ def flow_yaml(topology, ports, protocols):
             f'  port: [{", ".join(map(str, ports))}]\nexecutors:\n')
     if topology == 'noop1':
         body = f'  - name: e0\n    uses: {noop}\n'
+    elif topology == 'pass1':
+        # No `uses`: the built-in pass-through, the gateway and router without a Wasm call.
+        body = '  - name: e0\n'
     elif topology == 'chain3':
         body = ''.join(f'  - name: e{i}\n    uses: {noop}\n' for i in range(3))
     elif topology == 'branch':
@@ -136,10 +140,16 @@ def floors(noop, rounds):
     """flowhost's noop1 flow and the do-nothing servers, alternated round by round."""
     subprocess.run(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'floor_server', '--no-run'],
                    cwd=ROOT, check=True)
-    server = subprocess.Popen(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'floor_server'],
-                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def floor_server(*args):
+        return subprocess.Popen(['cargo', 'bench', '-q', '-p', 'flowhost', '--bench', 'floor_server', '--', *args],
+                                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = floor_server()
+    # The same echo with `Call`'s messages left undecoded: what tonic alone allows under `emb`.
+    raw_server = floor_server('--raw')
+    passing = Flowhost('pass1', ('grpc',))
     try:
         _, grpc, http = server.stdout.readline().split()
+        _, raw_grpc, _ = raw_server.stdout.readline().split()
         only = ','.join(FLOOR_SCENARIOS)
         runs = []
         for _ in range(rounds):
@@ -148,10 +158,14 @@ def floors(noop, rounds):
                                  '--http', f'127.0.0.1:{noop.ports["http"]}', '--only', only),
                 floor=loadgen('--grpc', f'127.0.0.1:{grpc}', '--http', f'127.0.0.1:{http}',
                               '--only', only),
+                raw=loadgen('--grpc', f'127.0.0.1:{raw_grpc}', '--only', 'emb'),
+                passing=loadgen('--grpc', f'127.0.0.1:{passing.ports["grpc"]}', '--only', 'emb'),
                 echo=loadgen('--only', 'emb_floor')))
     finally:
-        server.stdin.close()
-        server.wait(timeout=30)
+        passing.stop()
+        for floor in (server, raw_server):
+            floor.stdin.close()
+            floor.wait(timeout=30)
 
     def median(side, key, field):
         return statistics.median(r[side][key][field] for r in runs)
@@ -166,6 +180,8 @@ def floors(noop, rounds):
         'emb': dict(flowhost_docs_per_s=median('flowhost', 'emb', 'docs_per_s'),
                     floor_docs_per_s=median('echo', 'emb_floor@1', 'docs_per_s'),
                     tonic_echo_docs_per_s=median('floor', 'emb', 'docs_per_s'),
+                    tonic_raw_echo_docs_per_s=median('raw', 'emb', 'docs_per_s'),
+                    flowhost_pass_through_docs_per_s=median('passing', 'emb', 'docs_per_s'),
                     floor='loopback TCP echo, 1 connection'),
         'seq1_http': dict(flowhost_rps=median('flowhost', 'seq1_http', 'rps'),
                           floor_rps=median('floor', 'seq1_http', 'rps'),
@@ -222,8 +238,10 @@ def print_floors(result):
     shown = {
         'seq1': (f"p50 {f['seq1']['flowhost_p50_ms'] * 1000:.0f} µs", f"p50 {f['seq1']['floor_p50_ms'] * 1000:.0f} µs"),
         'stream1': (f"{f['stream1']['flowhost_rps']:,.0f} req/s", f"{f['stream1']['floor_rps']:,.0f} req/s"),
-        'emb': (f"{f['emb']['flowhost_docs_per_s']:,.0f} docs/s",
-                f"{f['emb']['floor_docs_per_s']:,.0f} docs/s (tonic echo: {f['emb']['tonic_echo_docs_per_s']:,.0f})"),
+        'emb': (f"{f['emb']['flowhost_docs_per_s']:,.0f} docs/s "
+                f"(pass-through: {f['emb']['flowhost_pass_through_docs_per_s']:,.0f})",
+                f"{f['emb']['floor_docs_per_s']:,.0f} docs/s (tonic echo: {f['emb']['tonic_echo_docs_per_s']:,.0f}; "
+                f"undecoded: {f['emb']['tonic_raw_echo_docs_per_s']:,.0f})"),
         'seq1_http': (f"{f['seq1_http']['flowhost_rps']:,.0f} req/s", f"{f['seq1_http']['floor_rps']:,.0f} req/s"),
     }
     print('| scenario | flowhost | floor | its floor | fraction of the floor | goal |')

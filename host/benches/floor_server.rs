@@ -7,14 +7,18 @@
 //!   call. Messages are decoded and encoded with the same generated types and codec the
 //!   gateway uses, so the floor pays protobuf; what it does not pay is the gateway's work.
 //! - HTTP (hyper, http/1.1): `POST /post` answers with the body it got, as JSON.
+//! - With `--raw`, `jina.JinaRPC/Call` echoes each message's bytes without decoding them:
+//!   the floor under any server built on tonic, protobuf not included (#17's bound on `emb`).
 //!
 //! The process runs the flowhost binary's allocator and a multi-threaded tokio runtime with
 //! tokio's default workers, as `flowhost run` does.
 //!
-//! `cargo bench -p flowhost --bench floor_server -- [--grpc-port P] [--http-port Q]` prints
+//! `cargo bench -p flowhost --bench floor_server -- [--grpc-port P] [--http-port Q] [--raw]` prints
 //! `listening GRPC_PORT HTTP_PORT` and serves until its stdin closes.
 
+use std::convert::Infallible;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use flowhost_wire::proto::jina::DataRequestProto;
@@ -24,6 +28,9 @@ use flowhost_wire::proto::jina::jina_single_data_request_rpc_server::{
 };
 use http_body_util::{BodyExt as _, Full};
 use tokio_stream::Stream;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::{BoxFuture, Service, http};
+use tonic::server::{Grpc, NamedService, StreamingService};
 use tonic::{Request, Response, Status, Streaming};
 
 #[global_allocator]
@@ -53,6 +60,85 @@ impl JinaSingleDataRequestRpc for Echo {
     ) -> Result<Response<DataRequestProto>, Status> {
         Ok(Response::new(request.into_inner()))
     }
+}
+
+/// `jina.JinaRPC/Call` answering each message with its bytes, never decoded.
+#[derive(Clone)]
+struct RawEcho;
+
+/// A gRPC message as the bytes it came in: tonic's framing and nothing else.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        bytes::BufMut::put(dst, item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        // A slice of tonic's receive buffer, not a copy.
+        let len = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, len)))
+    }
+}
+
+type RawReplies = Pin<Box<dyn Stream<Item = Result<Bytes, Status>> + Send>>;
+
+impl StreamingService<Bytes> for RawEcho {
+    type Response = Bytes;
+    type ResponseStream = RawReplies;
+    type Future = BoxFuture<Response<RawReplies>, Status>;
+
+    fn call(&mut self, request: Request<Streaming<Bytes>>) -> Self::Future {
+        let replies: RawReplies = Box::pin(request.into_inner());
+        Box::pin(async move { Ok(Response::new(replies)) })
+    }
+}
+
+impl Service<http::Request<tonic::body::Body>> for RawEcho {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        const CALL: &str = "/jina.JinaRPC/Call";
+        if request.uri().path() != CALL {
+            return Box::pin(async { Ok(Status::unimplemented(CALL).into_http()) });
+        }
+        Box::pin(async move { Ok(Grpc::new(RawCodec).streaming(RawEcho, request).await) })
+    }
+}
+
+impl NamedService for RawEcho {
+    const NAME: &'static str = "jina.JinaRPC";
 }
 
 async fn echo_post(
@@ -110,16 +196,21 @@ async fn main() {
     // The gateway's HTTP/2 windows and frame size (`flowhost_gateway`'s server.rs): with
     // h2's 64 KiB defaults the embedding requests would wait on window updates, and the floor
     // would measure that instead of the transport.
-    let grpc = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder()
         .initial_stream_window_size(2 << 20)
         .initial_connection_window_size(8 << 20)
-        .max_frame_size(1 << 20)
-        .add_service(
+        .max_frame_size(1 << 20);
+    let routes = if args.iter().any(|a| a == "--raw") {
+        tonic::service::Routes::new(RawEcho)
+    } else {
+        tonic::service::Routes::new(
             JinaRpcServer::new(Echo)
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
         )
-        .add_service(JinaSingleDataRequestRpcServer::new(Echo))
+    };
+    let grpc = server
+        .add_routes(routes.add_service(JinaSingleDataRequestRpcServer::new(Echo)))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true)),
             async {
