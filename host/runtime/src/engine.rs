@@ -38,8 +38,9 @@ pub struct RuntimeConfig {
     /// Meter instructions so executors may set a fuel limit. Costs a few
     /// percent of guest speed, so it is off unless some executor asks.
     pub consume_fuel: bool,
-    /// Accept components that use the component model's async built-ins (`task.cancel`,
-    /// streams, futures): jco's QuickJS default build does. They run on a second engine,
+    /// Accept components that use the component model's async built-ins (`task.return`,
+    /// streams, futures: async exports, as WASI 0.3 components have). None of this
+    /// repository's SDKs emit them, QuickJS's build included. They run on a second engine,
     /// started the first time one loads, because an engine with concurrency support calls
     /// every component through wasmtime's concurrent path, which doubles the cost of a
     /// small call (BENCHMARKS.md). On by default.
