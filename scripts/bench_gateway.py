@@ -146,8 +146,9 @@ def floors(noop, rounds):
     server = floor_server()
     # The same echo with `Call`'s messages left undecoded: what tonic alone allows under `emb`.
     raw_server = floor_server('--raw')
-    passing = Flowhost('pass1', ('grpc',))
+    passing = None
     try:
+        passing = Flowhost('pass1', ('grpc',))
         _, grpc, http = server.stdout.readline().split()
         _, raw_grpc, _ = raw_server.stdout.readline().split()
         only = ','.join(FLOOR_SCENARIOS)
@@ -162,7 +163,8 @@ def floors(noop, rounds):
                 passing=loadgen('--grpc', f'127.0.0.1:{passing.ports["grpc"]}', '--only', 'emb'),
                 echo=loadgen('--only', 'emb_floor')))
     finally:
-        passing.stop()
+        if passing:
+            passing.stop()
         for floor in (server, raw_server):
             floor.stdin.close()
             floor.wait(timeout=30)
