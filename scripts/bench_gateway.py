@@ -14,7 +14,8 @@ The floors (#17): the same load generator against servers that do nothing but an
 (`cargo bench --bench floor_server`: tonic echoing `Call` and `JinaSingleDataRequestRPC`, hyper
 echoing `POST /post`) and the loopback echo under `emb`, alternated with flowhost round by
 round. Under `emb` two more bound the gap: the tonic echo with messages left undecoded
-(`floor_server --raw`), and flowhost over a built-in pass-through executor (no Wasm call); `floor_ratio` gives each scenario as a fraction of its floor (1.0 is the floor; for
+(`floor_server --raw`), and flowhost over a built-in pass-through executor (no Wasm call).
+`floor_ratio` gives each scenario as a fraction of its floor (1.0 is the floor; for
 `seq1`, floor p50 / flowhost p50). `--floors-only` runs just that, into bench-out/floors.json.
 Needs target/release/flowhost and the guests (scripts/bench-gateway.sh builds them).
 """
