@@ -25,7 +25,7 @@ use super::openapi;
 use crate::GatewayConfig;
 use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Readiness;
-use flowhost_wire::json::{request_from_slice, response_to_json};
+use flowhost_wire::json::{request_from_slice, response_to_string};
 
 /// What a route does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,11 +357,7 @@ async fn handle(
     );
     let response = observed.process(shared, request).await;
     let failure = observed.failure(&response);
-    if !observed.counts_bytes() {
-        return axum::Json(response_to_json(&response)).into_response();
-    }
-    // Counted: the body is written here, so its size is known.
-    let body = response_to_json(&response).to_string();
+    let body = response_to_string(&response);
     observed.answered(failure, || body.len());
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -45,11 +45,6 @@ impl<'a> Observed<'a> {
         in_request(self.request_id.clone(), work).await
     }
 
-    /// Whether the reply's size is wanted (sizing a reply costs a walk over it).
-    pub fn counts_bytes(&self) -> bool {
-        self.meter.is_some()
-    }
-
     /// How `response` ended, for [`Observed::answered`]: `None` when it succeeded.
     pub fn failure(&self, response: &Response) -> Option<Failure> {
         match &response.status {

@@ -28,7 +28,7 @@ use super::limits::Charge;
 use super::observe::Observed;
 use flowhost_telemetry::{Front, Refused};
 use flowhost_wire::Refusal;
-use flowhost_wire::json::{request_from_slice, response_to_json};
+use flowhost_wire::json::{request_from_slice, response_to_string};
 use flowhost_wire::protobuf as convert;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,9 +311,7 @@ async fn serve(
                         Subprotocol::Bytes => Message::Binary(
                             convert::response_to_proto(response).encode_to_vec().into(),
                         ),
-                        Subprotocol::Json => {
-                            Message::Text(response_to_json(&response).to_string().into())
-                        }
+                        Subprotocol::Json => Message::Text(response_to_string(&response).into()),
                     };
                     observed.answered(failure, || match &reply {
                         Message::Binary(bytes) => bytes.len(),

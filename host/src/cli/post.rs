@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use flowhost_client::{Client, RequestError};
 use flowhost_wire::Protocol;
-use flowhost_wire::json::response_to_json;
+use flowhost_wire::json::response_to_string;
 
 #[derive(Debug, clap::Args)]
 pub struct PostArgs {
@@ -61,7 +61,7 @@ pub async fn run(args: PostArgs) -> anyhow::Result<()> {
     let mut failed = 0;
     for result in results {
         match result {
-            Ok(response) => println!("{}", response_to_json(&response)),
+            Ok(response) => println!("{}", response_to_string(&response)),
             Err(RequestError::Executor(info)) => {
                 failed += 1;
                 eprintln!(

@@ -6,7 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
-use flowhost_wire::json::documents::{JsonDocuments, batch_from_slice, batch_to_json};
+use flowhost_wire::json::documents::{JsonBatch, JsonDocuments, batch_from_slice, batch_to_json};
 
 /// `docs` documents with a text, tags and a `dim`-float embedding each, as a client sends them.
 fn body(docs: usize, dim: usize) -> Vec<u8> {
@@ -47,6 +47,9 @@ fn documents(c: &mut Criterion) {
     let batch = batch_from_slice(&text).unwrap_or_else(|_| flowhost_docs::empty_batch());
     group.bench_function("write (batch_to_json, then text)", |b| {
         b.iter(|| batch_to_json(&batch).to_string().len())
+    });
+    group.bench_function("write (JsonBatch, straight to text)", |b| {
+        b.iter(|| serde_json::to_vec(&JsonBatch::new(&batch)).map(|text| text.len()))
     });
     group.finish();
 }

@@ -6,127 +6,240 @@
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value, json};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::lenient::{self, Object, text_or_number};
-use flowhost_docs::{DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_values};
+use flowhost_docs::{Document, DocumentBatch, Dtype, NamedScore, Tensor, document, tensor_values};
 
 pub use super::lenient::JsonError;
 
-/// The top-level documents of `batch` as a JSON array.
+/// The top-level documents of `batch` as a JSON array, in docarray's `to_dict()` shape.
 pub fn batch_to_json(batch: &DocumentBatch) -> Value {
-    Value::Array(
-        batch
-            .roots
-            .iter()
-            .map(|&root| node_to_json(batch, root as usize))
-            .collect(),
-    )
+    serde_json::to_value(JsonBatch::new(batch)).unwrap_or(Value::Null)
 }
 
-fn node_to_json(batch: &DocumentBatch, index: usize) -> Value {
-    let Some(doc) = batch.nodes.get(index) else {
-        return Value::Null;
-    };
-    let children = |indices: &[u32]| -> Value {
-        Value::Array(
-            indices
-                .iter()
-                .map(|&i| node_to_json(batch, i as usize))
-                .collect(),
-        )
-    };
-    let mut value = json!({
-        "id": doc.id,
-        "parent_id": doc.parent_id,
-        "granularity": doc.granularity,
-        "adjacency": doc.adjacency,
-        "blob": doc.blob.as_ref().map(|b| base64_encode(b)),
-        "mime_type": doc.mime_type,
-        "text": doc.text,
-        "weight": doc.weight,
-        "uri": doc.uri,
-        "offset": doc.offset,
-        "location": if doc.location.is_empty() { Value::Null } else { json!(doc.location) },
-        "modality": doc.modality,
-        "evaluations": scores_to_json(&doc.evaluations),
-        "scores": scores_to_json(&doc.scores),
-    });
-    // Values already built are moved in: `json!` would copy them (deeply), which made
-    // rendering a tree cost its size times its depth.
-    if let Value::Object(map) = &mut value {
-        let optional = |v: Option<Value>| v.unwrap_or(Value::Null);
-        map.insert(
-            "tensor".into(),
-            optional(doc.tensor.as_ref().map(tensor_to_json)),
-        );
-        map.insert(
-            "embedding".into(),
-            optional(doc.embedding.as_ref().map(tensor_to_json)),
-        );
-        map.insert(
-            "tags".into(),
-            optional(
-                doc.tags
-                    .as_deref()
-                    .and_then(|t| serde_json::from_str::<Value>(t).ok()),
-            ),
-        );
-        map.insert("chunks".into(), children(&doc.chunks));
-        map.insert("matches".into(), children(&doc.matches));
+/// The top-level documents of a batch, written as JSON straight from the batch: no
+/// `serde_json::Value` tree in between, which cost a map and its inserts per document.
+///
+/// Every object's keys are written in sorted order, the order a `Value` tree (a `BTreeMap`)
+/// writes them in, so the bytes are the same whichever way a document goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonBatch<'a> {
+    batch: &'a DocumentBatch,
+    as_answered: bool,
+}
+
+impl<'a> JsonBatch<'a> {
+    /// docarray's `to_dict()`: tags as they are, empty chunk and match lists as `[]`.
+    pub fn new(batch: &'a DocumentBatch) -> Self {
+        JsonBatch {
+            batch,
+            as_answered: false,
+        }
     }
-    value
-}
 
-fn scores_to_json(scores: &[NamedScore]) -> Value {
-    if scores.is_empty() {
-        return Value::Null;
+    /// What Jina's gateway answers: tags have been through a protobuf `Struct`, so their
+    /// integers are floats; empty chunk and match lists are `null`.
+    pub fn as_answered(batch: &'a DocumentBatch) -> Self {
+        JsonBatch {
+            batch,
+            as_answered: true,
+        }
     }
-    let map: Map<String, Value> = scores
-        .iter()
-        .map(|s| {
-            (
-                s.name.clone(),
-                json!({
-                    "value": s.value,
-                    "op_name": s.op_name,
-                    "description": s.description,
-                    "ref_id": s.ref_id,
-                }),
-            )
-        })
-        .collect();
-    Value::Object(map)
+
+    fn nodes(self, indices: &'a [u32]) -> Nodes<'a> {
+        Nodes {
+            shape: self,
+            indices,
+        }
+    }
 }
 
-fn tensor_to_json(tensor: &Tensor) -> Value {
-    let values = tensor_values(tensor);
-    let number = |v: f64| match tensor.dtype {
-        Dtype::Float16 | Dtype::Float32 | Dtype::Float64 => json!(v),
-        Dtype::Boolean => json!(v != 0.0),
-        _ => json!(v as i64),
-    };
-    fn nest(values: &[f64], shape: &[u32], number: &dyn Fn(f64) -> Value) -> Value {
-        match shape {
-            [] | [_] => Value::Array(values.iter().map(|&v| number(v)).collect()),
+impl Serialize for JsonBatch<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.nodes(&self.batch.roots).serialize(serializer)
+    }
+}
+
+/// A list of documents of the batch, by index.
+struct Nodes<'a> {
+    shape: JsonBatch<'a>,
+    indices: &'a [u32],
+}
+
+impl Serialize for Nodes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut list = serializer.serialize_seq(Some(self.indices.len()))?;
+        for &index in self.indices {
+            match self.shape.batch.nodes.get(index as usize) {
+                Some(doc) => list.serialize_element(&Node {
+                    shape: self.shape,
+                    doc,
+                })?,
+                None => list.serialize_element(&())?,
+            }
+        }
+        list.end()
+    }
+}
+
+/// One document, with its chunks and matches nested.
+struct Node<'a> {
+    shape: JsonBatch<'a>,
+    doc: &'a Document,
+}
+
+impl<'a> Serialize for Node<'a> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Node { shape, doc } = self;
+        let children = |indices: &'a [u32]| {
+            (!(shape.as_answered && indices.is_empty())).then(|| shape.nodes(indices))
+        };
+        let tags = (doc.tags.as_deref()).and_then(|t| serde_json::from_str::<Value>(t).ok());
+        let mut map = serializer.serialize_map(Some(19))?;
+        map.serialize_entry("adjacency", &doc.adjacency)?;
+        map.serialize_entry("blob", &doc.blob.as_deref().map(Base64))?;
+        map.serialize_entry("chunks", &children(&doc.chunks))?;
+        map.serialize_entry("embedding", &doc.embedding.as_ref().map(JsonTensorOut))?;
+        map.serialize_entry("evaluations", &Scores(&doc.evaluations))?;
+        map.serialize_entry("granularity", &doc.granularity)?;
+        map.serialize_entry("id", &doc.id)?;
+        map.serialize_entry(
+            "location",
+            &(!doc.location.is_empty()).then_some(&doc.location),
+        )?;
+        map.serialize_entry("matches", &children(&doc.matches))?;
+        map.serialize_entry("mime_type", &doc.mime_type)?;
+        map.serialize_entry("modality", &doc.modality)?;
+        map.serialize_entry("offset", &doc.offset)?;
+        map.serialize_entry("parent_id", &doc.parent_id)?;
+        map.serialize_entry("scores", &Scores(&doc.scores))?;
+        match &tags {
+            Some(tags) if shape.as_answered => {
+                map.serialize_entry("tags", &super::StructNumbers(tags))?;
+            }
+            tags => map.serialize_entry("tags", tags)?,
+        }
+        map.serialize_entry("tensor", &doc.tensor.as_ref().map(JsonTensorOut))?;
+        map.serialize_entry("text", &doc.text)?;
+        map.serialize_entry("uri", &doc.uri)?;
+        map.serialize_entry("weight", &doc.weight)?;
+        map.end()
+    }
+}
+
+/// Bytes as base64 text, written without an intermediate string.
+struct Base64<'a>(&'a [u8]);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::display::Base64Display;
+        use base64::engine::general_purpose::STANDARD;
+        serializer.collect_str(&Base64Display::new(self.0, &STANDARD))
+    }
+}
+
+/// Named scores as an object keyed by name (sorted; a repeated name keeps its last score),
+/// `null` when there are none.
+struct Scores<'a>(&'a [NamedScore]);
+
+impl Serialize for Scores<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return serializer.serialize_unit();
+        }
+        let mut by_name: Vec<&NamedScore> = self.0.iter().collect();
+        // Stable, so equal names stay in the order given and the last one is kept.
+        by_name.sort_by(|a, b| a.name.cmp(&b.name));
+        by_name.dedup_by(|later, earlier| {
+            let same = later.name == earlier.name;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        let mut map = serializer.serialize_map(Some(by_name.len()))?;
+        for score in by_name {
+            map.serialize_entry(&score.name, &Score(score))?;
+        }
+        map.end()
+    }
+}
+
+struct Score<'a>(&'a NamedScore);
+
+impl Serialize for Score<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let score = self.0;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("description", &score.description)?;
+        map.serialize_entry("op_name", &score.op_name)?;
+        map.serialize_entry("ref_id", &score.ref_id)?;
+        map.serialize_entry("value", &score.value)?;
+        map.end()
+    }
+}
+
+/// A tensor as nested lists of numbers of its shape (a scalar for shape `[]`): floats stay
+/// floats, booleans are `true`/`false`, integers are integers.
+struct JsonTensorOut<'a>(&'a Tensor);
+
+impl Serialize for JsonTensorOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tensor = self.0;
+        let values = tensor_values(tensor);
+        if tensor.shape.is_empty() {
+            return match values.first() {
+                Some(&value) => Element(tensor.dtype, value).serialize(serializer),
+                None => serializer.serialize_unit(),
+            };
+        }
+        Nest {
+            dtype: tensor.dtype,
+            values: &values,
+            shape: &tensor.shape,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// One level of a tensor's nesting: `values` split evenly over the first of `shape`.
+struct Nest<'a> {
+    dtype: Dtype,
+    values: &'a [f64],
+    shape: &'a [u32],
+}
+
+impl Serialize for Nest<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.shape {
+            [] | [_] => serializer.collect_seq(self.values.iter().map(|&v| Element(self.dtype, v))),
             [outer, inner @ ..] => {
-                let step = values.len() / (*outer).max(1) as usize;
-                Value::Array(
-                    values
-                        .chunks(step.max(1))
-                        .map(|part| nest(part, inner, number))
-                        .collect(),
-                )
+                let step = (self.values.len() / (*outer).max(1) as usize).max(1);
+                serializer.collect_seq(self.values.chunks(step).map(|part| Nest {
+                    dtype: self.dtype,
+                    values: part,
+                    shape: inner,
+                }))
             }
         }
     }
-    if tensor.shape.is_empty() {
-        return values.first().map(|&v| number(v)).unwrap_or(Value::Null);
+}
+
+struct Element(Dtype, f64);
+
+impl Serialize for Element {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Dtype::Float16 | Dtype::Float32 | Dtype::Float64 => serializer.serialize_f64(self.1),
+            Dtype::Boolean => serializer.serialize_bool(self.1 != 0.0),
+            _ => serializer.serialize_i64(self.1 as i64),
+        }
     }
-    nest(&values, &tensor.shape, &number)
 }
 
 /// A list of Jina JSON documents read into a batch: what `data` holds in a request or a reply.
@@ -478,14 +591,10 @@ impl<'de> Visitor<'de> for Nested<'_> {
     }
 }
 
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn read(json: Value) -> Result<DocumentBatch, JsonError> {
         batch_from_slice(json.to_string().as_bytes())

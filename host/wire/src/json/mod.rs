@@ -12,9 +12,11 @@ mod shapes;
 
 use std::time::SystemTime;
 
-use serde_json::{Map, Number, Value};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::{Map, Value};
 
-use documents::JsonDocuments;
+use documents::{JsonBatch, JsonDocuments};
 pub use lenient::JsonError;
 use lenient::Object;
 use shapes::{
@@ -159,29 +161,70 @@ pub fn error_reason(body: Value) -> String {
 #[error("unreadable reply: {0}")]
 pub struct ReplyError(#[from] pub JsonError);
 
-/// A flow response in Jina's JSON shape.
+/// A flow response in Jina's JSON shape, as a tree (the CLI prints it; tests look inside).
 pub fn response_to_json(response: &Response) -> Value {
-    let mut data = documents::batch_to_json(&response.docs);
-    tags_as_struct(&mut data);
-    let parameters = (response.parameters.iter())
-        .map(|(key, value)| (key.clone(), as_struct_numbers(value.clone())))
-        .collect();
-    let mut reply = to_value(ResponseBody {
-        header: Header {
+    to_value(JsonReply(response))
+}
+
+/// A flow response in Jina's JSON shape, as the text a gateway answers: the same text as
+/// [`response_to_json`]'s tree, written without building the tree.
+pub fn response_to_string(response: &Response) -> String {
+    // Cannot fail: every key is a string and nothing here reports an error of its own.
+    serde_json::to_string(&JsonReply(response)).unwrap_or_default()
+}
+
+/// A response as Jina answers it: `data`, `header`, `parameters`, `routes`, each object's keys
+/// in sorted order, as a `Value` tree (a `BTreeMap`) would write them.
+struct JsonReply<'a>(&'a Response);
+
+impl Serialize for JsonReply<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = self.0;
+        let header = Header {
+            exec_endpoint: Some(response.endpoint.clone()),
             request_id: response.request_id.clone(),
             status: status_body(&response.status),
-            exec_endpoint: Some(response.endpoint.clone()),
             target_executor: Some(String::new()),
-        },
-        parameters,
-        routes: response.routes.iter().map(route_body).collect(),
-        data: Value::Null,
-    });
-    // The documents go in as built: through serde they would be copied node by node.
-    if let Value::Object(reply) = &mut reply {
-        reply.insert("data".to_owned(), data);
+        };
+        let routes: Vec<Route> = response.routes.iter().map(route_body).collect();
+        let mut reply = serializer.serialize_map(Some(4))?;
+        reply.serialize_entry("data", &JsonBatch::as_answered(&response.docs))?;
+        reply.serialize_entry("header", &header)?;
+        reply.serialize_entry("parameters", &StructNumbersMap(&response.parameters))?;
+        reply.serialize_entry("routes", &routes)?;
+        reply.end()
     }
-    reply
+}
+
+/// A JSON value written as it comes back from a trip through a protobuf `Struct`: integral
+/// numbers as floats, so HTTP answers the same `3.0` that gRPC and Jina do.
+struct StructNumbers<'a>(&'a Value);
+
+/// An object whose values are written as [`StructNumbers`].
+struct StructNumbersMap<'a>(&'a Map<String, Value>);
+
+impl Serialize for StructNumbersMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.0
+                .iter()
+                .map(|(key, value)| (key, StructNumbers(value))),
+        )
+    }
+}
+
+impl Serialize for StructNumbers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Number(n) if !n.is_f64() => match n.as_f64() {
+                Some(float) => serializer.serialize_f64(float),
+                None => serializer.serialize_unit(),
+            },
+            Value::Array(items) => serializer.collect_seq(items.iter().map(StructNumbers)),
+            Value::Object(map) => StructNumbersMap(map).serialize(serializer),
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 /// Jina's `dry_run` answer as JSON: `{"code": 0 | 1, "description", "exception": null}`.
@@ -217,26 +260,6 @@ fn to_value(shape: impl serde::Serialize) -> Value {
     serde_json::to_value(shape).unwrap_or(Value::Null)
 }
 
-/// Tags travel through a `Struct` in Jina, so their integers come back as floats; and empty
-/// chunk and match lists are `null`, as docarray's `to_dict()` writes them.
-fn tags_as_struct(docs: &mut Value) {
-    let Value::Array(items) = docs else { return };
-    for doc in items {
-        let Value::Object(map) = doc else { continue };
-        if let Some(tags) = map.get_mut("tags") {
-            *tags = as_struct_numbers(tags.take());
-        }
-        for kind in ["chunks", "matches"] {
-            if let Some(children) = map.get_mut(kind) {
-                match children {
-                    Value::Array(list) if list.is_empty() => *children = Value::Null,
-                    _ => tags_as_struct(children),
-                }
-            }
-        }
-    }
-}
-
 /// `null` on success, Jina's status object (code 1 and the exception) on error.
 pub fn status_to_json(status: &Status) -> Value {
     to_value(status_body(status))
@@ -270,26 +293,13 @@ fn route_body(route: &RouteEntry) -> Route {
 /// `2021-08-05T07:26:58.636258+00:00`, the format Jina's routes use.
 pub fn iso_time(time: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time)
-        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-        .to_string()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
 /// Rewrites integral numbers as floats, recursively: what a trip through a protobuf `Struct`
 /// does, so HTTP answers the same `3.0` that gRPC and Jina do.
 pub fn as_struct_numbers(value: Value) -> Value {
-    match value {
-        Value::Number(n) if !n.is_f64() => n
-            .as_f64()
-            .and_then(Number::from_f64)
-            .map_or(Value::Null, Value::Number),
-        Value::Array(items) => Value::Array(items.into_iter().map(as_struct_numbers).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, as_struct_numbers(v)))
-                .collect(),
-        ),
-        other => other,
-    }
+    to_value(StructNumbers(&value))
 }
 
 #[cfg(test)]
@@ -395,6 +405,110 @@ mod tests {
         assert_eq!(request.endpoint, "7");
         assert_eq!(request.target_executor.as_deref(), Some("2"));
         assert_eq!(request.request_id, "9");
+    }
+
+    /// A response with every kind of field the reply writes: tensors of several dtypes and
+    /// shapes, a blob, repeated score names, nested chunks and matches, tags and parameters
+    /// with integers, routes and an error status.
+    fn rich_response() -> Response {
+        let mut root = docs::document("root");
+        root.text = Some("hello".into());
+        root.blob = Some(b"\x00\xffbytes".to_vec());
+        root.tags = Some(r#"{"z":1,"a":{"n":[2,2.5,"x"]},"m":null}"#.into());
+        root.embedding = Some(docs::Tensor {
+            dtype: docs::Dtype::Float32,
+            shape: vec![2, 2],
+            data: [1.0f32, 2.5, -3.0, 4.0]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        });
+        root.tensor = Some(docs::Tensor {
+            dtype: docs::Dtype::Int64,
+            shape: vec![],
+            data: 7i64.to_le_bytes().to_vec(),
+        });
+        root.location = vec![1.0, 2.0];
+        root.weight = Some(1.0);
+        root.scores = ["b", "a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| docs::NamedScore {
+                name: (*name).into(),
+                value: i as f64,
+                op_name: Some("cosine".into()),
+                description: None,
+                ref_id: Some("r".into()),
+            })
+            .collect();
+        let mut chunk = docs::document("chunk");
+        chunk.tensor = Some(docs::Tensor {
+            dtype: docs::Dtype::Boolean,
+            shape: vec![3],
+            data: vec![1, 0, 1],
+        });
+        chunk.tags = Some(r#"{"k":3}"#.into());
+        let mut batch = docs::batch_of([root, chunk, docs::document("match")]);
+        batch.roots = vec![0];
+        batch.nodes[0].chunks = vec![1];
+        batch.nodes[0].matches = vec![2];
+        batch.nodes[1].parent_id = Some("root".into());
+        let start = UNIX_EPOCH + Duration::from_micros(1_628_148_418_636_258);
+        Response {
+            request_id: "r".into(),
+            endpoint: "/index".into(),
+            docs: batch,
+            parameters: json!({"k": 1, "nested": {"b": [1, 2]}, "a": "x"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            routes: vec![RouteEntry {
+                executor: "gateway".into(),
+                start,
+                end: None,
+                status: Status::Error(ExceptionInfo {
+                    name: "ValueError".into(),
+                    args: vec!["bad".into()],
+                    stacks: vec!["line".into()],
+                    executor: "e".into(),
+                    description: "d".into(),
+                }),
+            }],
+            status: Status::Success,
+        }
+    }
+
+    #[test]
+    fn the_reply_text_is_the_trees_text() {
+        let response = rich_response();
+        let tree = response_to_json(&response);
+        // A `Value` tree writes its keys sorted: the same text means the direct writer sorts
+        // them too, and writes every number and null the tree does.
+        assert_eq!(response_to_string(&response), tree.to_string());
+        let doc = &tree["data"][0];
+        assert_eq!(
+            doc["tags"].to_string(),
+            r#"{"a":{"n":[2.0,2.5,"x"]},"m":null,"z":1.0}"#
+        );
+        assert_eq!(doc["embedding"], json!([[1.0, 2.5], [-3.0, 4.0]]));
+        assert_eq!(doc["tensor"], json!(7));
+        assert_eq!(doc["blob"], json!("AP9ieXRlcw=="));
+        assert_eq!(
+            doc["scores"]["b"]["value"],
+            json!(2.0),
+            "the last `b` is kept"
+        );
+        assert_eq!(doc["scores"]["a"]["value"], json!(1.0));
+        assert_eq!(doc["chunks"][0]["tensor"], json!([true, false, true]));
+        assert_eq!(doc["chunks"][0]["tags"].to_string(), r#"{"k":3.0}"#);
+        assert_eq!(doc["chunks"][0]["chunks"], Value::Null);
+        assert_eq!(doc["matches"][0]["id"], json!("match"));
+        assert_eq!(tree["routes"][0]["endTime"], Value::Null);
+        assert_eq!(
+            tree["routes"][0]["status"]["exception"]["stacks"],
+            json!(["line"])
+        );
+        assert_eq!(tree["parameters"]["nested"]["b"], json!([1.0, 2.0]));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Jina's JSON envelope as serde types: written once, used to write replies (the gateway) and
 //! to read them (the client), and to read requests. The documents inside (`data`) are read by
-//! [`JsonDocuments`]; they are written by [`super::documents::batch_to_json`] and moved into
-//! the reply, since serializing them through these types would copy them node by node.
+//! [`JsonDocuments`] and written by [`super::documents::JsonBatch`].
+//!
+//! Fields that are written are declared in sorted order: a reply is written straight to text,
+//! and its keys come out in the order a `serde_json::Value` tree (a `BTreeMap`) writes them.
 
 use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
@@ -71,12 +73,12 @@ pub(super) struct ResponseBody<Data = Value> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Header {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_endpoint: Option<String>,
     #[serde(default)]
     pub request_id: String,
     #[serde(default)]
     pub status: Option<StatusBody>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exec_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_executor: Option<String>,
 }
@@ -96,22 +98,22 @@ pub(super) struct StatusBody {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(super) struct ExceptionBody {
     #[serde(default)]
-    pub name: String,
-    #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
-    pub stacks: Vec<String>,
-    #[serde(default)]
     pub executor: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub stacks: Vec<String>,
 }
 
 /// One of `routes`: times as Jina writes them (`2021-08-05T07:26:58.636258+00:00`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Route {
+    pub end_time: Option<String>,
     pub executor: String,
     pub start_time: String,
-    pub end_time: Option<String>,
     pub status: Option<StatusBody>,
 }
 
