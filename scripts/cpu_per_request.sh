@@ -2,7 +2,7 @@
 # The server's CPU time per request under stream1: what a setting costs, read where it is
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
-#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb]
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
@@ -10,22 +10,25 @@
 # requests (300,000 unless told) and prints the server's user+system CPU per request, the
 # sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
 # `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
-# repeated 10 times, 2,100 requests).
+# repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
+# on one keep-alive connection instead (20,000 unless told).
 # Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 binary=$1
 shift
-requests=300000
+requests=
 perf_out=
 emb=
+seq1_http=
 with=()
 while (($#)); do
     case $1 in
         --requests) requests=$2; shift 2 ;;
         --perf) perf_out=$2; shift 2 ;;
         --emb) emb=1; shift ;;
+        --seq1-http) seq1_http=1; shift ;;
         *=*) with+=("$1"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -45,14 +48,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+requests=${requests:-$([[ -n $seq1_http ]] && echo 20000 || echo 300000)}
+
 cargo bench -q -p flowhost --bench gateway_load --no-run
 port=$(free_port)
+http_port=$(free_port)
 {
     echo "jtype: Flow"
     echo "with:"
     echo "  host: 127.0.0.1"
-    echo "  protocol: [grpc]"
-    echo "  port: [$port]"
+    echo "  protocol: [grpc, http]"
+    echo "  port: [$port, $http_port]"
     for item in "${with[@]}"; do echo "  ${item%%=*}: ${item#*=}"; done
 } > "$work/flow.yml"
 sink=
@@ -85,9 +91,10 @@ done
 load() {
     local scenario=$1
     shift
-    cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" --only "$scenario" "$@"
+    cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" \
+        --http "127.0.0.1:$http_port" --only "$scenario" "$@"
 }
-load stream1 > /dev/null
+if [[ -n $seq1_http ]]; then load seq1_http --n 5000 > /dev/null; else load stream1 > /dev/null; fi
 before=$(ticks "$server")
 switches_before=$(switches "$server")
 sink_before=${sink:+$(ticks "$sink")}
@@ -98,6 +105,8 @@ fi
 if [[ -n $emb ]]; then
     requests=2100
     result=$(for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done)
+elif [[ -n $seq1_http ]]; then
+    result=$(load seq1_http --n "$requests")
 else
     result=$(load stream1 --n "$requests")
 fi
@@ -112,7 +121,7 @@ if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_be
 if [[ -n $emb ]]; then
     echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"
 else
-    echo "stream1 requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
+    echo "$([[ -n $seq1_http ]] && echo seq1_http || echo stream1) requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
 fi
 if grep -qi dropped "$work/server.log"; then
     dropped=$(grep -o 'dropped=[0-9]*' "$work/server.log" | awk -F= '{n += $2} END {print n + 0}')
