@@ -59,7 +59,7 @@ pub fn http_json(data: &[u8]) {
     let _ = docs::validate(&request.docs);
     let mut response = response_for(request.request_id, request.endpoint, request.docs);
     response.parameters = request.parameters;
-    let _ = json::response_to_json(&response).to_string();
+    let _ = json::response_to_string(&response);
 }
 
 /// A reply carrying `docs`, with a route entry and an error status so every part renders.
@@ -250,7 +250,7 @@ pub fn guest_output(data: &[u8]) {
     }
     let _ = flowhost_wire::json::documents::batch_to_json(&batch).to_string();
     let response = response_for("fuzz".into(), "/".into(), batch.clone());
-    let _ = json::response_to_json(&response).to_string();
+    let _ = json::response_to_string(&response);
     let _ = convert::response_to_proto(response).encode_to_vec();
 
     // The router keeps the roots a `when` filter passes and merges the outputs of parallel

@@ -626,6 +626,33 @@ mod tests {
         assert_eq!(doc["uri"], Value::Null, "unset fields are present and null");
     }
 
+    /// The writer recurses once per level of chunks: a tree as deep as a valid batch may be
+    /// (and deeper, as an unvalidated protobuf request may be) writes on a small stack.
+    #[test]
+    fn deep_trees_write_on_a_small_stack() {
+        let depth = 2 * flowhost_docs::MAX_DEPTH;
+        let mut batch = flowhost_docs::batch_of((0..depth).map(|i| document(format!("d{i}"))));
+        batch.roots = vec![0];
+        for i in 0..depth - 1 {
+            batch.nodes[i].chunks = vec![i as u32 + 1];
+        }
+        let written = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                let text = serde_json::to_string(&JsonBatch::as_answered(&batch));
+                let tree = batch_to_json(&batch);
+                (text.map(|t| t.len()), tree.is_array())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(matches!(written, (Ok(len), true) if len > depth * 100));
+    }
+
+    /// A quarter of a tokio worker's default stack. An unoptimised build needs 256–512 KiB
+    /// for this test's tree.
+    const STACK: usize = 512 << 10;
+
     #[test]
     fn errors_name_the_document_and_field() {
         let error = read(json!([{"text": 5}])).unwrap_err();

@@ -161,7 +161,7 @@ pub fn error_reason(body: Value) -> String {
 #[error("unreadable reply: {0}")]
 pub struct ReplyError(#[from] pub JsonError);
 
-/// A flow response in Jina's JSON shape, as a tree (the CLI prints it; tests look inside).
+/// A flow response in Jina's JSON shape, as a tree to look inside.
 pub fn response_to_json(response: &Response) -> Value {
     to_value(JsonReply(response))
 }
