@@ -4,6 +4,7 @@
 //! The shape is docarray v1's `Document.to_dict()`: every field present, `null`
 //! when unset, chunks and matches nested, tensors as nested lists of numbers.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::value::MapAccessDeserializer;
@@ -152,21 +153,17 @@ impl Serialize for Scores<'_> {
         if self.0.is_empty() {
             return serializer.serialize_unit();
         }
-        let mut by_name: Vec<&NamedScore> = self.0.iter().collect();
-        // Stable, so equal names stay in the order given and the last one is kept.
-        by_name.sort_by(|a, b| a.name.cmp(&b.name));
-        by_name.dedup_by(|later, earlier| {
-            let same = later.name == earlier.name;
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
-        let mut map = serializer.serialize_map(Some(by_name.len()))?;
-        for score in by_name {
-            map.serialize_entry(&score.name, &Score(score))?;
-        }
-        map.end()
+        // Collected as a map, so a later score replaces an earlier one of the same name.
+        let by_name: BTreeMap<&str, &NamedScore> = self
+            .0
+            .iter()
+            .map(|score| (score.name.as_str(), score))
+            .collect();
+        serializer.collect_map(
+            by_name
+                .into_iter()
+                .map(|(name, score)| (name, Score(score))),
+        )
     }
 }
 
