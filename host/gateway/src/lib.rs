@@ -21,6 +21,7 @@ mod limits;
 mod monitoring;
 mod observe;
 mod openapi;
+mod self_wake;
 mod server;
 mod tls;
 mod ws;
@@ -216,6 +217,7 @@ impl Gateway {
                 app,
                 shutdown_rx.clone(),
                 serve_options.clone(),
+                protocol != Protocol::Grpc,
             )));
         }
         let mut metrics_address = None;
@@ -228,6 +230,7 @@ impl Gateway {
                 monitoring::router(metrics),
                 shutdown_rx.clone(),
                 serve_options.clone(),
+                false,
             )));
         }
         Ok(Gateway {

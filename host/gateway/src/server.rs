@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 
 use super::in_flight::Counted;
 use super::limits::ServerLimits;
+use super::self_wake::RepollSelfWakes;
 
 /// HTTP/2 flow-control windows (see `serve`).
 pub const STREAM_WINDOW: u32 = 2 << 20;
@@ -54,12 +55,18 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
 }
 
+/// Serves `app` on `listener` until `shutdown`. `repoll_self_wakes` is for ports whose
+/// clients speak HTTP/1, where every request wakes its own connection (`self_wake.rs`).
+/// gRPC's HTTP/2 connections are left to tokio: with many requests in flight on a stream,
+/// letting the spawned requests run before the connection is polled again measured better
+/// (stream1 0.96 with the repoll in three runs).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: axum::Router,
     mut shutdown: watch::Receiver<bool>,
     options: ServeOptions,
+    repoll_self_wakes: bool,
 ) {
     let exchanges = TaskTracker::new();
     // Connections close (gracefully) when this flips: after the drain.
@@ -121,7 +128,7 @@ pub async fn serve(
                     peer,
                 };
                 let tls = tls.clone();
-                connections.spawn(async move {
+                let serve_connection = async move {
                     let _slot = slot;
                     let stream = Watched::new(stream);
                     match tls {
@@ -134,7 +141,12 @@ pub async fn serve(
                             }
                         }
                     }
-                });
+                };
+                if repoll_self_wakes {
+                    connections.spawn(RepollSelfWakes::new(serve_connection));
+                } else {
+                    connections.spawn(serve_connection);
+                }
             }
             Some(_) = connections.join_next() => {}
             _ = super::stopped(&mut shutdown) => break,
