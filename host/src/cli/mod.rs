@@ -11,6 +11,7 @@ mod otlp;
 mod otlp_metrics;
 mod ping;
 mod post;
+mod reclaim;
 mod registry;
 mod run;
 mod span_wire;
@@ -150,12 +151,27 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
 
 /// Runs the `flowhost` command line: parses the arguments, sets up logging, reports errors.
 pub fn main() -> ExitCode {
+    main_with(RuntimeHooks::default())
+}
+
+/// What the binary, which owns the process's allocator, asks of the async runtime.
+#[derive(Default)]
+pub struct RuntimeHooks {
+    /// Hands the memory the calling thread has freed back to the OS. Called by each worker
+    /// about once a second, as it goes to sleep (`reclaim.rs`).
+    pub return_freed_memory: Option<fn()>,
+}
+
+/// [`main`], with the runtime's workers calling `hooks`.
+pub fn main_with(hooks: RuntimeHooks) -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(return_freed) = hooks.return_freed_memory {
+        builder.on_thread_park(move || reclaim::before_sleep(return_freed));
+    }
+    let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -163,6 +179,9 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        if hooks.return_freed_memory.is_some() {
+            reclaim::start_rounds();
+        }
         match cli.command {
             Command::Executor(ExecutorCommand::Call(args)) => call::run(args).await,
             Command::Executor(ExecutorCommand::Serve(args)) => run::serve_executor(args).await,
