@@ -4,9 +4,9 @@
 //! the handler runs inside the connection's own task. So every request wakes its own task
 //! from inside a poll: the body's sender wakes the receiver, which is the same task. Tokio
 //! treats a task woken during its own poll as one that yielded: it goes to the back of the
-//! run queue and a parked worker is woken to steal it. On a busy machine that costs a futex
-//! wake a request; worse, the woken worker often takes the connection (and the driver), so
-//! the next request and its guest call run on the other core, with that core's cold cache.
+//! run queue and a parked worker is woken to steal it. That costs a futex wake and another
+//! thread's wake-up a request, and the woken worker sometimes takes the connection, moving
+//! the next request to the other core.
 //!
 //! [`RepollSelfWakes`] notes a wake that the connection gives itself, on the thread polling
 //! it and during that poll, and polls it again in the same turn, so tokio never sees the
@@ -65,9 +65,10 @@ impl<F: Future> Future for RepollSelfWakes<F> {
         let mut inner_cx = Context::from_waker(&this.waker);
         for _ in 0..MAX_POLLS_PER_TURN {
             this.signal.woken_in_poll.store(false, Ordering::Relaxed);
-            let outer = POLLING.replace(this.signal.address());
-            let polled = this.inner.as_mut().poll(&mut inner_cx);
-            POLLING.set(outer);
+            let polled = {
+                let _polling = PollingGuard::enter(&this.signal);
+                this.inner.as_mut().poll(&mut inner_cx)
+            };
             if polled.is_ready() || !this.signal.woken_in_poll.load(Ordering::Relaxed) {
                 return polled;
             }
@@ -77,6 +78,26 @@ impl<F: Future> Future for RepollSelfWakes<F> {
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// Marks this thread as polling a signal's future until dropped, even by a panic: a stale
+/// mark would swallow a later wake of a signal that reused the address.
+struct PollingGuard {
+    outer: usize,
+}
+
+impl PollingGuard {
+    fn enter(signal: &Signal) -> Self {
+        Self {
+            outer: POLLING.replace(signal.address()),
+        }
+    }
+}
+
+impl Drop for PollingGuard {
+    fn drop(&mut self) {
+        POLLING.set(self.outer);
     }
 }
 
@@ -192,6 +213,34 @@ mod tests {
         assert!(polled.is_pending());
         assert_eq!(future.inner.polls, 1, "not polled again in place");
         assert_eq!(task.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Panics in its first poll.
+    struct Panics;
+
+    impl Future for Panics {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            panic!("a connection's bug");
+        }
+    }
+
+    #[test]
+    fn a_panicking_poll_leaves_the_thread_unmarked() {
+        let task = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(task.clone());
+        let mut future = RepollSelfWakes::new(Panics);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = Pin::new(&mut future).poll(&mut Context::from_waker(&waker));
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(POLLING.get(), 0);
+        future.waker.wake_by_ref();
+        assert_eq!(
+            task.0.load(Ordering::SeqCst),
+            1,
+            "the wake is not taken for a self-wake"
+        );
     }
 
     #[test]
