@@ -188,8 +188,11 @@ async fn serve_stream(
 ) {
     // Every request on the stream is a child of the span the client opened the stream in.
     let traceparent: Option<Arc<str>> = traceparent.map(Into::into);
-    let permits = Arc::new(Semaphore::new(prefetch.min(Semaphore::MAX_PERMITS)));
-    let mut tasks = tokio::task::JoinSet::new();
+    // A request's task holds a permit until its reply is queued, so holding them all again
+    // means every request taken has been answered: no task set to lock and reap per request.
+    let window = prefetch.clamp(1, u32::MAX as usize) as u32;
+    let permits = Arc::new(Semaphore::new(window as usize));
+    let all_answered = || permits.clone().acquire_many_owned(window);
     let mut shutdown = shared.shutdown.clone();
     let ending = loop {
         let permit = tokio::select! {
@@ -212,23 +215,22 @@ async fn serve_stream(
         let shared = shared.clone();
         let replies = replies.clone();
         let traceparent = traceparent.clone();
-        tasks.spawn(async move {
+        tokio::spawn(async move {
             let received = message_arrived.bytes;
             let reply = process(&shared, message, received, traceparent.as_deref()).await;
             let _ = replies.send(Ok(reply)).await;
             drop((permit, message_arrived));
         });
-        // Reap finished tasks so a long stream does not accumulate them.
-        while tasks.try_join_next().is_some() {}
     };
     // Everything already taken is answered before the stream ends. While shutting down, keep
     // reading meanwhile, to learn whether the client finished or sent more that is not taken.
     let ending = match ending {
         Ending::ShuttingDown { mut refused } => {
             let mut client_done = false;
+            let mut answered = std::pin::pin!(all_answered());
             loop {
                 tokio::select! {
-                    joined = tasks.join_next() => if joined.is_none() { break },
+                    _ = &mut answered => break,
                     next = inbound.message(), if !client_done => match next {
                         Ok(Some(_)) => refused += 1,
                         _ => client_done = true,
@@ -242,7 +244,7 @@ async fn serve_stream(
             }
         }
         other => {
-            while tasks.join_next().await.is_some() {}
+            let _ = all_answered().await;
             other
         }
     };
