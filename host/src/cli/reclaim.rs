@@ -33,7 +33,9 @@ pub(super) fn before_sleep(return_freed: fn()) {
 
 /// Starts a round every `ROUND_EVERY` on the current runtime, for as long as it runs.
 pub(super) fn start_rounds() {
-    tokio::spawn(async {
+    // One more than the workers, so that every sleeping worker can be handed one.
+    let wakers = tokio::runtime::Handle::current().metrics().num_workers() + 1;
+    tokio::spawn(async move {
         let mut ticks = tokio::time::interval(ROUND_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -42,7 +44,7 @@ pub(super) fn start_rounds() {
             // Tasks spawned from a worker beyond the one it runs next wake a sleeping worker
             // to steal them; a worker woken with nothing to do goes back to sleep, and
             // collects on the way.
-            for _ in 0..tokio::runtime::Handle::current().metrics().num_workers() + 1 {
+            for _ in 0..wakers {
                 tokio::spawn(async {});
             }
         }
