@@ -14,6 +14,7 @@
 
 mod grpc;
 mod http;
+mod link;
 mod peer;
 mod tls;
 mod ws;

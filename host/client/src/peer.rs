@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use super::link::Link;
 use super::{Client, ClientError};
 use flowhost_wire::proto::jina::jina_single_data_request_rpc_client::JinaSingleDataRequestRpcClient;
 use flowhost_wire::protobuf as convert;
@@ -65,8 +65,8 @@ impl PeerError {
 #[derive(Clone)]
 pub struct Peer {
     address: String,
-    rpc: JinaSingleDataRequestRpcClient<Channel>,
-    health: HealthClient<Channel>,
+    rpc: JinaSingleDataRequestRpcClient<Link>,
+    health: HealthClient<Link>,
     metadata: MetadataMap,
 }
 
@@ -79,23 +79,14 @@ impl std::fmt::Debug for Peer {
     }
 }
 
-/// How often an idle connection is pinged, and how long a ping may go unanswered before the
-/// connection counts as dead (Jina's executor channels ping every 10 s, 5 s timeout).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
-
 impl Peer {
     /// A channel to the gateway `client` names, with its TLS, compression, connect timeout and
     /// reply limit, sending `metadata` (Jina's `grpc_metadata`) with every call. Nothing is
     /// connected until the first call.
     pub fn new(client: &Client, metadata: &BTreeMap<String, String>) -> Result<Self, ClientError> {
         let address = client.address();
-        let channel = super::grpc::endpoint(client)?
-            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
-            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-            .keep_alive_while_idle(true)
-            .connect_lazy();
-        let mut rpc = JinaSingleDataRequestRpcClient::new(channel.clone())
+        let link = Link::new(client);
+        let mut rpc = JinaSingleDataRequestRpcClient::with_origin(link.clone(), link.origin())
             .max_decoding_message_size(client.max_reply_size)
             .max_encoding_message_size(usize::MAX)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -106,7 +97,7 @@ impl Peer {
         Ok(Peer {
             address,
             rpc,
-            health: HealthClient::new(channel),
+            health: HealthClient::with_origin(link.clone(), link.origin()),
             metadata: metadata_map(metadata).map_err(ClientError::Metadata)?,
         })
     }
