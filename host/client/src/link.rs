@@ -1,30 +1,40 @@
 //! One HTTP/2 connection to a peer, made when the first call needs it and made again when a
 //! call finds it closed, used as the transport under tonic's generated clients.
 //!
-//! tonic's own `Channel` puts a `tower::Buffer` in front of its connection: every call is
-//! handed to the buffer's task, which hands it on to the connection. That task hop cost a
-//! sequential remote call 5–8 µs of its 110–120 µs on loopback here (BENCHMARKS.md). A call
-//! through a [`Link`] goes from the caller's task straight into the HTTP/2 connection's
-//! shared state, as a bare `hyper` client does.
+//! A remote executor's call is a hop every request of a flow pays, so it goes through as few
+//! tasks as HTTP/2 allows: the caller's task writes the call into the connection's shared
+//! state (the `h2` crate's), the connection's task does the I/O, and the caller's task reads
+//! the answer. tonic's `Channel` adds a `tower::Buffer` task in front of the connection, and
+//! `hyper`'s client spawns a task for each call's request body and another for its response;
+//! on loopback those hops cost a sequential call about 20 µs of 120 (BENCHMARKS.md).
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::client::conn::http2::{self, SendRequest};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use bytes::Bytes;
+use h2::client::SendRequest;
+use http_body::Frame;
+use http_body_util::BodyExt as _;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tonic::body::Body;
 use tonic::codegen::http;
 
 use super::{Client, ClientError, Trust, tls};
 
-/// How often an idle connection is pinged, and how long a ping may go unanswered before the
+/// How often a connection is pinged, and how long a ping may go unanswered before the
 /// connection counts as dead (Jina's executor channels ping every 10 s, 5 s timeout).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The windows the gateway's own client asks for: a call's documents are rarely held back
+/// by flow control.
+const STREAM_WINDOW: u32 = 2 << 20;
+const CONNECTION_WINDOW: u32 = 8 << 20;
 
 /// A peer's connection, shared by every clone; see the module's doc.
 #[derive(Clone)]
@@ -35,11 +45,34 @@ struct Shared {
     address: String,
     trust: Option<Trust>,
     connect_timeout: Duration,
-    /// The open connection's sender, if there is one.
-    open: Mutex<Option<SendRequest<Body>>>,
+    keepalive: Keepalive,
+    /// The connection calls are sent on, if one is open.
+    open: Mutex<Option<Connection>>,
     /// Held while connecting, so calls that find the connection closed at once make one new
     /// connection between them, not one each.
     connecting: tokio::sync::Mutex<()>,
+}
+
+/// How often a connection is pinged, and how long a ping may go unanswered.
+#[derive(Debug, Clone, Copy)]
+struct Keepalive {
+    interval: Duration,
+    timeout: Duration,
+}
+
+/// An open connection: its sender, and whether it has been found closed.
+#[derive(Clone)]
+struct Connection {
+    sender: SendRequest<Bytes>,
+    /// Set by the connection's task when it ends, and by a call that could not open a
+    /// stream on it (the peer sent GOAWAY, or the connection broke).
+    closed: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Why a call did not get through the link.
@@ -48,19 +81,36 @@ pub(crate) enum LinkError {
     /// The connection could not be made: TCP, TLS or the HTTP/2 handshake.
     #[error("cannot connect: {0}")]
     Connect(String),
-    /// The connection broke, or refused the call.
+    /// The connection or the call's stream broke, or the peer reset the stream.
     #[error("{0}")]
-    Http(#[source] hyper::Error),
+    Stream(#[source] h2::Error),
+    /// The call's own request body could not be written (tonic's encoder failed).
+    #[error("{0}")]
+    Request(#[source] tonic::Status),
+    /// The peer stopped taking the call's request body.
+    #[error("the peer closed the call's stream while it was being sent")]
+    StreamClosed,
 }
 
 impl Link {
     /// The link to the gateway or executor `client` names; nothing is connected yet.
     pub(crate) fn new(client: &Client) -> Self {
+        Self::with_keepalive(
+            client,
+            Keepalive {
+                interval: KEEPALIVE_INTERVAL,
+                timeout: KEEPALIVE_TIMEOUT,
+            },
+        )
+    }
+
+    fn with_keepalive(client: &Client, keepalive: Keepalive) -> Self {
         Self(Arc::new(Shared {
             host: client.host.clone(),
             address: client.address(),
             trust: client.trust.clone(),
             connect_timeout: client.connect_timeout,
+            keepalive,
             open: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
         }))
@@ -77,34 +127,34 @@ impl Link {
         http::Uri::try_from(format!("{scheme}://{}", self.0.address)).unwrap_or_default()
     }
 
-    /// The open connection's sender, connecting first if there is none or it has closed.
-    async fn sender(&self) -> Result<SendRequest<Body>, LinkError> {
-        if let Some(open) = self.open_sender() {
+    /// The open connection, connecting first if there is none or it has closed.
+    async fn connection(&self) -> Result<Connection, LinkError> {
+        if let Some(open) = self.open_connection() {
             return Ok(open);
         }
         let _connecting = self.0.connecting.lock().await;
         // Another call may have connected while this one waited.
-        if let Some(open) = self.open_sender() {
+        if let Some(open) = self.open_connection() {
             return Ok(open);
         }
-        let sender = self.connect().await?;
-        *self.lock_open() = Some(sender.clone());
-        Ok(sender)
+        let connection = self.connect().await?;
+        *self.lock_open() = Some(connection.clone());
+        Ok(connection)
     }
 
-    fn open_sender(&self) -> Option<SendRequest<Body>> {
+    fn open_connection(&self) -> Option<Connection> {
         self.lock_open()
             .as_ref()
-            .filter(|sender| !sender.is_closed())
+            .filter(|open| !open.closed.load(Ordering::Relaxed))
             .cloned()
     }
 
-    fn lock_open(&self) -> std::sync::MutexGuard<'_, Option<SendRequest<Body>>> {
-        // A sender is whole or absent; a panic elsewhere cannot leave it half-written.
+    fn lock_open(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
+        // A connection is whole or absent; a panic elsewhere cannot leave it half-written.
         self.0.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, LinkError> {
+    async fn connect(&self) -> Result<Connection, LinkError> {
         let shared = &self.0;
         let connecting = async {
             let stream = TcpStream::connect(&shared.address)
@@ -113,7 +163,7 @@ impl Link {
             let _ = stream.set_nodelay(true);
             let tls_error = |e: ClientError| LinkError::Connect(e.to_string());
             match &shared.trust {
-                None => handshake(TokioIo::new(stream)).await,
+                None => handshake(stream, shared.keepalive).await,
                 Some(trust) => {
                     // Read when connecting, not before: a store that cannot be read fails
                     // the calls that need it, naming the executor, as a refused connection does.
@@ -121,7 +171,7 @@ impl Link {
                     let stream = tls::connect(&connector, &shared.host, stream)
                         .await
                         .map_err(tls_error)?;
-                    handshake(TokioIo::new(stream)).await
+                    handshake(stream, shared.keepalive).await
                 }
             }
             .map_err(|e| LinkError::Connect(e.to_string()))
@@ -137,30 +187,124 @@ impl Link {
     }
 }
 
-/// The HTTP/2 handshake, with the windows and keep-alive the gateway's client uses; the
-/// connection is driven by a task of its own until either side closes it.
-async fn handshake<T>(io: T) -> Result<SendRequest<Body>, hyper::Error>
+/// The HTTP/2 handshake. The connection is then driven by a task of its own, which pings
+/// the peer every `keepalive.interval` and drops the connection when a ping goes unanswered
+/// for `keepalive.timeout`: a peer that went silent fails its calls instead of holding them.
+async fn handshake<T>(io: T, keepalive: Keepalive) -> Result<Connection, h2::Error>
 where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .initial_stream_window_size(2 << 20)
-        .initial_connection_window_size(8 << 20)
-        .keep_alive_interval(KEEPALIVE_INTERVAL)
-        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-        .keep_alive_while_idle(true)
+    let (sender, mut connection) = h2::client::Builder::new()
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .handshake(io)
         .await?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "a peer's connection closed");
+    let closed = Arc::new(AtomicBool::new(false));
+    let pings = connection.ping_pong();
+    tokio::spawn({
+        let closed = closed.clone();
+        async move {
+            let keepalive = async {
+                let Some(mut pings) = pings else {
+                    return std::future::pending().await;
+                };
+                loop {
+                    tokio::time::sleep(keepalive.interval).await;
+                    let pong =
+                        tokio::time::timeout(keepalive.timeout, pings.ping(h2::Ping::opaque()));
+                    if !matches!(pong.await, Ok(Ok(_))) {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                ended = &mut connection => if let Err(error) = ended {
+                    tracing::debug!(%error, "a peer's connection closed");
+                },
+                () = keepalive => tracing::debug!("a peer did not answer a ping: its connection is dropped"),
+            }
+            closed.store(true, Ordering::Relaxed);
         }
     });
-    Ok(sender)
+    Ok(Connection { sender, closed })
 }
 
-type Answer = http::Response<hyper::body::Incoming>;
+/// A call: opens a stream on the connection, writes the request's head and body from the
+/// caller's task, and answers with the response whose body the caller's task reads.
+async fn call(link: Link, request: http::Request<Body>) -> Result<Answer, LinkError> {
+    let connection = link.connection().await?;
+    let (head, mut body) = request.into_parts();
+    let opened = async {
+        let mut sender = connection.sender.clone().ready().await?;
+        sender.send_request(http::Request::from_parts(head, ()), false)
+    };
+    let (answer, mut stream) = opened.await.map_err(|error| {
+        // No stream could be opened: the next call makes a new connection.
+        connection.close();
+        LinkError::Stream(error)
+    })?;
+    while let Some(frame) = body.frame().await {
+        let Ok(mut data) = frame.map_err(LinkError::Request)?.into_data() else {
+            // A request has no trailers in gRPC.
+            continue;
+        };
+        while !data.is_empty() {
+            stream.reserve_capacity(data.len());
+            let granted = std::future::poll_fn(|cx| stream.poll_capacity(cx))
+                .await
+                .ok_or(LinkError::StreamClosed)?
+                .map_err(LinkError::Stream)?;
+            let chunk = data.split_to(granted.min(data.len()));
+            stream.send_data(chunk, false).map_err(LinkError::Stream)?;
+        }
+    }
+    stream
+        .send_data(Bytes::new(), true)
+        .map_err(LinkError::Stream)?;
+    let answer = answer.await.map_err(LinkError::Stream)?;
+    Ok(answer.map(|body| AnswerBody {
+        body,
+        data_ended: false,
+    }))
+}
+
+type Answer = http::Response<AnswerBody>;
+
+/// A response's body as it arrives: its data frames, then its trailers (gRPC's status).
+pub(crate) struct AnswerBody {
+    body: h2::RecvStream,
+    data_ended: bool,
+}
+
+impl http_body::Body for AnswerBody {
+    type Data = Bytes;
+    type Error = h2::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, h2::Error>>> {
+        if !self.data_ended {
+            match self.body.poll_data(cx) {
+                Poll::Ready(Some(Ok(data))) => {
+                    // Read: the peer may send as much again.
+                    let _ = self.body.flow_control().release_capacity(data.len());
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => self.data_ended = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.body
+            .poll_trailers(cx)
+            .map(|trailers| trailers.transpose().map(|t| t.map(Frame::trailers)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data_ended && self.body.is_end_stream()
+    }
+}
 
 impl tonic::codegen::Service<http::Request<Body>> for Link {
     type Response = Answer;
@@ -173,15 +317,9 @@ impl tonic::codegen::Service<http::Request<Body>> for Link {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let link = self.clone();
-        Box::pin(async move {
-            let mut sender = link.sender().await?;
-            sender.ready().await.map_err(LinkError::Http)?;
-            sender.send_request(request).await.map_err(LinkError::Http)
-        })
+        Box::pin(call(self.clone(), request))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -239,5 +377,47 @@ mod tests {
             .await
             .expect_err("nothing listens");
         assert!(status.message().contains("cannot connect"), "{status:?}");
+    }
+
+    /// A peer that takes the connection and then says nothing: the unanswered ping drops the
+    /// connection, which fails the call on it, and the next call connects again.
+    #[tokio::test]
+    async fn a_silent_peer_loses_its_connection_at_the_ping_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        tokio::spawn({
+            let accepted = accepted.clone();
+            async move {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    held.push(stream);
+                }
+            }
+        });
+        let keepalive = Keepalive {
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(50),
+        };
+        let link = Link::with_keepalive(&Client::new("127.0.0.1", port), keepalive);
+        let mut health = HealthClient::with_origin(link.clone(), link.origin());
+        let call = health.check(HealthCheckRequest::default());
+        let status = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("the dropped connection ends the call")
+            .expect_err("nothing answers");
+        assert!(!status.message().is_empty(), "{status:?}");
+        let mut health = HealthClient::with_origin(link.clone(), link.origin());
+        let again = tokio::time::timeout(
+            Duration::from_secs(10),
+            health.check(HealthCheckRequest::default()),
+        );
+        assert!(again.await.expect("ended again").is_err());
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "the second call connected again"
+        );
     }
 }
