@@ -37,6 +37,10 @@ const STREAM_WINDOW: u32 = 2 << 20;
 const CONNECTION_WINDOW: u32 = 8 << 20;
 
 /// A peer's connection, shared by every clone; see the module's doc.
+///
+/// For calls whose request is one message (unary and server-streaming RPCs, which is every
+/// call a `Peer` makes): a call writes its whole request before it waits for the answer, so
+/// a bidirectional stream whose requests wait on its answers would never get them.
 #[derive(Clone)]
 pub(crate) struct Link(Arc<Shared>);
 
