@@ -36,6 +36,14 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 const STREAM_WINDOW: u32 = 2 << 20;
 const CONNECTION_WINDOW: u32 = 8 << 20;
 
+/// The most header bytes an answer may carry, as `hyper` and tonic's channel allow (`h2`
+/// alone would take 16 MiB from a peer).
+const MAX_HEADER_LIST: u32 = 16 << 10;
+/// Request bytes queued per stream ahead of the peer's window, and the streams opened
+/// before the peer's settings say how many it takes: `hyper`'s values.
+const MAX_SEND_BUFFER: usize = 1 << 20;
+const INITIAL_MAX_SEND_STREAMS: usize = 100;
+
 /// A peer's connection, shared by every clone; see the module's doc.
 ///
 /// For calls whose request is one message (unary and server-streaming RPCs, which is every
@@ -201,6 +209,11 @@ where
     let (sender, mut connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_header_list_size(MAX_HEADER_LIST)
+        .max_send_buffer_size(MAX_SEND_BUFFER)
+        .initial_max_send_streams(INITIAL_MAX_SEND_STREAMS)
+        // Nothing here reads pushed streams, so a peer may not start them.
+        .enable_push(false)
         .handshake(io)
         .await?;
     let closed = Arc::new(AtomicBool::new(false));
@@ -243,8 +256,11 @@ async fn call(link: Link, request: http::Request<Body>) -> Result<Answer, LinkEr
         sender.send_request(http::Request::from_parts(head, ()), false)
     };
     let (answer, mut stream) = opened.await.map_err(|error| {
-        // No stream could be opened: the next call makes a new connection.
-        connection.close();
+        // The connection broke or is going away: the next call makes a new one, rather than
+        // waiting for this one's task to notice.
+        if error.is_io() || error.is_go_away() {
+            connection.close();
+        }
         LinkError::Stream(error)
     })?;
     while let Some(frame) = body.frame().await {

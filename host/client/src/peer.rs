@@ -183,11 +183,28 @@ impl Peer {
     }
 }
 
+/// Headers HTTP/2 forbids (RFC 9113, 8.2.2): a call carrying one is malformed, so the peer
+/// would refuse every call of the flow. `te` may only say `trailers`, which gRPC sends itself.
+const CONNECTION_HEADERS: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+];
+
 /// `grpc_metadata` as gRPC metadata: keys are lower-case ASCII, values printable ASCII.
 fn metadata_map(pairs: &BTreeMap<String, String>) -> Result<MetadataMap, String> {
     let mut map = MetadataMap::new();
     for (key, value) in pairs {
-        let name = MetadataKey::from_bytes(key.to_ascii_lowercase().as_bytes())
+        let lower = key.to_ascii_lowercase();
+        if CONNECTION_HEADERS.contains(&lower.as_str()) {
+            return Err(format!(
+                "`{key}` is a connection header, which HTTP/2 does not carry"
+            ));
+        }
+        let name = MetadataKey::from_bytes(lower.as_bytes())
             .map_err(|_| format!("`{key}` is not a valid gRPC metadata key"))?;
         let value = MetadataValue::try_from(value.as_str())
             .map_err(|_| format!("the value of `{key}` is not printable ASCII"))?;
@@ -225,5 +242,11 @@ mod tests {
         assert!(metadata_map(&bad).unwrap_err().contains("`a b`"));
         let bad = BTreeMap::from([("k".to_owned(), "line\nbreak".to_owned())]);
         assert!(metadata_map(&bad).unwrap_err().contains("`k`"));
+        let bad = BTreeMap::from([("Connection".to_owned(), "close".to_owned())]);
+        assert!(
+            metadata_map(&bad)
+                .unwrap_err()
+                .contains("`Connection` is a connection header")
+        );
     }
 }
