@@ -55,6 +55,7 @@ pub(crate) struct Link(Arc<Shared>);
 struct Shared {
     host: String,
     address: String,
+    origin: http::Uri,
     trust: Option<Trust>,
     connect_timeout: Duration,
     keepalive: Keepalive,
@@ -105,8 +106,9 @@ pub(crate) enum LinkError {
 }
 
 impl Link {
-    /// The link to the gateway or executor `client` names; nothing is connected yet.
-    pub(crate) fn new(client: &Client) -> Self {
+    /// The link to the gateway or executor `client` names; nothing is connected yet. Fails
+    /// when its host and port do not make a URI's authority.
+    pub(crate) fn new(client: &Client) -> Result<Self, ClientError> {
         Self::with_keepalive(
             client,
             Keepalive {
@@ -116,27 +118,34 @@ impl Link {
         )
     }
 
-    fn with_keepalive(client: &Client, keepalive: Keepalive) -> Self {
-        Self(Arc::new(Shared {
+    fn with_keepalive(client: &Client, keepalive: Keepalive) -> Result<Self, ClientError> {
+        let address = client.address();
+        let scheme = if client.trust.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let origin = http::Uri::try_from(format!("{scheme}://{address}")).map_err(|e| {
+            ClientError::Connect {
+                address: address.clone(),
+                reason: format!("not a host and port: {e}"),
+            }
+        })?;
+        Ok(Self(Arc::new(Shared {
             host: client.host.clone(),
-            address: client.address(),
+            address,
+            origin,
             trust: client.trust.clone(),
             connect_timeout: client.connect_timeout,
             keepalive,
             open: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
-        }))
+        })))
     }
 
     /// The URI the link's calls are addressed to (their `:scheme` and `:authority`).
     pub(crate) fn origin(&self) -> http::Uri {
-        let scheme = if self.0.trust.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        // `address` is a host and a port, which always make an authority.
-        http::Uri::try_from(format!("{scheme}://{}", self.0.address)).unwrap_or_default()
+        self.0.origin.clone()
     }
 
     /// The open connection, connecting first if there is none or it has closed.
@@ -373,7 +382,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn calls_that_find_no_connection_make_one_between_them() {
         let (port, accepted) = counting_server().await;
-        let link = Link::new(&Client::new("127.0.0.1", port));
+        let link = Link::new(&Client::new("127.0.0.1", port)).unwrap();
         let calls = (0..32).map(|_| {
             let mut health = HealthClient::with_origin(link.clone(), link.origin());
             tokio::spawn(async move { health.check(HealthCheckRequest::default()).await })
@@ -390,13 +399,25 @@ mod tests {
             .and_then(|listener| listener.local_addr())
             .unwrap()
             .port();
-        let link = Link::new(&Client::new("127.0.0.1", closed));
+        let link = Link::new(&Client::new("127.0.0.1", closed)).unwrap();
         let mut health = HealthClient::with_origin(link.clone(), link.origin());
         let status = health
             .check(HealthCheckRequest::default())
             .await
             .expect_err("nothing listens");
         assert!(status.message().contains("cannot connect"), "{status:?}");
+    }
+
+    #[test]
+    fn a_host_that_makes_no_uri_is_refused_when_the_link_is_made() {
+        let Err(error) = Link::new(&Client::new("bad host", 50051)) else {
+            panic!("a space cannot be in a host");
+        };
+        let shown = error.to_string();
+        assert!(
+            shown.contains("bad host:50051") && shown.contains("not a host and port"),
+            "{shown}"
+        );
     }
 
     /// A peer that takes the connection and then says nothing: the unanswered ping drops the
@@ -420,7 +441,7 @@ mod tests {
             interval: Duration::from_millis(50),
             timeout: Duration::from_millis(50),
         };
-        let link = Link::with_keepalive(&Client::new("127.0.0.1", port), keepalive);
+        let link = Link::with_keepalive(&Client::new("127.0.0.1", port), keepalive).unwrap();
         let mut health = HealthClient::with_origin(link.clone(), link.origin());
         let call = health.check(HealthCheckRequest::default());
         let status = tokio::time::timeout(Duration::from_secs(10), call)

@@ -85,7 +85,7 @@ impl Peer {
     /// connected until the first call.
     pub fn new(client: &Client, metadata: &BTreeMap<String, String>) -> Result<Self, ClientError> {
         let address = client.address();
-        let link = Link::new(client);
+        let link = Link::new(client)?;
         let mut rpc = JinaSingleDataRequestRpcClient::with_origin(link.clone(), link.origin())
             .max_decoding_message_size(client.max_reply_size)
             .max_encoding_message_size(usize::MAX)
