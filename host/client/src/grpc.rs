@@ -25,7 +25,7 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
 }
 
 /// Where and how to reach the gateway (TLS, windows), without connecting yet.
-pub(crate) fn endpoint(client: &Client) -> Result<Endpoint, ClientError> {
+fn endpoint(client: &Client) -> Result<Endpoint, ClientError> {
     let scheme = if client.trust.is_some() {
         "https"
     } else {
