@@ -86,6 +86,34 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
     assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
 }
 
+/// A guest asleep in a host call is past every epoch check: the host-side timer cuts it,
+/// though that timer is set only once the call has waited.
+#[tokio::test]
+async fn a_guest_asleep_in_the_host_is_cut_at_its_deadline() {
+    let runtime = flowhost_test_support::runtime();
+    let mut config = InstanceConfig::new("sleeper");
+    config.uses_with = json!({"sleep_ms": 30_000});
+    config.limits = InstanceLimits {
+        timeout: Duration::from_millis(200),
+        ..InstanceLimits::default()
+    };
+    let executor = start(&runtime, "slow_guest", config).await;
+    let method = crate::support::method_for(&executor, "/");
+    let began = Instant::now();
+    let failure = executor
+        .call(&method, "/", docs::batch_of([docs::document("d")]), "{}")
+        .await
+        .unwrap_err();
+    let took = began.elapsed();
+    assert_eq!(
+        fault_of(&failure.error),
+        &Fault::Deadline(Duration::from_millis(200))
+    );
+    // Well before the 30 s sleep would have ended.
+    assert!(took < Duration::from_secs(10), "cut late: {took:?}");
+    assert!(failure.to_string().contains("sleeper"));
+}
+
 #[tokio::test]
 async fn a_memory_bomb_stops_at_its_cap() {
     let runtime = flowhost_test_support::runtime();

@@ -3,6 +3,7 @@
 //! fuel, with a failure turned into a [`Fault`] that says what happened.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use flowhost_telemetry::ExecutorMetrics;
@@ -105,10 +106,10 @@ impl LiveInstance {
         let uses_with = config.uses_with.to_string();
         let metas = config.metas();
         let budget = config.limits.start_timeout;
-        instance.arm(budget);
+        let deadline = instance.arm(budget);
         let guest = instance.world.flowhost_executor_executor();
         let outcome = timed(
-            budget,
+            deadline,
             guest.call_init(&mut instance.store, &uses_with, &metas),
         )
         .await;
@@ -202,9 +203,9 @@ impl LiveInstance {
 
     async fn describe(&mut self) -> Result<Description, Fault> {
         let budget = self.limits.start_timeout;
-        self.arm(budget);
+        let deadline = self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
-        let outcome = timed(budget, guest.call_describe(&mut self.store)).await;
+        let outcome = timed(deadline, guest.call_describe(&mut self.store)).await;
         self.settle(outcome, budget)
     }
 
@@ -217,10 +218,10 @@ impl LiveInstance {
         parameters: &str,
     ) -> Result<Option<DocumentBatch>, Fault> {
         let budget = Some(self.limits.timeout);
-        self.arm(budget);
+        let deadline = self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
         let outcome = timed(
-            budget,
+            deadline,
             guest.call_call(&mut self.store, method, endpoint, docs, parameters),
         )
         .await;
@@ -244,9 +245,10 @@ impl LiveInstance {
         (memory, fuel)
     }
 
-    /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`.
-    fn arm(&mut self, budget: Option<Duration>) {
-        arm(&mut self.store, &self.limits, budget);
+    /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`;
+    /// returns its deadline.
+    fn arm(&mut self, budget: Option<Duration>) -> Option<Instant> {
+        arm(&mut self.store, &self.limits, budget)
     }
 
     /// Stops the clock and explains a failure; `None` is the host-side timer having fired.
@@ -266,29 +268,45 @@ impl LiveInstance {
     }
 }
 
-/// Runs one guest invocation under the host-side timer for `budget` (`None`: unbounded).
-/// `None` back means the timer fired.
+/// Runs one guest invocation under the host-side timer, which fires `2 * TICK +
+/// TIMER_GRACE` after the epoch deadline `deadline` (`None`: unbounded). `None` back means the
+/// timer fired.
+///
+/// The timer is set only when the invocation waits: most calls finish in their first poll,
+/// and the timer is there for a guest parked in a host call, which no epoch check can
+/// interrupt. A call that finishes at once makes and removes no timer-wheel entry, and
+/// reads no clock beyond the one `arm` read for its deadline.
 async fn timed<T>(
-    budget: Option<Duration>,
+    deadline: Option<Instant>,
     invocation: impl Future<Output = wasmtime::Result<T>>,
 ) -> Option<wasmtime::Result<T>> {
-    match budget {
-        Some(budget) => tokio::time::timeout(budget + 2 * TICK + TIMER_GRACE, invocation)
-            .await
-            .ok(),
-        None => Some(invocation.await),
+    let mut invocation = std::pin::pin!(invocation);
+    let first = std::future::poll_fn(|cx| Poll::Ready(invocation.as_mut().poll(cx))).await;
+    match (first, deadline) {
+        (Poll::Ready(outcome), _) => Some(outcome),
+        (Poll::Pending, None) => Some(invocation.await),
+        (Poll::Pending, Some(deadline)) => {
+            let backstop = tokio::time::Instant::from_std(deadline + 2 * TICK + TIMER_GRACE);
+            tokio::time::timeout_at(backstop, invocation).await.ok()
+        }
     }
 }
 
-fn arm(store: &mut Store<InstanceState>, limits: &InstanceLimits, budget: Option<Duration>) {
+fn arm(
+    store: &mut Store<InstanceState>,
+    limits: &InstanceLimits,
+    budget: Option<Duration>,
+) -> Option<Instant> {
     let state = store.data_mut();
-    state.deadline = budget.map(|budget| Instant::now() + budget);
+    let deadline = budget.map(|budget| Instant::now() + budget);
+    state.deadline = deadline;
     state.deadline_hit = false;
     state.limiter.refused = None;
     store.set_epoch_deadline(1);
     // With metering on, an executor without a fuel limit still needs fuel to
     // run at all; without metering `set_fuel` fails, which is what we want ignored.
     let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+    deadline
 }
 
 /// Why an instance could not be created.
