@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use flowhost_docs as docs;
-use flowhost_runtime::{CallError, Fault, InstanceConfig, InstanceLimits};
+use flowhost_runtime::{CallError, Executor, Fault, InstanceConfig, InstanceLimits};
 use serde_json::json;
 
 use crate::support::{start, tags};
@@ -57,29 +57,52 @@ async fn an_executor_error_keeps_the_instance() {
     assert_eq!(failure.error.exception_name(), "ValueError");
 }
 
-#[tokio::test]
-async fn an_endless_loop_is_cut_at_its_deadline() {
+/// Starts `guest` as `name` with a 200 ms budget and `uses_with`, calls `endpoint`, and
+/// checks that the call is cut at that budget (well before `cut_by`) naming the executor.
+async fn cut_at_its_deadline(
+    guest: &str,
+    name: &str,
+    uses_with: serde_json::Value,
+    endpoint: &str,
+    cut_by: Duration,
+) -> (Executor, String) {
+    let budget = Duration::from_millis(200);
     let runtime = flowhost_test_support::runtime();
-    let mut config = InstanceConfig::new("looper");
+    let mut config = InstanceConfig::new(name);
+    config.uses_with = uses_with;
     config.limits = InstanceLimits {
-        timeout: Duration::from_millis(200),
+        timeout: budget,
         ..InstanceLimits::default()
     };
-    let executor = start(&runtime, "loop_guest", config).await;
-    let method = crate::support::method_for(&executor, "/loop");
+    let executor = start(&runtime, guest, config).await;
+    let method = crate::support::method_for(&executor, endpoint);
     let began = Instant::now();
     let failure = executor
-        .call(&method, "/loop", docs::empty_batch(), "{}")
+        .call(
+            &method,
+            endpoint,
+            docs::batch_of([docs::document("d")]),
+            "{}",
+        )
         .await
         .unwrap_err();
     let took = began.elapsed();
-    assert_eq!(
-        fault_of(&failure.error),
-        &Fault::Deadline(Duration::from_millis(200))
-    );
-    assert!(took < Duration::from_secs(5), "cut late: {took:?}");
-    assert!(failure.to_string().contains("looper"));
+    assert_eq!(fault_of(&failure.error), &Fault::Deadline(budget));
+    assert!(took < cut_by, "cut late: {took:?}");
+    assert!(failure.to_string().contains(name), "{failure}");
+    (executor, method)
+}
 
+#[tokio::test]
+async fn an_endless_loop_is_cut_at_its_deadline() {
+    let (executor, method) = cut_at_its_deadline(
+        "loop_guest",
+        "looper",
+        json!({}),
+        "/loop",
+        Duration::from_secs(5),
+    )
+    .await;
     let ok = executor
         .call(&method, "/fine", docs::empty_batch(), "{}")
         .await;
@@ -87,31 +110,17 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
 }
 
 /// A guest asleep in a host call is past every epoch check: the host-side timer cuts it,
-/// though that timer is set only once the call has waited.
+/// though that timer is set only once the call has waited. The sleep is 30 s.
 #[tokio::test]
 async fn a_guest_asleep_in_the_host_is_cut_at_its_deadline() {
-    let runtime = flowhost_test_support::runtime();
-    let mut config = InstanceConfig::new("sleeper");
-    config.uses_with = json!({"sleep_ms": 30_000});
-    config.limits = InstanceLimits {
-        timeout: Duration::from_millis(200),
-        ..InstanceLimits::default()
-    };
-    let executor = start(&runtime, "slow_guest", config).await;
-    let method = crate::support::method_for(&executor, "/");
-    let began = Instant::now();
-    let failure = executor
-        .call(&method, "/", docs::batch_of([docs::document("d")]), "{}")
-        .await
-        .unwrap_err();
-    let took = began.elapsed();
-    assert_eq!(
-        fault_of(&failure.error),
-        &Fault::Deadline(Duration::from_millis(200))
-    );
-    // Well before the 30 s sleep would have ended.
-    assert!(took < Duration::from_secs(10), "cut late: {took:?}");
-    assert!(failure.to_string().contains("sleeper"));
+    cut_at_its_deadline(
+        "slow_guest",
+        "sleeper",
+        json!({"sleep_ms": 30_000}),
+        "/",
+        Duration::from_secs(10),
+    )
+    .await;
 }
 
 #[tokio::test]
