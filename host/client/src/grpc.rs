@@ -26,17 +26,12 @@ async fn channel(client: &Client) -> Result<Channel, ClientError> {
 
 /// Where and how to reach the gateway (TLS, windows), without connecting yet.
 fn endpoint(client: &Client) -> Result<Endpoint, ClientError> {
-    let scheme = if client.trust.is_some() {
-        "https"
-    } else {
-        "http"
-    };
     let address = client.address();
     let connect_error = |reason: String| ClientError::Connect {
         address: address.clone(),
         reason,
     };
-    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
+    let mut endpoint = Endpoint::from_shared(client.http2_origin())
         .map_err(|e| connect_error(e.to_string()))?
         .tcp_nodelay(true)
         .connect_timeout(client.connect_timeout)

@@ -175,6 +175,16 @@ impl Client {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// The origin its HTTP/2 calls go to: `http://host:port`, or `https://` over TLS.
+    fn http2_origin(&self) -> String {
+        let scheme = if self.trust.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.address())
+    }
+
     /// Whether the flow is ready (Jina's `dry_run`).
     pub async fn dry_run(&self) -> Result<bool, ClientError> {
         match self.protocol {

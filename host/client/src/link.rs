@@ -120,17 +120,11 @@ impl Link {
 
     fn with_keepalive(client: &Client, keepalive: Keepalive) -> Result<Self, ClientError> {
         let address = client.address();
-        let scheme = if client.trust.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let origin = http::Uri::try_from(format!("{scheme}://{address}")).map_err(|e| {
-            ClientError::Connect {
+        let origin =
+            http::Uri::try_from(client.http2_origin()).map_err(|e| ClientError::Connect {
                 address: address.clone(),
                 reason: format!("not a host and port: {e}"),
-            }
-        })?;
+            })?;
         Ok(Self(Arc::new(Shared {
             host: client.host.clone(),
             address,

@@ -1,10 +1,11 @@
 //! Test guest whose cost is set, not earned: `uses_with: {init_ms: N, call_us: M}` makes
 //! `init` take N milliseconds and every call M microseconds whatever its size (an executor
 //! whose per-call cost dominates, as a model's is); `sleep_ms: S` makes every call also
-//! sleep S milliseconds, parked in the host's clock, where no epoch check reaches it. It tags each top-level document with
-//! the number of documents in the call (`batch`), so dynamic batching can be seen, and with
-//! how many calls this instance has taken, this one included (`calls`), so a restart can be;
-//! it raises `ValueError` on a call carrying a document tagged `fail: true`.
+//! sleep S milliseconds, parked in the host's clock, where no epoch check reaches it. It
+//! tags each top-level document with the number of documents in the call (`batch`), so
+//! dynamic batching can be seen, and with how many calls this instance has taken, this one
+//! included (`calls`), so a restart can be; it raises `ValueError` on a call carrying a
+//! document tagged `fail: true`.
 
 use std::time::{Duration, Instant};
 
