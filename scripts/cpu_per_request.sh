@@ -2,7 +2,7 @@
 # The server's CPU time per request under stream1: what a setting costs, read where it is
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
-#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http]
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http | --idle SECONDS]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
@@ -11,7 +11,9 @@
 # sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
 # `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
 # repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
-# on one keep-alive connection instead (20,000 unless told).
+# on one keep-alive connection instead (20,000 unless told). `--idle SECONDS` measures what
+# the server costs with no load at all: after the warm-up and a second's rest, its CPU and
+# its threads' wake-ups (context switches) per second over SECONDS, by thread.
 # Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ requests=
 perf_out=
 emb=
 seq1_http=
+idle=
 with=()
 while (($#)); do
     case $1 in
@@ -29,6 +32,7 @@ while (($#)); do
         --perf) perf_out=$2; shift 2 ;;
         --emb) emb=1; shift ;;
         --seq1-http) seq1_http=1; shift ;;
+        --idle) idle=$2; shift 2 ;;
         *=*) with+=("$1"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -95,6 +99,36 @@ load() {
         --http "127.0.0.1:$http_port" --only "$scenario" "$@"
 }
 if [[ -n $seq1_http ]]; then load seq1_http --n 5000 > /dev/null; else load stream1 > /dev/null; fi
+if [[ -n $idle ]]; then
+    # Each thread's name, CPU ticks and context switches.
+    threads() {
+        for task in /proc/"$server"/task/*; do
+            printf '%s %s %s %s\n' "${task##*/}" "$(tr ' ' _ < "$task/comm")" "$(awk '{print $14 + $15}' "$task/stat")" \
+                "$(awk '/ctxt_switches/ {n += $2} END {print n}' "$task/status")"
+        done | sort
+    }
+    sleep 1
+    threads > "$work/idle.before"
+    sleep "$idle"
+    threads > "$work/idle.after"
+    python3 - "$work/idle.before" "$work/idle.after" "$idle" "$(getconf CLK_TCK)" <<'PY'
+import collections, sys
+before = {line.split()[0]: line.split() for line in open(sys.argv[1])}
+seconds, hz = float(sys.argv[3]), int(sys.argv[4])
+by_name = collections.defaultdict(lambda: [0, 0])
+for line in open(sys.argv[2]):
+    tid, name, ticks, switches = line.split()
+    if tid in before:
+        by_name[name][0] += int(ticks) - int(before[tid][2])
+        by_name[name][1] += int(switches) - int(before[tid][3])
+for name, (ticks, switches) in sorted(by_name.items()):
+    print(f"idle {name}: {ticks / hz / seconds * 1e3:.2f} ms CPU/s, {switches / seconds:.1f} wake-ups/s")
+total_ticks = sum(t for t, _ in by_name.values())
+total_switches = sum(s for _, s in by_name.values())
+print(f"idle server: {total_ticks / hz / seconds * 1e3:.2f} ms CPU/s, {total_switches / seconds:.1f} wake-ups/s")
+PY
+    exit 0
+fi
 before=$(ticks "$server")
 switches_before=$(switches "$server")
 sink_before=${sink:+$(ticks "$sink")}

@@ -57,6 +57,14 @@ async fn an_executor_error_keeps_the_instance() {
     assert_eq!(failure.error.exception_name(), "ValueError");
 }
 
+/// When the guest is called: at once, or once the runtime's epoch ticker has parked for
+/// want of guest code to run.
+#[derive(Clone, Copy, PartialEq)]
+enum Called {
+    AtOnce,
+    AfterIdle,
+}
+
 /// Starts `guest` as `name` with a 200 ms budget and `uses_with`, calls `endpoint`, and
 /// checks that the call is cut at that budget (well before `cut_by`) naming the executor.
 async fn cut_at_its_deadline(
@@ -65,6 +73,7 @@ async fn cut_at_its_deadline(
     uses_with: serde_json::Value,
     endpoint: &str,
     cut_by: Duration,
+    called: Called,
 ) -> (Executor, String) {
     let budget = Duration::from_millis(200);
     let runtime = flowhost_test_support::runtime();
@@ -76,6 +85,13 @@ async fn cut_at_its_deadline(
     };
     let executor = start(&runtime, guest, config).await;
     let method = crate::support::method_for(&executor, endpoint);
+    if called == Called::AfterIdle {
+        let until = Instant::now() + Duration::from_secs(10);
+        while runtime.epoch_ticking() {
+            assert!(Instant::now() < until, "the idle epoch ticker never parked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
     let began = Instant::now();
     let failure = executor
         .call(
@@ -101,12 +117,28 @@ async fn an_endless_loop_is_cut_at_its_deadline() {
         json!({}),
         "/loop",
         Duration::from_secs(5),
+        Called::AtOnce,
     )
     .await;
     let ok = executor
         .call(&method, "/fine", docs::empty_batch(), "{}")
         .await;
     assert!(ok.is_ok(), "a fresh instance answers: {:?}", ok.err());
+}
+
+/// The epoch ticker parks while no guest code runs; the call that comes next must wake it,
+/// or a loop would never be interrupted.
+#[tokio::test]
+async fn an_endless_loop_begun_while_the_ticker_sleeps_is_cut_at_its_deadline() {
+    cut_at_its_deadline(
+        "loop_guest",
+        "late-looper",
+        json!({}),
+        "/loop",
+        Duration::from_secs(5),
+        Called::AfterIdle,
+    )
+    .await;
 }
 
 /// A guest asleep in a host call is past every epoch check: the host-side timer cuts it,
@@ -119,6 +151,7 @@ async fn a_guest_asleep_in_the_host_is_cut_at_its_deadline() {
         json!({"sleep_ms": 30_000}),
         "/",
         Duration::from_secs(10),
+        Called::AtOnce,
     )
     .await;
 }

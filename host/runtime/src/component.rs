@@ -23,8 +23,9 @@ pub struct ExecutorComponent {
     path: PathBuf,
     digest: String,
     cache: CacheOutcome,
-    // Instances must never outlive the thread that advances their epochs.
-    _ticker: Arc<EpochTicker>,
+    /// The thread that advances this engine's epochs: instances must never outlive it,
+    /// and each guest invocation keeps it awake.
+    pub(crate) ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for ExecutorComponent {
@@ -70,7 +71,7 @@ impl ExecutorComponent {
             path: path.to_owned(),
             digest,
             cache,
-            _ticker: context.ticker.clone(),
+            ticker: context.ticker.clone(),
         })
     }
 

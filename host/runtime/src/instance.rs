@@ -16,7 +16,7 @@ use super::limits::{InstanceLimits, MemoryLimiter};
 use super::log_stream::LogTags;
 use super::sandbox::{RefuseOutgoing, Sandbox, WORKSPACE_GUEST_PATH, build_wasi};
 use super::state::InstanceState;
-use super::ticker::TICK;
+use super::ticker::{EpochTicker, TICK};
 
 /// Who an instance is and what it is allowed; one per replica and per shard.
 #[derive(Debug, Clone)]
@@ -89,6 +89,7 @@ pub(crate) struct LiveInstance {
     store: Store<InstanceState>,
     world: ExecutorWorld,
     limits: InstanceLimits,
+    ticker: Arc<EpochTicker>,
 }
 
 /// Extra time the host-side timer allows past the epoch deadline: the epoch
@@ -109,6 +110,7 @@ impl LiveInstance {
         let deadline = instance.arm(budget);
         let guest = instance.world.flowhost_executor_executor();
         let outcome = timed(
+            &instance.ticker,
             deadline,
             guest.call_init(&mut instance.store, &uses_with, &metas),
         )
@@ -198,6 +200,7 @@ impl LiveInstance {
             world,
             store,
             limits: config.limits.clone(),
+            ticker: component.ticker.clone(),
         })
     }
 
@@ -205,7 +208,7 @@ impl LiveInstance {
         let budget = self.limits.start_timeout;
         let deadline = self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
-        let outcome = timed(deadline, guest.call_describe(&mut self.store)).await;
+        let outcome = timed(&self.ticker, deadline, guest.call_describe(&mut self.store)).await;
         self.settle(outcome, budget)
     }
 
@@ -221,6 +224,7 @@ impl LiveInstance {
         let deadline = self.arm(budget);
         let guest = self.world.flowhost_executor_executor();
         let outcome = timed(
+            &self.ticker,
             deadline,
             guest.call_call(&mut self.store, method, endpoint, docs, parameters),
         )
@@ -276,10 +280,14 @@ impl LiveInstance {
 /// and the timer is there for a guest parked in a host call, which no epoch check can
 /// interrupt. A call that finishes at once makes and removes no timer-wheel entry, and
 /// reads no clock beyond the one `arm` read for its deadline.
+///
+/// The invocation keeps the epoch ticker awake while it lasts, dropped or not.
 async fn timed<T>(
+    ticker: &EpochTicker,
     deadline: Option<Instant>,
     invocation: impl Future<Output = wasmtime::Result<T>>,
 ) -> Option<wasmtime::Result<T>> {
+    let _awake = ticker.awake();
     let mut invocation = std::pin::pin!(invocation);
     let first = std::future::poll_fn(|cx| Poll::Ready(invocation.as_mut().poll(cx))).await;
     match (first, deadline) {
@@ -324,7 +332,9 @@ async fn arm_and_instantiate(
     limits: &InstanceLimits,
 ) -> Result<ExecutorWorld, InstantiateFailure> {
     arm(store, limits, limits.start_timeout);
+    let awake = component.ticker.awake();
     let result = component.pre.instantiate_async(&mut *store).await;
+    drop(awake);
     store.data_mut().deadline = None;
     result.map_err(
         |error| match error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {

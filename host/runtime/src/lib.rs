@@ -140,6 +140,12 @@ impl Runtime {
         self.plain.pooling
     }
 
+    /// Whether the epoch ticker of the engine most components run on is advancing: it
+    /// parks once no guest code has run for a while, and a guest call wakes it.
+    pub fn epoch_ticking(&self) -> bool {
+        self.plain.ticker.ticking()
+    }
+
     /// The settings this runtime was created with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
