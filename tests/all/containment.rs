@@ -57,6 +57,21 @@ async fn an_executor_error_keeps_the_instance() {
     assert_eq!(failure.error.exception_name(), "ValueError");
 }
 
+/// A guest that is never cut holds the test's thread for good, where no assertion can run:
+/// unless the returned sender is dropped within `limit`, this ends the test process with a
+/// message naming `name`, rather than leave the suite hanging.
+fn watchdog(name: &str, limit: Duration) -> std::sync::mpsc::Sender<()> {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let name = name.to_owned();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+            eprintln!("{name} was not cut within {limit:?}: its call never ended");
+            std::process::abort();
+        }
+    });
+    done
+}
+
 /// When the guest is called: at once, or once the runtime's epoch ticker has parked for
 /// want of guest code to run.
 #[derive(Clone, Copy, PartialEq)]
@@ -93,6 +108,7 @@ async fn cut_at_its_deadline(
         }
     }
     let began = Instant::now();
+    let watchdog = watchdog(name, 3 * cut_by);
     let failure = executor
         .call(
             &method,
@@ -102,6 +118,7 @@ async fn cut_at_its_deadline(
         )
         .await
         .unwrap_err();
+    drop(watchdog);
     let took = began.elapsed();
     assert_eq!(fault_of(&failure.error), &Fault::Deadline(budget));
     assert!(took < cut_by, "cut late: {took:?}");
