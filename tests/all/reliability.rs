@@ -201,3 +201,55 @@ async fn a_remote_executor_that_dies_fails_cleanly_and_recovers_on_restart() {
     assert!(server.stop().success());
     assert!(remote.stop().success());
 }
+
+/// Context switches of all of a process's threads so far.
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            (status.lines())
+                .filter(|line| line.contains("ctxt_switches"))
+                .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// A served flow with nothing to do wakes no thread: the epoch ticker parks once no guest code
+/// runs, and the allocator's reclaim rounds rest once the workers are idle. Before either,
+/// an idle gateway woke about 500 times a second.
+#[test]
+fn a_flow_at_rest_wakes_no_thread() {
+    let yaml = format!(
+        "jtype: Flow\nwith:\n  protocol: http\nexecutors:\n  - name: foo\n    uses: {}\n",
+        uses("foo_executor")
+    );
+    let server = FlowServer::start(&yaml, 1);
+    // One request first, so that guest code and a reclaim round have run.
+    let (status, _) = crate::gateway_support::http_post(
+        server.port(Protocol::Http),
+        "/post",
+        r#"{"data": [{"text": "hello"}]}"#,
+    );
+    assert_eq!(status, 200);
+    let pid = server.pid();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let before = switches(pid);
+        // A window to count wake-ups in, not a wait for something to happen.
+        std::thread::sleep(Duration::from_secs(1));
+        let woken = switches(pid).saturating_sub(before);
+        if woken == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the idle flow still wakes its threads {woken} times a second after 30 s"
+        );
+    }
+    assert!(server.stop().success());
+}

@@ -18,6 +18,7 @@ mod span_wire;
 mod traces;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -158,7 +159,7 @@ pub fn main() -> ExitCode {
 #[derive(Default)]
 pub struct RuntimeHooks {
     /// Hands the memory the calling thread has freed back to the OS. Called by each worker
-    /// about once a second, as it goes to sleep (`reclaim.rs`).
+    /// about once a second while the process works, as it goes to sleep (`reclaim.rs`).
     pub return_freed_memory: Option<fn()>,
 }
 
@@ -168,9 +169,14 @@ pub fn main_with(hooks: RuntimeHooks) -> ExitCode {
     init_logging(cli.log_format, cli.log_level.as_deref());
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(return_freed) = hooks.return_freed_memory {
-        builder.on_thread_park(move || reclaim::before_sleep(return_freed));
-    }
+    let rounds = hooks.return_freed_memory.map(|return_freed| {
+        let rounds = Arc::new(reclaim::Rounds::default());
+        let parked = rounds.clone();
+        builder.on_thread_park(move || parked.before_sleep(return_freed));
+        let woken = rounds.clone();
+        builder.on_thread_unpark(move || woken.after_wake());
+        rounds
+    });
     let runtime = match builder.build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -179,8 +185,8 @@ pub fn main_with(hooks: RuntimeHooks) -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        if hooks.return_freed_memory.is_some() {
-            reclaim::start_rounds();
+        if let Some(rounds) = rounds {
+            rounds.start();
         }
         match cli.command {
             Command::Executor(ExecutorCommand::Call(args)) => call::run(args).await,
