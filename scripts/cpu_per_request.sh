@@ -2,7 +2,7 @@
 # The server's CPU time per request under stream1: what a setting costs, read where it is
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
-#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http | --idle SECONDS]
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http | --idle SECONDS | --rss]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
@@ -13,7 +13,8 @@
 # repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
 # on one keep-alive connection instead (20,000 unless told). `--idle SECONDS` measures what
 # the server costs with no load at all: after the warm-up and a second's rest, its CPU and
-# its threads' wake-ups (context switches) per second over SECONDS, by thread.
+# its threads' wake-ups (context switches) per second over SECONDS, by thread. `--rss` prints
+# the server's resident memory at rest, after two emb loads, and 3 s and 10 s after them.
 # Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ perf_out=
 emb=
 seq1_http=
 idle=
+rss=
 with=()
 while (($#)); do
     case $1 in
@@ -33,6 +35,7 @@ while (($#)); do
         --emb) emb=1; shift ;;
         --seq1-http) seq1_http=1; shift ;;
         --idle) idle=$2; shift 2 ;;
+        --rss) rss=1; shift ;;
         *=*) with+=("$1"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -98,6 +101,20 @@ load() {
     cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" \
         --http "127.0.0.1:$http_port" --only "$scenario" "$@"
 }
+if [[ -n $rss ]]; then
+    resident() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
+    sleep 2
+    at_rest=$(resident)
+    load emb > /dev/null
+    load emb > /dev/null
+    after=$(resident)
+    sleep 3
+    later3=$(resident)
+    sleep 7
+    later10=$(resident)
+    echo "RSS MiB: at rest $at_rest, after emb x2 $after, 3 s later $later3, 10 s later $later10 ($(python3 -c "print(f'{$later10 / $at_rest:.2f}')")x rest)"
+    exit 0
+fi
 if [[ -n $seq1_http ]]; then load seq1_http --n 5000 > /dev/null; else load stream1 > /dev/null; fi
 if [[ -n $idle ]]; then
     # Each thread's name, CPU ticks and context switches.
