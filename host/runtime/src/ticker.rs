@@ -37,8 +37,8 @@ pub(crate) struct EpochTicker {
 struct Shared {
     /// Guest invocations under way, counted per thread on cache lines of their own so
     /// that workers starting calls do not pass one line between cores. An invocation
-    /// that moves threads while it waits ends on another thread's count, so one count
-    /// may go negative; only the sum means anything.
+    /// takes back its count from the line it added it to, even when it ends on another
+    /// thread, so no count goes negative.
     running: Box<[Padded<AtomicIsize>]>,
     /// The thread is parked, or about to park, until an invocation wakes it.
     asleep: AtomicBool,

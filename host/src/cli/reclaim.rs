@@ -39,6 +39,8 @@ pub(super) struct Rounds {
     round: AtomicU64,
     /// Rounds are resting until a worker wakes.
     resting: AtomicBool,
+    /// Workers woken so far, so that rounds never rest on a wake they did not see.
+    wakes: AtomicU64,
     resume: Notify,
 }
 
@@ -53,9 +55,12 @@ impl Rounds {
     }
 
     /// A worker's `on_thread_unpark`: something woke the runtime, so resting rounds start
-    /// again. While they run, this is one load of a flag.
+    /// again. While they run, this is an addition and a load, beside the wake's own syscall.
     pub(super) fn after_wake(&self) {
-        if self.resting.load(Ordering::Relaxed) && self.resting.swap(false, Ordering::AcqRel) {
+        // SeqCst pairs with the round task's store of `resting` and its reading of `wakes`:
+        // either it sees this wake and does not rest, or this sees it resting.
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        if self.resting.load(Ordering::SeqCst) && self.resting.swap(false, Ordering::AcqRel) {
             self.resume.notify_one();
         }
     }
@@ -78,19 +83,25 @@ impl Rounds {
             let mut idle_before = false;
             loop {
                 ticks.tick().await;
+                let wakes = self.wakes.load(Ordering::SeqCst);
                 let now = work();
                 let idle = now.saturating_sub(worked) < IDLE_WORK;
                 worked = now;
                 // The first idle second still has its round: a load's last frees can take
                 // little work.
                 if idle && idle_before {
-                    // `notify_one` keeps its permit for a wake that comes before this waits.
-                    self.resting.store(true, Ordering::Release);
-                    self.resume.notified().await;
-                    ticks.reset();
-                    worked = work();
-                    idle_before = false;
-                    continue;
+                    self.resting.store(true, Ordering::SeqCst);
+                    // A worker woken since the tick may have missed `resting`: no rest then.
+                    let missed = self.wakes.load(Ordering::SeqCst) != wakes;
+                    if !(missed && self.resting.swap(false, Ordering::AcqRel)) {
+                        // `notify_one` keeps its permit for a wake that comes before this
+                        // waits.
+                        self.resume.notified().await;
+                        ticks.reset();
+                        worked = work();
+                        idle_before = false;
+                        continue;
+                    }
                 }
                 idle_before = idle;
                 self.round.fetch_add(1, Ordering::Relaxed);
