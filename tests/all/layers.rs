@@ -129,6 +129,22 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "tokio",
         ],
     ),
+    (
+        "flowhost-shards",
+        &[
+            "flowhost-docs",
+            "flowhost-flow",
+            "flowhost-wire",
+            "flowhost-runtime",
+            "flowhost-router",
+            "flowhost-gateway",
+            "flowhost-client",
+            "flowhost-telemetry",
+            "wasmtime",
+            "tokio",
+            "prometheus",
+        ],
+    ),
 ];
 
 fn manifests() -> Value {

@@ -11,11 +11,12 @@
 //! otherwise wake 500 times a second for nothing. Under load the thread never parks,
 //! and a trickle of requests wakes it at most once per idle period.
 
-use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use flowhost_shards::Shards;
 
 /// How often the epoch advances: the granularity of deadlines and of the
 /// cooperative yields that keep a long guest call from starving the runtime.
@@ -38,18 +39,13 @@ struct Shared {
     /// Guest invocations under way, counted per thread on cache lines of their own so
     /// that workers starting calls do not pass one line between cores. An invocation
     /// takes back its count from the line it added it to, even when it ends on another
-    /// thread, so no count goes negative.
-    running: Box<[Padded<AtomicIsize>]>,
+    /// thread, so no count goes negative. Threads past the owned shards share one count,
+    /// which atomics allow.
+    running: Shards<AtomicIsize>,
     /// The thread is parked, or about to park, until an invocation wakes it.
     asleep: AtomicBool,
     stop: AtomicBool,
 }
-
-/// Keeps a count on cache lines of its own (128 bytes: x86's adjacent-line prefetch
-/// pairs 64-byte lines).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
 
 /// Held by a guest invocation while it may run: the ticker keeps ticking until every
 /// one is dropped. Dropping it on any thread, or with its call cancelled, is fine.
@@ -66,38 +62,17 @@ impl Drop for Awake<'_> {
 
 impl Shared {
     fn busy(&self) -> bool {
-        let running: isize = (self.running.iter())
-            .map(|count| count.0.load(Ordering::SeqCst))
+        let running: isize = (self.running.all())
+            .map(|count| count.load(Ordering::SeqCst))
             .sum();
         running != 0
-    }
-
-    /// This thread's count: the next free one the first time a thread asks, then the
-    /// same. Threads past the number of counts share them, which atomics allow.
-    fn my_count(&self) -> &AtomicIsize {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static INDEX: Cell<Option<usize>> = const { Cell::new(None) };
-        }
-        let index = INDEX.with(|index| match index.get() {
-            Some(index) => index,
-            None => {
-                let next = NEXT.fetch_add(1, Ordering::Relaxed);
-                index.set(Some(next));
-                next
-            }
-        });
-        &self.running[index % self.running.len()].0
     }
 }
 
 impl EpochTicker {
     pub(crate) fn start(engine: wasmtime::Engine) -> std::io::Result<Self> {
-        // Twice the cores: the workers and the blocking threads beside them.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let counts = (2 * cores).clamp(4, 64);
         let shared = Arc::new(Shared {
-            running: (0..counts).map(|_| Padded::default()).collect(),
+            running: Shards::new(),
             asleep: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -116,7 +91,7 @@ impl EpochTicker {
     /// Marks a guest invocation as under way, waking the ticker if it is parked. Take it
     /// after the store's epoch deadline is set and hold it until the invocation ends.
     pub(crate) fn awake(&self) -> Awake<'_> {
-        let running = self.shared.my_count();
+        let (running, _) = self.shared.running.mine();
         // SeqCst pairs with the ticker's store of `asleep` and its reading of the
         // counts: either it sees this invocation, or this sees it going to sleep.
         running.fetch_add(1, Ordering::SeqCst);

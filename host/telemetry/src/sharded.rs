@@ -4,110 +4,24 @@
 //! prometheus' own types keep one set of atomics per series, which every worker thread writes:
 //! on a busy gateway each observation moves that line between cores, and a histogram's
 //! observation is four such writes (its shard switch, bucket, sum and count). Here each series
-//! is split into shards on lines of their own. A thread takes the next shard the first time it
-//! records and keeps it (threads past [`owned_shards`] share one more), so a worker writes only
-//! lines no other thread writes, with a plain load and store rather than an atomic addition;
-//! a scrape adds the shards up. Sums are integers (nanoseconds, bytes), not prometheus'
-//! compare-and-swap loop on a float.
+//! is a `flowhost_shards::Shards` of cells, one per thread on lines of their own, so a worker
+//! writes only lines no other thread writes, with a plain load and store rather than an
+//! atomic addition; a scrape adds the shards up. Sums are integers (nanoseconds, bytes), not
+//! prometheus' compare-and-swap loop on a float.
 //!
 //! The families are ordinary [`Collector`]s: the registry, the text encoder and the exporters
 //! read them as they read prometheus' own.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto;
 
-/// Keeps what is in it on cache lines of its own (128 bytes: x86's adjacent-line prefetch
-/// pairs 64-byte lines).
-#[derive(Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// How many threads get a shard of their own in every series: twice the machine's cores (the
-/// workers, and the blocking threads and timers beside them), at least 4 and at most 64.
-/// Threads past them share one more shard.
-fn owned_shards() -> usize {
-    static COUNT: OnceLock<usize> = OnceLock::new();
-    *COUNT.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (2 * cores).clamp(4, 64)
-    })
-}
-
-/// This thread's place in every series: a shard only it writes, or the shared one.
-#[derive(Clone, Copy)]
-pub(crate) enum Shard {
-    Owned(usize),
-    Shared,
-}
-
-impl Shard {
-    /// Whether the thread alone writes the cells at this shard (see [`add`]).
-    pub(crate) fn alone(self) -> bool {
-        matches!(self, Shard::Owned(_))
-    }
-}
-
-pub(crate) fn my_shard() -> Shard {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    let index = INDEX.with(|index| {
-        if index.get() == usize::MAX {
-            index.set(NEXT.fetch_add(1, Ordering::Relaxed));
-        }
-        index.get()
-    });
-    if index < owned_shards() {
-        Shard::Owned(index)
-    } else {
-        Shard::Shared
-    }
-}
-
-/// One value per thread that owns a shard, then the shared one: one allocation, so a handle
-/// reaches its cell in one step.
-pub(crate) struct Shards<T>(Arc<[Padded<T>]>);
-
-impl<T> Clone for Shards<T> {
-    fn clone(&self) -> Self {
-        Shards(self.0.clone())
-    }
-}
-
-impl<T: Default> Shards<T> {
-    pub(crate) fn new() -> Self {
-        Shards((0..=owned_shards()).map(|_| Padded::default()).collect())
-    }
-}
-
-impl<T> Shards<T> {
-    /// This thread's cell, and whether it is the only thread that writes it.
-    fn mine(&self) -> (&T, bool) {
-        self.at(my_shard())
-    }
-
-    /// The cell of the thread at `shard` ([`my_shard`], read once for a hook's several
-    /// blocks), and whether that thread alone writes it.
-    pub(crate) fn at(&self, shard: Shard) -> (&T, bool) {
-        // Every series has `owned_shards()` owned cells, then the shared one.
-        match shard {
-            Shard::Owned(index) => (&self.0[index].0, true),
-            Shard::Shared => (&self.0[self.0.len() - 1].0, false),
-        }
-    }
-
-    pub(crate) fn all(&self) -> impl Iterator<Item = &T> {
-        self.0.iter().map(|cell| &cell.0)
-    }
-}
+pub(crate) use flowhost_shards::{Shard, Shards, my_shard};
 
 /// Adds `n` to `cell`. A thread that alone writes its cell loads and stores (no other writer
 /// can come between them, and readers see either value); the shared cell takes an atomic
