@@ -1,6 +1,6 @@
 //! Idle workers hand the memory they freed back to the OS.
 //!
-//! The binary's allocator (mimalloc, `main.rs`) keeps a thread's freed pages until that same
+//! The binary's allocator (mimalloc, `allocator.rs`) keeps a thread's freed pages until that same
 //! thread allocates again. After a load, one worker may take every later request while the
 //! other sleeps, holding the load's peak resident for as long as the process lives. So once a
 //! second the runtime starts a new reclaim round and wakes its sleeping workers. Each worker,
