@@ -9,6 +9,7 @@
 # points the exporter at it), warms it up with one stream1 run, then drives N stream1
 # requests (300,000 unless told) and prints the server's user+system CPU per request, the
 # sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
+# `PERF_FREQ` (999) and `PERF_CALL_GRAPH` (fp; `dwarf` sees through libc's memmove) set how.
 # `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
 # repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
 # on one keep-alive connection instead (20,000 unless told). `--idle SECONDS` measures what
@@ -150,7 +151,7 @@ before=$(ticks "$server")
 switches_before=$(switches "$server")
 sink_before=${sink:+$(ticks "$sink")}
 if [[ -n $perf_out ]]; then
-    perf record -F "${PERF_FREQ:-999}" -g -p "$server" -o "$perf_out" > /dev/null 2>&1 &
+    perf record -F "${PERF_FREQ:-999}" --call-graph "${PERF_CALL_GRAPH:-fp}" -p "$server" -o "$perf_out" > /dev/null 2>&1 &
     perf=$!
 fi
 if [[ -n $emb ]]; then
