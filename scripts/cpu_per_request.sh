@@ -3,6 +3,7 @@
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
 #   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http | --idle SECONDS | --rss]
+#   bash scripts/cpu_per_request.sh --floor [--raw] [--requests N] [--perf OUT.data] [--emb | --seq1-http]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
@@ -16,12 +17,18 @@
 # the server costs with no load at all: after the warm-up and a second's rest, its CPU and
 # its threads' wake-ups (context switches) per second over SECONDS, by thread. `--rss` prints
 # the server's resident memory at rest, after two emb loads, and 3 s and 10 s after them.
+# `--floor` measures the do-nothing servers instead of flowhost (`floor_server`: the tonic echo
+# for stream1 and emb, `--raw` for its undecoded one, the hyper echo for seq1_http), so a
+# request's CPU can be set beside its floor's on the same instrument.
 # Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 binary=$1
 shift
+floor=
+floor_args=()
+if [[ $binary == --floor ]]; then floor=1; fi
 requests=
 perf_out=
 emb=
@@ -37,6 +44,7 @@ while (($#)); do
         --seq1-http) seq1_http=1; shift ;;
         --idle) idle=$2; shift 2 ;;
         --rss) rss=1; shift ;;
+        --raw) floor_args+=(--raw); shift ;;
         *=*) with+=("$1"); shift ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -89,10 +97,25 @@ executors:
     uses: $PWD/target/wasm32-wasip2/release/noop_executor.wasm
 YML
 
-FLOWHOST_LOG=warn "$binary" run "$work/flow.yml" > "$work/server.log" 2>&1 &
-server=$!
-pids+=("$server")
-until grep -q ready "$work/server.log"; do
+if [[ -n $floor ]]; then
+    # Its own executable, not `cargo bench`, so its CPU time can be read; it serves until
+    # its stdin closes.
+    floor_binary=$(cargo bench -p flowhost --bench floor_server --no-run 2>&1 |
+        sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+    mkfifo "$work/floor-stdin"
+    "$floor_binary" --grpc-port "$port" --http-port "$http_port" "${floor_args[@]}" \
+        < "$work/floor-stdin" > "$work/server.log" 2>&1 &
+    server=$!
+    pids+=("$server")
+    exec 4> "$work/floor-stdin"
+    ready=listening
+else
+    FLOWHOST_LOG=warn "$binary" run "$work/flow.yml" > "$work/server.log" 2>&1 &
+    server=$!
+    pids+=("$server")
+    ready=ready
+fi
+until grep -q "$ready" "$work/server.log"; do
     kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
     sleep 0.1
 done
