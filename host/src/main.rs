@@ -4,5 +4,5 @@
 mod allocator;
 
 fn main() -> std::process::ExitCode {
-    flowhost::cli::main_with(allocator::runtime_hooks())
+    flowhost::cli::main(allocator::runtime_hooks())
 }

@@ -150,12 +150,8 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
     };
 }
 
-/// Runs the `flowhost` command line: parses the arguments, sets up logging, reports errors.
-pub fn main() -> ExitCode {
-    main_with(RuntimeHooks::default())
-}
-
-/// What the binary, which owns the process's allocator, asks of the async runtime.
+/// What the binary, which owns the process's allocator, asks of the async runtime
+/// (`RuntimeHooks::default()` asks nothing).
 #[derive(Default)]
 pub struct RuntimeHooks {
     /// Hands the memory the calling thread has freed back to the OS. Called by each worker
@@ -163,8 +159,9 @@ pub struct RuntimeHooks {
     pub return_freed_memory: Option<fn()>,
 }
 
-/// [`main`], with the runtime's workers calling `hooks`.
-pub fn main_with(hooks: RuntimeHooks) -> ExitCode {
+/// Runs the `flowhost` command line, its runtime's workers calling `hooks`: parses the
+/// arguments, sets up logging, reports errors.
+pub fn main(hooks: RuntimeHooks) -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_level.as_deref());
     let mut builder = tokio::runtime::Builder::new_multi_thread();
