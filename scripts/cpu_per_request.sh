@@ -49,6 +49,14 @@ while (($#)); do
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
+if [[ -n $floor && ${#with[@]} -gt 0 ]]; then
+    echo "--floor serves no flow: KEY=VALUE settings do not apply" >&2
+    exit 2
+fi
+if [[ -z $floor && ${#floor_args[@]} -gt 0 ]]; then
+    echo "--raw is a floor server's setting: use it with --floor" >&2
+    exit 2
+fi
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
