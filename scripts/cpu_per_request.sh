@@ -60,6 +60,12 @@ fi
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A bench target's own executable, built if need be: run directly, not through `cargo bench`,
+# so its CPU time is its own in /proc.
+bench_executable() {
+    cargo bench -p flowhost --bench "$1" --no-run 2>&1 |
+        sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1
+}
 # Context switches of all the process's threads (a wake-up between threads shows here).
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 
@@ -89,9 +95,7 @@ sink=
 if printf '%s\n' "${with[@]}" | grep -qx 'tracing=true'; then
     sink_port=$(free_port)
     mkfifo "$work/sink-stdin"
-    # The sink's own executable, not `cargo bench`, so its CPU time can be read.
-    sink_binary=$(cargo bench -p flowhost --bench otlp_sink --no-run 2>&1 |
-        sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+    sink_binary=$(bench_executable otlp_sink)
     "$sink_binary" --port "$sink_port" < "$work/sink-stdin" > "$work/sink.out" 2>&1 &
     sink=$!
     pids+=("$sink")
@@ -106,10 +110,8 @@ executors:
 YML
 
 if [[ -n $floor ]]; then
-    # Its own executable, not `cargo bench`, so its CPU time can be read; it serves until
-    # its stdin closes.
-    floor_binary=$(cargo bench -p flowhost --bench floor_server --no-run 2>&1 |
-        sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
+    # It serves until its stdin closes.
+    floor_binary=$(bench_executable floor_server)
     mkfifo "$work/floor-stdin"
     "$floor_binary" --grpc-port "$port" --http-port "$http_port" "${floor_args[@]}" \
         < "$work/floor-stdin" > "$work/server.log" 2>&1 &
