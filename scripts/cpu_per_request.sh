@@ -9,7 +9,10 @@
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
 # points the exporter at it), warms it up with one stream1 run, then drives N stream1
 # requests (300,000 unless told) and prints the server's user+system CPU per request, the
-# sink's, and the load generator's requests/s. `--perf` records a profile of the measured run.
+# sink's, the load generator's, their sum, and the load generator's requests/s. While the two
+# cores are saturated (default workers), requests/s is their 2 CPU-seconds a second over that
+# sum, so two settings' sums give their throughput ratio; with `TOKIO_WORKER_THREADS=1` the
+# sums vary less. `--perf` records a profile of the measured run.
 # `PERF_FREQ` (999) and `PERF_CALL_GRAPH` (fp; `dwarf` sees through libc's memmove) set how.
 # `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
 # repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
@@ -80,7 +83,8 @@ trap cleanup EXIT
 
 requests=${requests:-$([[ -n $seq1_http ]] && echo 5000 || echo 300000)}
 
-cargo bench -q -p flowhost --bench gateway_load --no-run
+# Run directly, not through `cargo bench`, so that its CPU time is its own.
+load_binary=$(bench_executable gateway_load)
 port=$(free_port)
 http_port=$(free_port)
 {
@@ -132,8 +136,7 @@ done
 load() {
     local scenario=$1
     shift
-    cargo bench -q -p flowhost --bench gateway_load -- --grpc "127.0.0.1:$port" \
-        --http "127.0.0.1:$http_port" --only "$scenario" "$@"
+    "$load_binary" --grpc "127.0.0.1:$port" --http "127.0.0.1:$http_port" --only "$scenario" "$@"
 }
 if [[ -n $rss ]]; then
     resident() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
@@ -187,14 +190,22 @@ if [[ -n $perf_out ]]; then
     perf record -F "${PERF_FREQ:-999}" --call-graph "${PERF_CALL_GRAPH:-fp}" -p "$server" -o "$perf_out" > /dev/null 2>&1 &
     perf=$!
 fi
-if [[ -n $emb ]]; then
-    requests=2100
-    result=$(for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done)
-elif [[ -n $seq1_http ]]; then
-    result=$(load seq1_http --n "$requests")
-else
-    result=$(load stream1 --n "$requests")
-fi
+measured() {
+    if [[ -n $emb ]]; then
+        requests=2100
+        for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done
+    elif [[ -n $seq1_http ]]; then
+        load seq1_http --n "$requests"
+    else
+        load stream1 --n "$requests"
+    fi
+}
+# The load generator's user and system seconds (bash's `time`, which counts the children it
+# waited for), on the last line of what it writes to stderr.
+TIMEFORMAT='%3U %3S'
+{ time measured > "$work/load.out"; } 2> "$work/load.time"
+[[ -n $emb ]] && requests=2100
+result=$(cat "$work/load.out")
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
 if [[ -n $seq1_http ]]; then
     # The load generator sends at most 5,000 of these (and 50 unmeasured before them); what
@@ -207,7 +218,18 @@ hz=$(getconf CLK_TCK)
 per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.1f} µs')"; }
 echo "server CPU per request: $(per_request "$before" "$after")"
 python3 -c "print(f'server context switches per request: {($switches_after - $switches_before) / $requests:.3f}')"
-if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_before" "$(ticks "$sink")")"; fi
+sink_after=${sink:+$(ticks "$sink")}
+if [[ -n $sink ]]; then echo "OTLP sink CPU per request: $(per_request "$sink_before" "$sink_after")"; fi
+load_seconds=$(tail -1 "$work/load.time" | awk '{print $1 + $2}')
+python3 - "$before" "$after" "${sink_before:-0}" "${sink_after:-0}" "$load_seconds" "$hz" "$requests" <<'PY'
+import sys
+before, after, sink_before, sink_after, load, hz, requests = map(float, sys.argv[1:])
+server, sink = (after - before) / hz, (sink_after - sink_before) / hz
+print(f"load generator CPU per request: {load / requests * 1e6:.1f} µs")
+# While the cores are saturated, requests/s is the cores' seconds over this sum, so two
+# settings' sums give their throughput's ratio without the rounds' noise.
+print(f"all processes' CPU per request: {(server + sink + load) / requests * 1e6:.1f} µs")
+PY
 if [[ -n $emb ]]; then
     echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"
 else
