@@ -203,8 +203,8 @@ measured() {
 # The load generator's user and system seconds (bash's `time`, which counts the children it
 # waited for), on the last line of what it writes to stderr.
 TIMEFORMAT='%3U %3S'
+# A group, not a subshell: `measured` sets `requests` for --emb.
 { time measured > "$work/load.out"; } 2> "$work/load.time"
-[[ -n $emb ]] && requests=2100
 result=$(cat "$work/load.out")
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
 if [[ -n $seq1_http ]]; then
@@ -227,7 +227,7 @@ before, after, sink_before, sink_after, load, hz, requests = map(float, sys.argv
 server, sink = (after - before) / hz, (sink_after - sink_before) / hz
 print(f"load generator CPU per request: {load / requests * 1e6:.1f} µs")
 # While the cores are saturated, requests/s is the cores' seconds over this sum, so two
-# settings' sums give their throughput's ratio without the rounds' noise.
+# settings' sums give their throughput's ratio.
 print(f"all processes' CPU per request: {(server + sink + load) / requests * 1e6:.1f} µs")
 PY
 if [[ -n $emb ]]; then
