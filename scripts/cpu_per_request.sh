@@ -215,7 +215,7 @@ fi
 after=$(ticks "$server")
 switches_after=$(switches "$server")
 hz=$(getconf CLK_TCK)
-per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.1f} µs')"; }
+per_request() { python3 -c "print(f'{($2 - $1) / $hz / $requests * 1e6:.2f} µs')"; }
 echo "server CPU per request: $(per_request "$before" "$after")"
 python3 -c "print(f'server context switches per request: {($switches_after - $switches_before) / $requests:.3f}')"
 sink_after=${sink:+$(ticks "$sink")}
@@ -225,10 +225,10 @@ python3 - "$before" "$after" "${sink_before:-0}" "${sink_after:-0}" "$load_secon
 import sys
 before, after, sink_before, sink_after, load, hz, requests = map(float, sys.argv[1:])
 server, sink = (after - before) / hz, (sink_after - sink_before) / hz
-print(f"load generator CPU per request: {load / requests * 1e6:.1f} µs")
+print(f"load generator CPU per request: {load / requests * 1e6:.2f} µs")
 # While the cores are saturated, requests/s is the cores' seconds over this sum, so two
 # settings' sums give their throughput's ratio.
-print(f"all processes' CPU per request: {(server + sink + load) / requests * 1e6:.1f} µs")
+print(f"all processes' CPU per request: {(server + sink + load) / requests * 1e6:.2f} µs")
 PY
 if [[ -n $emb ]]; then
     echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"
