@@ -3,6 +3,7 @@
 //! queue). Not part of the supported API.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::bindings::DocumentBatch;
 use super::component::ExecutorComponent;
@@ -39,6 +40,8 @@ impl DirectInstance {
         docs: &DocumentBatch,
         parameters: &str,
     ) -> Result<Option<DocumentBatch>, Fault> {
-        self.0.call(method, endpoint, docs, parameters).await
+        (self.0)
+            .call(Instant::now(), method, endpoint, docs, parameters)
+            .await
     }
 }

@@ -15,9 +15,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
-use flowhost_telemetry::{CallMeter, CallOutcome, ExecutorMetrics, RunningCall, trace};
+use flowhost_telemetry::{CallOutcome, ExecutorMetrics, RunningCall, trace};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::bindings::{Description, DocumentBatch};
@@ -163,7 +163,10 @@ impl Executor {
                 (slot.live.clone().lock_owned().await, queued)
             }
         };
-        let running = meter.map(CallMeter::started);
+        // One reading for the call's start: its deadline counts from it, and so does the
+        // compute time the metrics record.
+        let took_turn = Instant::now();
+        let running = meter.map(|meter| meter.started_at(took_turn));
         let started = traced.then(SystemTime::now);
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
@@ -178,7 +181,10 @@ impl Executor {
             endpoint.to_owned(),
             docs,
             parameters.to_owned(),
-            running,
+            TurnTaken {
+                at: took_turn,
+                running,
+            },
         ));
         let result = turn.await;
         if let Some(started) = started {
@@ -186,6 +192,12 @@ impl Executor {
         }
         result
     }
+}
+
+/// When a call took its turn on the instance, and its metrics' record of it when monitored.
+struct TurnTaken {
+    at: Instant,
+    running: Option<RunningCall>,
 }
 
 /// One call on the instance, the lock held: restarts it first if a poisoned one was not
@@ -197,8 +209,12 @@ async fn take_turn(
     endpoint: String,
     docs: DocumentBatch,
     parameters: String,
-    running: Option<RunningCall>,
+    turn: TurnTaken,
 ) -> Result<DocumentBatch, CallFailure> {
+    let TurnTaken {
+        at: mut took_turn,
+        running,
+    } = turn;
     let executor = || slot.config.name.clone();
     let count = |outcome: CallOutcome, documents: usize, instance: Option<&LiveInstance>| {
         let (Some(running), Some(metrics)) = (running, &slot.config.metrics) else {
@@ -217,7 +233,11 @@ async fn take_turn(
         // Boxed: starting an instance is a large future that only a replaced instance's
         // next call needs, and it would otherwise make every call's future as large.
         None => match Box::pin(LiveInstance::start(&slot.component, &slot.config)).await {
-            Ok((fresh, _)) => live.insert(fresh),
+            Ok((fresh, _)) => {
+                // The restart is not the call's: its deadline counts from now.
+                took_turn = Instant::now();
+                live.insert(fresh)
+            }
             Err(error) => {
                 count(CallOutcome::Unavailable, docs.roots.len(), None);
                 return Err(CallFailure {
@@ -230,7 +250,10 @@ async fn take_turn(
             }
         },
     };
-    let fault = match instance.call(&method, &endpoint, &docs, &parameters).await {
+    let fault = match instance
+        .call(took_turn, &method, &endpoint, &docs, &parameters)
+        .await
+    {
         Ok(answer) => {
             let answer = answer.unwrap_or(docs);
             count(CallOutcome::Ok, answer.roots.len(), Some(instance));

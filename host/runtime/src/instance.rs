@@ -107,7 +107,7 @@ impl LiveInstance {
         let uses_with = config.uses_with.to_string();
         let metas = config.metas();
         let budget = config.limits.start_timeout;
-        let deadline = instance.arm(budget);
+        let deadline = instance.arm(budget, Instant::now());
         let guest = instance.world.flowhost_executor_executor();
         let outcome = timed(
             &instance.ticker,
@@ -206,22 +206,24 @@ impl LiveInstance {
 
     async fn describe(&mut self) -> Result<Description, Fault> {
         let budget = self.limits.start_timeout;
-        let deadline = self.arm(budget);
+        let deadline = self.arm(budget, Instant::now());
         let guest = self.world.flowhost_executor_executor();
         let outcome = timed(&self.ticker, deadline, guest.call_describe(&mut self.store)).await;
         self.settle(outcome, budget)
     }
 
-    /// Runs one method. `Ok(None)` means the guest left the documents unchanged.
+    /// Runs one method, its deadline counted from `started` (when the call took the
+    /// instance). `Ok(None)` means the guest left the documents unchanged.
     pub(crate) async fn call(
         &mut self,
+        started: Instant,
         method: &str,
         endpoint: &str,
         docs: &DocumentBatch,
         parameters: &str,
     ) -> Result<Option<DocumentBatch>, Fault> {
         let budget = Some(self.limits.timeout);
-        let deadline = self.arm(budget);
+        let deadline = self.arm(budget, started);
         let guest = self.world.flowhost_executor_executor();
         let outcome = timed(
             &self.ticker,
@@ -249,10 +251,10 @@ impl LiveInstance {
         (memory, fuel)
     }
 
-    /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`;
-    /// returns its deadline.
-    fn arm(&mut self, budget: Option<Duration>) -> Option<Instant> {
-        arm(&mut self.store, &self.limits, budget)
+    /// Starts the clock (and the fuel meter) for one guest invocation of at most `budget`
+    /// from `from`; returns its deadline.
+    fn arm(&mut self, budget: Option<Duration>, from: Instant) -> Option<Instant> {
+        arm(&mut self.store, &self.limits, budget, from)
     }
 
     /// Stops the clock and explains a failure; `None` is the host-side timer having fired.
@@ -304,9 +306,10 @@ fn arm(
     store: &mut Store<InstanceState>,
     limits: &InstanceLimits,
     budget: Option<Duration>,
+    from: Instant,
 ) -> Option<Instant> {
     let state = store.data_mut();
-    let deadline = budget.map(|budget| Instant::now() + budget);
+    let deadline = budget.map(|budget| from + budget);
     state.deadline = deadline;
     state.deadline_hit = false;
     state.limiter.refused = None;
@@ -331,7 +334,7 @@ async fn arm_and_instantiate(
     component: &ExecutorComponent,
     limits: &InstanceLimits,
 ) -> Result<ExecutorWorld, InstantiateFailure> {
-    arm(store, limits, limits.start_timeout);
+    arm(store, limits, limits.start_timeout, Instant::now());
     let awake = component.ticker.awake();
     let result = component.pre.instantiate_async(&mut *store).await;
     drop(awake);

@@ -41,7 +41,7 @@ fn hooks(c: &mut Criterion) {
         });
         group.bench_function(format!("executor call, instance free{case}"), |b| {
             b.iter(|| {
-                let running = instance.queued().started();
+                let running = instance.queued().started_at(Instant::now());
                 instance.finished(running, black_box(endpoint), 1, CallOutcome::Ok);
             })
         });
@@ -78,7 +78,7 @@ fn hooks(c: &mut Criterion) {
         b.iter_batched(
             &mut evict,
             |()| {
-                let running = instance.queued().started();
+                let running = instance.queued().started_at(Instant::now());
                 instance.finished(running, black_box("/"), 1, CallOutcome::Ok);
             },
             BatchSize::PerIteration,

@@ -399,11 +399,12 @@ impl CallMeter<'_> {
         self.waiting = Some(Instant::now());
     }
 
-    /// The call has the instance: its wait ends, its compute begins. What is left to record
-    /// is [`ExecutorMetrics::finished`]'s, which the call's end must reach.
-    pub fn started(mut self) -> RunningCall {
+    /// The call took the instance at `now`: its wait ends, its compute begins. What is left
+    /// to record is [`ExecutorMetrics::finished`]'s, which the call's end must reach.
+    ///
+    /// The caller reads the clock: it needs the same reading for the call's deadline.
+    pub fn started_at(mut self, now: Instant) -> RunningCall {
         self.started = true;
-        let now = Instant::now();
         if let Some(waiting) = self.waiting {
             let (cells, alone) = self.metrics.cells.at(my_shard());
             cells

@@ -250,6 +250,8 @@ impl Registrar<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     /// Every metric the Grafana dashboard in `examples/grafana` queries is one this crate
@@ -265,7 +267,7 @@ mod tests {
             shard: 0,
             shards: 1,
         });
-        let running = instance.queued().started();
+        let running = instance.queued().started_at(Instant::now());
         instance.finished(running, "/index", 1, CallOutcome::Ok);
         instance.replaced(CallOutcome::Trap);
         instance.memory(1);
@@ -342,15 +344,15 @@ mod tests {
             shards: 1,
         });
         instance.bind_endpoints(["/index"]);
-        let running = instance.queued().started();
+        let running = instance.queued().started_at(Instant::now());
         instance.finished(running, "/index", 3, CallOutcome::Ok);
-        let running = instance.queued().started();
+        let running = instance.queued().started_at(Instant::now());
         instance.finished(running, "/index", 3, CallOutcome::Raised);
-        let running = instance.queued().started();
+        let running = instance.queued().started_at(Instant::now());
         instance.finished(running, "/unbound", 5, CallOutcome::Ok);
         let mut busy = instance.queued();
         busy.waits();
-        let running = busy.started();
+        let running = busy.started_at(Instant::now());
         instance.finished(running, "/index", 3, CallOutcome::Ok);
         drop(instance.queued());
         let waiting = instance.queued();
