@@ -2,8 +2,8 @@
 # The server's CPU time per request under stream1: what a setting costs, read where it is
 # spent rather than in a throughput that the load generator's share of 2 cores also moves.
 #
-#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1-http | --idle SECONDS | --rss]
-#   bash scripts/cpu_per_request.sh --floor [--raw] [--requests N] [--perf OUT.data] [--emb | --seq1-http]
+#   bash scripts/cpu_per_request.sh BINARY [KEY=VALUE ...] [--requests N] [--perf OUT.data] [--emb | --seq1 | --seq1-http | --idle SECONDS | --rss]
+#   bash scripts/cpu_per_request.sh --floor [--raw] [--requests N] [--perf OUT.data] [--emb | --seq1 | --seq1-http]
 #
 # Serves the benchmarks' one-executor flow (noop_executor.wasm, gRPC) with BINARY, each
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
@@ -15,15 +15,17 @@
 # sums vary less. `--perf` records a profile of the measured run.
 # `PERF_FREQ` (999) and `PERF_CALL_GRAPH` (fp; `dwarf` sees through libc's memmove) set how.
 # `--emb` measures the emb scenario instead (100 documents of 512 float32 a request; its run
-# repeated 10 times, 2,100 requests). `--seq1-http` measures sequential `POST /post` requests
-# on one keep-alive connection instead (the load generator sends at most 5,000). `--idle SECONDS` measures what
+# repeated 10 times, 2,100 requests). `--seq1` measures sequential unary gRPC calls instead, and
+# `--seq1-http` sequential `POST /post` requests on one keep-alive connection (the load
+# generator sends at most 5,000 of either a run, after 50 it does not time; the run repeated
+# 10 times, the median run's requests/s printed). `--idle SECONDS` measures what
 # the server costs with no load at all: after the warm-up and a second's rest, its CPU and
 # its threads' wake-ups (context switches) per second over SECONDS, by thread. `--rss` prints
 # the server's resident memory at rest, after two emb loads, and 3 s and 10 s after them.
 # `--floor` measures the do-nothing servers instead of flowhost (`floor_server`: the tonic echo
-# for stream1 and emb, `--raw` for its undecoded one, the hyper echo for seq1_http), so a
+# for stream1, seq1 and emb, `--raw` for its undecoded one, the hyper echo for seq1_http), so a
 # request's CPU can be set beside its floor's on the same instrument.
-# Alternate two settings a few times and compare medians (BENCHMARKS.md does so).
+# `scripts/cpu_pairs.py` alternates two settings' runs as many times as asked and compares them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +37,8 @@ if [[ $binary == --floor ]]; then floor=1; fi
 requests=
 perf_out=
 emb=
-seq1_http=
+scenario=stream1
+sequential=
 idle=
 rss=
 with=()
@@ -44,7 +47,8 @@ while (($#)); do
         --requests) requests=$2; shift 2 ;;
         --perf) perf_out=$2; shift 2 ;;
         --emb) emb=1; shift ;;
-        --seq1-http) seq1_http=1; shift ;;
+        --seq1) scenario=seq1; sequential=1; shift ;;
+        --seq1-http) scenario=seq1_http; sequential=1; shift ;;
         --idle) idle=$2; shift 2 ;;
         --rss) rss=1; shift ;;
         --raw) floor_args+=(--raw); shift ;;
@@ -81,7 +85,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-requests=${requests:-$([[ -n $seq1_http ]] && echo 5000 || echo 300000)}
+requests=${requests:-$([[ -n $sequential ]] && echo 5000 || echo 300000)}
 
 # Run directly, not through `cargo bench`, so that its CPU time is its own.
 load_binary=$(bench_executable gateway_load)
@@ -152,7 +156,7 @@ if [[ -n $rss ]]; then
     echo "RSS MiB: at rest $at_rest, after emb x2 $after, 3 s later $later3, 10 s later $later10 ($(python3 -c "print(f'{$later10 / $at_rest:.2f}')")x rest)"
     exit 0
 fi
-if [[ -n $seq1_http ]]; then load seq1_http --n 5000 > /dev/null; else load stream1 > /dev/null; fi
+if [[ -n $sequential ]]; then load "$scenario" --n 5000 > /dev/null; else load stream1 > /dev/null; fi
 if [[ -n $idle ]]; then
     # Each thread's name, CPU ticks and context switches.
     threads() {
@@ -194,8 +198,9 @@ measured() {
     if [[ -n $emb ]]; then
         requests=2100
         for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done
-    elif [[ -n $seq1_http ]]; then
-        load seq1_http --n "$requests"
+    elif [[ -n $sequential ]]; then
+        # Repeated: one run's few hundred milliseconds are a few dozen of the CPU clock's ticks.
+        for _ in 1 2 3 4 5 6 7 8 9 10; do load "$scenario" --n "$requests"; done
     else
         load stream1 --n "$requests"
     fi
@@ -207,10 +212,10 @@ TIMEFORMAT='%3U %3S'
 { time measured > "$work/load.out"; } 2> "$work/load.time"
 result=$(cat "$work/load.out")
 if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true; fi
-if [[ -n $seq1_http ]]; then
-    # The load generator sends at most 5,000 of these (and 50 unmeasured before them); what
-    # it sent is what the CPU is divided by.
-    requests=$(($(grep -o '"n": *[0-9]*' <<< "$result" | head -1 | grep -o '[0-9]*$') + 50))
+if [[ -n $sequential ]]; then
+    # The load generator sends at most 5,000 of these a run (and 50 unmeasured before them);
+    # what it sent is what the CPU is divided by.
+    requests=$((10 * ($(grep -o '"n": *[0-9]*' <<< "$result" | head -1 | grep -o '[0-9]*$') + 50)))
 fi
 after=$(ticks "$server")
 switches_after=$(switches "$server")
@@ -233,7 +238,7 @@ PY
 if [[ -n $emb ]]; then
     echo "emb docs/s: $(grep -o '"docs_per_s": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n 5p) (median of 10)"
 else
-    echo "$([[ -n $seq1_http ]] && echo seq1_http || echo stream1) requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | head -1 | grep -o '[0-9.]*$')"
+    echo "$scenario requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n "$(($(grep -c rps <<< "$result") / 2 + 1))p")"
 fi
 if grep -qi dropped "$work/server.log"; then
     dropped=$(grep -o 'dropped=[0-9]*' "$work/server.log" | awk -F= '{n += $2} END {print n + 0}')
