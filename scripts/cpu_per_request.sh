@@ -194,13 +194,15 @@ if [[ -n $perf_out ]]; then
     perf record -F "${PERF_FREQ:-999}" --call-graph "${PERF_CALL_GRAPH:-fp}" -p "$server" -o "$perf_out" > /dev/null 2>&1 &
     perf=$!
 fi
+# emb and the sequential scenarios repeat their run: one run's few hundred milliseconds are
+# a few dozen of the CPU clock's ticks.
+repeats=10
 measured() {
     if [[ -n $emb ]]; then
-        requests=2100
-        for _ in 1 2 3 4 5 6 7 8 9 10; do load emb; done
+        requests=$((repeats * 210))
+        for ((run = 0; run < repeats; run++)); do load emb; done
     elif [[ -n $sequential ]]; then
-        # Repeated: one run's few hundred milliseconds are a few dozen of the CPU clock's ticks.
-        for _ in 1 2 3 4 5 6 7 8 9 10; do load "$scenario" --n "$requests"; done
+        for ((run = 0; run < repeats; run++)); do load "$scenario" --n "$requests"; done
     else
         load stream1 --n "$requests"
     fi
@@ -215,7 +217,7 @@ if [[ -n $perf_out ]]; then kill -INT "$perf"; wait "$perf" 2>/dev/null || true;
 if [[ -n $sequential ]]; then
     # The load generator sends at most 5,000 of these a run (and 50 unmeasured before them);
     # what it sent is what the CPU is divided by.
-    requests=$((10 * ($(grep -o '"n": *[0-9]*' <<< "$result" | head -1 | grep -o '[0-9]*$') + 50)))
+    requests=$((repeats * ($(grep -o '"n": *[0-9]*' <<< "$result" | head -1 | grep -o '[0-9]*$') + 50)))
 fi
 after=$(ticks "$server")
 switches_after=$(switches "$server")
