@@ -242,6 +242,15 @@ if [[ -n $emb ]]; then
 else
     echo "$scenario requests/s: $(grep -o '"rps": *[0-9.]*' <<< "$result" | grep -o '[0-9.]*$' | sort -n | sed -n "$(($(grep -c rps <<< "$result") / 2 + 1))p")"
 fi
+if [[ -n $sink ]]; then
+    # The sink prints what it got when its stdin closes and its connections do: how big
+    # the exports and spans are.
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    exec 3>&-
+    wait "$sink" 2>/dev/null || true
+    grep '^spans' "$work/sink.out" | awk '{printf "OTLP sink got %s spans in %s exports (%.0f spans an export), %.0f bytes a span\n", $2, $4, $2 / $4, $6 / $2}'
+fi
 if grep -qi dropped "$work/server.log"; then
     dropped=$(grep -o 'dropped=[0-9]*' "$work/server.log" | awk -F= '{n += $2} END {print n + 0}')
     echo "spans dropped (the export queue was full): $dropped in $(grep -ci dropped "$work/server.log") warnings"

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use flowhost_telemetry::{CallOutcome, ExecutorMetrics, RunningCall, trace};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -159,15 +159,14 @@ impl Executor {
                 if let Some(meter) = meter.as_mut() {
                     meter.waits();
                 }
-                let queued = traced.then(SystemTime::now);
+                let queued = traced.then(Instant::now);
                 (slot.live.clone().lock_owned().await, queued)
             }
         };
-        // One reading for the call's start: its deadline counts from it, and so does the
-        // compute time the metrics record.
+        // One reading for the call's start: its deadline counts from it, and so do the
+        // compute time the metrics record and the trace's.
         let took_turn = Instant::now();
         let running = meter.map(|meter| meter.started_at(took_turn));
-        let started = traced.then(SystemTime::now);
         // Once the turn is taken the call runs to its end even if the caller goes away (a
         // client hanging up): dropping a guest mid-call would throw away its instance, and
         // with it any state it keeps.
@@ -187,8 +186,8 @@ impl Executor {
             },
         ));
         let result = turn.await;
-        if let Some(started) = started {
-            trace::call_phases(queued.unwrap_or(started), started, SystemTime::now());
+        if traced {
+            trace::call_phases(queued.unwrap_or(took_turn), took_turn, Instant::now());
         }
         result
     }

@@ -8,7 +8,7 @@
 //! are those of opentelemetry-proto's `trace.proto`, `common.proto` and `resource.proto`; the
 //! tests read what is written with the collector's own generated types.
 
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -61,13 +61,14 @@ impl SpanWriter {
         }
     }
 
-    /// One `ExportTraceServiceRequest` holding `spans`, in a buffer of exactly its size
-    /// (tonic takes it, so it is the one buffer not reused).
-    pub fn request(&mut self, spans: &[Span]) -> Vec<u8> {
+    /// One `ExportTraceServiceRequest` holding `spans`, their times placed on the wall clock
+    /// by `clock`, in a buffer of exactly its size (tonic takes it, so it is the one buffer
+    /// not reused).
+    pub fn request(&mut self, spans: &[Span], clock: WallClock) -> Vec<u8> {
         self.spans.clear();
         for span in spans {
             self.span.clear();
-            write_span(&mut self.span, span, &mut self.name);
+            write_span(&mut self.span, span, clock, &mut self.name);
             bytes_field(&mut self.spans, 2, &self.span);
         }
         // ExportTraceServiceRequest { resource_spans = 1: ResourceSpans { resource = 1,
@@ -86,7 +87,45 @@ impl SpanWriter {
     }
 }
 
-fn write_span(out: &mut Vec<u8>, span: &Span, name: &mut String) {
+/// Where the monotonic clock spans are timed on stands on the wall clock. Spans keep
+/// `Instant`s because the workers read that clock anyway (a call's deadline counts from it);
+/// the exporter reads the wall clock once a batch, so a clock that NTP sets while the process
+/// runs moves the spans written after it, and no span's end comes before its start.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    instant: Instant,
+    unix_nanos: u64,
+}
+
+impl WallClock {
+    /// The two clocks read now.
+    pub fn now() -> Self {
+        Self {
+            instant: Instant::now(),
+            unix_nanos: unix_nanos(SystemTime::now()),
+        }
+    }
+
+    /// A clock whose `instant` is `unix_nanos` on the wall clock.
+    #[cfg(test)]
+    pub(super) fn at(instant: Instant, unix_nanos: u64) -> Self {
+        Self {
+            instant,
+            unix_nanos,
+        }
+    }
+
+    /// `at` in nanoseconds since the Unix epoch.
+    fn unix_nanos(&self, at: Instant) -> u64 {
+        let nanos = |span: Duration| u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
+        match at.checked_duration_since(self.instant) {
+            Some(after) => self.unix_nanos.saturating_add(nanos(after)),
+            None => (self.unix_nanos).saturating_sub(nanos(self.instant.duration_since(at))),
+        }
+    }
+}
+
+fn write_span(out: &mut Vec<u8>, span: &Span, clock: WallClock, name: &mut String) {
     use std::fmt::Write as _;
     bytes_field(out, 1, &span.trace_id.to_be_bytes());
     bytes_field(out, 2, &span.span_id.to_be_bytes());
@@ -102,8 +141,8 @@ fn write_span(out: &mut Vec<u8>, span: &Span, name: &mut String) {
     };
     key(out, 6, VARINT);
     varint(out, kind);
-    fixed64_field(out, 7, unix_nanos(span.start));
-    fixed64_field(out, 8, unix_nanos(span.end));
+    fixed64_field(out, 7, clock.unix_nanos(span.start));
+    fixed64_field(out, 8, clock.unix_nanos(span.end));
     if let Operation::Request {
         protocol,
         endpoint,
@@ -115,9 +154,7 @@ fn write_span(out: &mut Vec<u8>, span: &Span, name: &mut String) {
         text_attribute(out, 9, "flowhost.request_id", request_id);
     }
     if let Some(phases) = &span.phases {
-        let seconds = |from: SystemTime, to: SystemTime| {
-            to.duration_since(from).unwrap_or_default().as_secs_f64()
-        };
+        let seconds = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64();
         number_attribute(
             out,
             9,
@@ -139,7 +176,7 @@ fn write_span(out: &mut Vec<u8>, span: &Span, name: &mut String) {
         let name = b"started";
         key(out, 11, LENGTH_DELIMITED);
         varint(out, (1 + 8 + field_len(2, name.len())) as u64);
-        fixed64_field(out, 1, unix_nanos(phases.started));
+        fixed64_field(out, 1, clock.unix_nanos(phases.started));
         bytes_field(out, 2, name);
     }
     if let Some(failure) = &span.failure {

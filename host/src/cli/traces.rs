@@ -19,7 +19,7 @@ use flowhost_flow::Flow;
 use flowhost_telemetry::trace::{self, Batching, Sampler, SpanQueue};
 
 use super::otlp::{collector_channel, env_number};
-use super::span_wire::{SpanWriter, WrittenCodec};
+use super::span_wire::{SpanWriter, WallClock, WrittenCodec};
 
 const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -45,12 +45,11 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
         return Ok(None);
     };
     let schedule = schedule();
-    // The exporter's connection runs on a runtime of its own, with one thread, so sending
-    // spans takes no turn on the workers that serve requests, and goes on while the
-    // exporter's thread waits for the next batch.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("trace-send")
+    // The exporter runs on a runtime of its own, on one thread that waits for batches,
+    // writes them and sends them: it takes no turn on the workers that serve requests, and
+    // an export is not handed from one thread to another (waking a second thread for each
+    // cost more than writing the batch).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the trace exporter's runtime")?;
@@ -69,7 +68,7 @@ pub fn start(flow: &Flow, service: &str) -> anyhow::Result<Option<TraceExport>> 
         .name("trace-export".to_owned())
         .spawn({
             let queue = queue.clone();
-            move || exporter.run(&queue, schedule.delay, &runtime)
+            move || runtime.block_on(exporter.run(&queue, schedule.delay))
         })
         .context("cannot start the trace exporter's thread")?;
     tracing::info!(%endpoint, "exporting traces over OTLP/gRPC");
@@ -123,9 +122,7 @@ fn sampler() -> Sampler {
 /// the queue.
 const IN_FLIGHT: u32 = 4;
 
-/// Takes batches off the span queue and writes them, on a thread of its own (the queue is
-/// waited on with a condition variable, which a runtime worker must not block on), and
-/// hands each to the connection's runtime to send.
+/// Takes batches off the span queue, writes them and sends them, on the exporter's thread.
 struct Exporter {
     client: Grpc<Channel>,
     writer: SpanWriter,
@@ -134,26 +131,27 @@ struct Exporter {
 }
 
 impl Exporter {
-    fn run(mut self, queue: &SpanQueue, delay: Duration, runtime: &tokio::runtime::Runtime) {
+    async fn run(mut self, queue: &SpanQueue, delay: Duration) {
         let sending = Arc::new(Semaphore::new(IN_FLIGHT as usize));
         let mut spans = Vec::new();
         loop {
-            let taken = queue.take(delay, &mut spans);
+            let taken = queue.take(delay, &mut spans).await;
             if taken.dropped > 0 {
                 tracing::warn!(
                     dropped = taken.dropped,
                     "spans dropped: more ended than the export queue holds (OTEL_BSP_MAX_QUEUE_SIZE)"
                 );
             }
+            let clock = WallClock::now();
             for batch in spans.chunks(self.batch) {
-                let request = self.writer.request(batch);
+                let request = self.writer.request(batch, clock);
                 // The semaphore is never closed.
-                let Ok(permit) = runtime.block_on(sending.clone().acquire_owned()) else {
+                let Ok(permit) = sending.clone().acquire_owned().await else {
                     return;
                 };
                 let (mut client, endpoint, count) =
                     (self.client.clone(), self.endpoint.clone(), batch.len());
-                runtime.spawn(async move {
+                tokio::spawn(async move {
                     if let Err(status) = export(&mut client, request).await {
                         tracing::warn!(%endpoint, %status, spans = count, "spans not exported");
                     }
@@ -163,7 +161,7 @@ impl Exporter {
             spans.clear();
             if taken.closed {
                 // The last batches reach the collector before the exporter stops.
-                let _ = runtime.block_on(sending.acquire_many(IN_FLIGHT));
+                let _ = sending.acquire_many(IN_FLIGHT).await;
                 return;
             }
         }
@@ -184,7 +182,7 @@ async fn export(client: &mut Grpc<Channel>, request: Vec<u8>) -> Result<(), toni
 
 #[cfg(test)]
 mod tests {
-    use std::time::{SystemTime, UNIX_EPOCH};
+    use std::time::Instant;
 
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -194,13 +192,14 @@ mod tests {
     use super::*;
     use flowhost_telemetry::trace::{CallPhases, Failure, Operation, Span};
 
-    fn at(nanos: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_nanos(nanos)
-    }
-
     /// Written by [`SpanWriter`], read by the collector's own generated types.
     #[test]
     fn spans_are_written_as_the_collector_reads_them() {
+        // The clock's instant is the Unix epoch plus a second, so the test writes times
+        // before it as well as after.
+        let epoch = Instant::now();
+        let clock = WallClock::at(epoch + Duration::from_secs(1), 1_000_000_000);
+        let at = |nanos| epoch + Duration::from_nanos(nanos);
         let root = Span {
             trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
             span_id: 0x00f067aa0ba902b7,
@@ -236,8 +235,8 @@ mod tests {
         };
         let mut writer = SpanWriter::new("my-flow");
         // Twice: the second request reuses the writer's buffers and must read the same.
-        writer.request(std::slice::from_ref(&call));
-        let written = writer.request(&[root, call]);
+        writer.request(std::slice::from_ref(&call), clock);
+        let written = writer.request(&[root, call], clock);
         let request = ExportTraceServiceRequest::decode(written.as_slice()).expect("OTLP");
 
         let [resource_spans] = request.resource_spans.as_slice() else {

@@ -19,9 +19,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 /// The W3C header's name.
 pub const TRACEPARENT: &str = "traceparent";
@@ -84,7 +86,7 @@ pub fn enable(sampler: Sampler, batching: Batching) -> Result<SpanQueue, Already
             spans: Vec::new(),
             closed: false,
         }),
-        ready: Condvar::new(),
+        ready: Notify::new(),
         dropped: AtomicU64::new(0),
     });
     RECORDER.set(recorder.clone()).map_err(|_| AlreadyEnabled)?;
@@ -167,10 +169,11 @@ pub struct Span {
     pub parent_span_id: Option<u64>,
     /// What it measured.
     pub operation: Operation,
-    /// When it began.
-    pub start: SystemTime,
+    /// When it began, on the monotonic clock the workers read anyway (the exporter places
+    /// it on the wall clock).
+    pub start: Instant,
     /// When it ended.
-    pub end: SystemTime,
+    pub end: Instant,
     /// An executor call's wait for its instance and its run in it (Wasm executors).
     pub phases: Option<CallPhases>,
     /// How it failed, if it did.
@@ -212,11 +215,11 @@ impl fmt::Display for Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallPhases {
     /// The call began waiting for its instance.
-    pub queued: SystemTime,
+    pub queued: Instant,
     /// The call began to run.
-    pub started: SystemTime,
+    pub started: Instant,
     /// The call returned.
-    pub ended: SystemTime,
+    pub ended: Instant,
 }
 
 /// How a span's work failed.
@@ -283,7 +286,7 @@ impl Traced {
             parent: parent.map(|parent| parent.span_id),
             // An unsampled span only carries its context; it records nothing.
             operation: sampled.then(operation),
-            start: SystemTime::now(),
+            start: Instant::now(),
             phases: OnceLock::new(),
             failure: OnceLock::new(),
         })))
@@ -310,8 +313,9 @@ impl Traced {
 
 /// Records a call's wait for its instance and its run in it on the current span (the
 /// executor call's, which starts when the call queues and ends when it returns). Not child
-/// spans: two more spans per call cost a quarter of a busy gateway's throughput here.
-pub fn call_phases(queued: SystemTime, started: SystemTime, ended: SystemTime) {
+/// spans: two more spans per call cost a quarter of a busy gateway's throughput here. The
+/// span ends when the call did, at `ended`, without reading the clock again.
+pub fn call_phases(queued: Instant, started: Instant, ended: Instant) {
     if !enabled() {
         return;
     }
@@ -444,7 +448,7 @@ struct Open {
     parent: Option<u64>,
     /// `None` when the span is not sampled.
     operation: Option<Operation>,
-    start: SystemTime,
+    start: Instant,
     phases: OnceLock<CallPhases>,
     failure: OnceLock<Failure>,
 }
@@ -457,14 +461,15 @@ impl Drop for Open {
         let Some(recorder) = RECORDER.get() else {
             return;
         };
+        let phases = self.phases.take();
         recorder.push(Span {
             trace_id: self.context.trace_id,
             span_id: self.context.span_id,
             parent_span_id: self.parent,
             operation,
             start: self.start,
-            end: SystemTime::now(),
-            phases: self.phases.take(),
+            end: phases.map_or_else(Instant::now, |phases| phases.ended),
+            phases,
             failure: self.failure.take(),
         });
     }
@@ -476,7 +481,9 @@ struct Recorder {
     capacity: usize,
     batch: usize,
     state: Mutex<Queued>,
-    ready: Condvar,
+    /// Wakes the exporter when a batch is waiting or the queue closes. A wake with nobody
+    /// waiting is kept for the exporter's next wait, which checks the queue again.
+    ready: Notify,
     dropped: AtomicU64,
 }
 
@@ -518,20 +525,39 @@ pub struct Taken {
 }
 
 impl SpanQueue {
-    /// Waits until a batch is waiting, `wait` has passed or the queue is closed, then moves
-    /// every waiting span into `into` (expected empty: its allocation is handed back to the
-    /// queue, so the two vectors take turns and neither grows again).
-    pub fn take(&self, wait: Duration, into: &mut Vec<Span>) -> Taken {
+    /// Waits until a batch is waiting, `wait` has passed or the queue is closed (on the
+    /// exporter's own runtime, whose thread then also sends: no hop to another thread for
+    /// each export), then moves
+    /// the waiting spans into `into` (emptied first): as many whole batches as wait, or
+    /// every span when fewer than a batch wait or the queue is closed. A partial batch stays
+    /// for the next take, as OpenTelemetry's batch processor keeps it until the batch fills
+    /// or its delay passes: sent at once, it would be a second export for the collector to
+    /// answer, and at a busy gateway's rate half of the exports were such remainders.
+    pub async fn take(&self, wait: Duration, into: &mut Vec<Span>) -> Taken {
         let recorder = &self.0;
-        let queued = recorder.lock();
-        let (mut queued, _) = recorder
-            .ready
-            .wait_timeout_while(queued, wait, |queued| {
-                !queued.closed && queued.spans.len() < recorder.batch
-            })
-            .unwrap_or_else(PoisonError::into_inner);
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            {
+                let queued = recorder.lock();
+                if queued.closed || queued.spans.len() >= recorder.batch {
+                    break;
+                }
+            }
+            let woken = tokio::time::timeout_at(until, recorder.ready.notified()).await;
+            if woken.is_err() {
+                break;
+            }
+        }
+        let mut queued = recorder.lock();
         into.clear();
-        std::mem::swap(&mut queued.spans, into);
+        let waiting = queued.spans.len();
+        let whole_batches = waiting - waiting % recorder.batch;
+        if queued.closed || whole_batches == 0 || whole_batches == waiting {
+            // Both vectors keep their allocations: they take turns.
+            std::mem::swap(&mut queued.spans, into);
+        } else {
+            into.extend(queued.spans.drain(..whole_batches));
+        }
         Taken {
             dropped: recorder.dropped.swap(0, Ordering::Relaxed),
             closed: queued.closed,
@@ -543,7 +569,7 @@ impl SpanQueue {
     pub fn close(&self) {
         ENABLED.store(false, Ordering::Release);
         self.0.lock().closed = true;
-        self.0.ready.notify_all();
+        self.0.ready.notify_one();
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the span queue hands the exporter for a request with executor calls: one process-wide
 //! recorder, so this is its own test binary.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 use flowhost_telemetry::trace::{self, Batching, Operation, Sampler, Traced};
 
@@ -15,6 +15,15 @@ fn ready<F: std::future::Future>(work: F) -> F::Output {
     }
 }
 
+/// Runs a future that may wait on the clock.
+fn waited<F: std::future::Future>(work: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(work)
+}
+
 #[test]
 fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     let queue =
@@ -26,7 +35,7 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     let header = ready(request.run(async {
         let call = Traced::executor(&"encoder".into());
         let header = ready(call.run(async {
-            let now = SystemTime::now();
+            let now = Instant::now();
             trace::call_phases(now, now, now);
             trace::traceparent()
         }));
@@ -37,7 +46,7 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     drop(request);
 
     let mut spans = Vec::new();
-    let taken = queue.take(Duration::from_secs(5), &mut spans);
+    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
     assert_eq!(taken.dropped, 0);
     let [call, request] = &spans[..] else {
         panic!("two spans, the call ending first: {spans:#?}")
@@ -51,7 +60,13 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     assert_eq!(call.trace_id, request.trace_id);
     assert_eq!(call.parent_span_id, Some(request.span_id));
     assert_eq!(call.operation.to_string(), "executor encoder");
-    assert!(call.phases.is_some());
+    let phases = call.phases.expect("the call's phases");
+    assert_eq!(
+        call.end, phases.ended,
+        "a call's span ends when the call did"
+    );
+    assert!(request.start <= call.start && call.start <= phases.queued);
+    assert!(phases.ended <= request.end, "the request outlasts its call");
     assert_eq!(call.failure.as_ref().map(|f| &*f.kind), Some("trap"));
     assert_eq!(
         header.as_deref(),
@@ -80,8 +95,12 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     for _ in 0..5 {
         drop(Traced::request("http", "/", &"r".into(), None));
     }
+    // A whole batch is taken, and the third span waits for the next one to fill...
+    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
+    assert_eq!((spans.len(), taken.dropped, taken.closed), (2, 2, false));
+    // ...or for the queue to close.
     queue.close();
-    let taken = queue.take(Duration::from_secs(5), &mut spans);
-    assert_eq!((spans.len(), taken.dropped, taken.closed), (3, 2, true));
+    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
+    assert_eq!((spans.len(), taken.dropped, taken.closed), (1, 0, true));
     assert!(!trace::enabled(), "closing stops recording");
 }
