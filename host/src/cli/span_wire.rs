@@ -120,7 +120,10 @@ impl WallClock {
         let nanos = |span: Duration| u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
         match at.checked_duration_since(self.instant) {
             Some(after) => self.unix_nanos.saturating_add(nanos(after)),
-            None => (self.unix_nanos).saturating_sub(nanos(self.instant.duration_since(at))),
+            None => {
+                let before = self.instant.duration_since(at);
+                self.unix_nanos.saturating_sub(nanos(before))
+            }
         }
     }
 }

@@ -135,7 +135,9 @@ impl Exporter {
         let sending = Arc::new(Semaphore::new(IN_FLIGHT as usize));
         let mut spans = Vec::new();
         loop {
-            let taken = queue.take(delay, &mut spans).await;
+            // Past the delay, whatever waits is sent.
+            let _ = tokio::time::timeout(delay, queue.batch_ready()).await;
+            let taken = queue.take(&mut spans);
             if taken.dropped > 0 {
                 tracing::warn!(
                     dropped = taken.dropped,

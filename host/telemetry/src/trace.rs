@@ -20,10 +20,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
-
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 /// The W3C header's name.
 pub const TRACEPARENT: &str = "traceparent";
@@ -85,8 +83,8 @@ pub fn enable(sampler: Sampler, batching: Batching) -> Result<SpanQueue, Already
         state: Mutex::new(Queued {
             spans: Vec::new(),
             closed: false,
+            exporter: None,
         }),
-        ready: Notify::new(),
         dropped: AtomicU64::new(0),
     });
     RECORDER.set(recorder.clone()).map_err(|_| AlreadyEnabled)?;
@@ -481,15 +479,15 @@ struct Recorder {
     capacity: usize,
     batch: usize,
     state: Mutex<Queued>,
-    /// Wakes the exporter when a batch is waiting or the queue closes. A wake with nobody
-    /// waiting is kept for the exporter's next wait, which checks the queue again.
-    ready: Notify,
     dropped: AtomicU64,
 }
 
 struct Queued {
     spans: Vec<Span>,
     closed: bool,
+    /// The exporter waiting for a batch ([`SpanQueue::batch_ready`]), woken when one fills
+    /// or the queue closes. A waker, not a runtime's notifier: this crate knows no runtime.
+    exporter: Option<Waker>,
 }
 
 impl Recorder {
@@ -506,8 +504,11 @@ impl Recorder {
             return;
         }
         queued.spans.push(span);
-        if queued.spans.len() == self.batch {
-            self.ready.notify_one();
+        if queued.spans.len() == self.batch
+            && let Some(exporter) = queued.exporter.take()
+        {
+            drop(queued);
+            exporter.wake();
         }
     }
 }
@@ -525,29 +526,27 @@ pub struct Taken {
 }
 
 impl SpanQueue {
-    /// Waits until a batch is waiting, `wait` has passed or the queue is closed (on the
-    /// exporter's own runtime, whose thread then also sends: no hop to another thread for
-    /// each export), then moves
-    /// the waiting spans into `into` (emptied first): as many whole batches as wait, or
-    /// every span when fewer than a batch wait or the queue is closed. A partial batch stays
-    /// for the next take, as OpenTelemetry's batch processor keeps it until the batch fills
-    /// or its delay passes: sent at once, it would be a second export for the collector to
-    /// answer, and at a busy gateway's rate half of the exports were such remainders.
-    pub async fn take(&self, wait: Duration, into: &mut Vec<Span>) -> Taken {
+    /// Resolves when a batch is waiting or the queue is closed; the exporter bounds the wait
+    /// with its schedule's delay, on its own runtime.
+    pub fn batch_ready(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut queued = self.0.lock();
+            if queued.closed || queued.spans.len() >= self.0.batch {
+                return Poll::Ready(());
+            }
+            queued.exporter = Some(cx.waker().clone());
+            Poll::Pending
+        })
+    }
+
+    /// Moves the waiting spans into `into` (emptied first): as many whole batches as wait,
+    /// or every span when fewer than a batch wait or the queue is closed. A partial batch
+    /// stays for the next take, as OpenTelemetry's batch processor keeps it until the batch
+    /// fills or its delay passes: sent at once, it would be a second export for the
+    /// collector to answer, and at a busy gateway's rate half of the exports were such
+    /// remainders.
+    pub fn take(&self, into: &mut Vec<Span>) -> Taken {
         let recorder = &self.0;
-        let until = tokio::time::Instant::now() + wait;
-        loop {
-            {
-                let queued = recorder.lock();
-                if queued.closed || queued.spans.len() >= recorder.batch {
-                    break;
-                }
-            }
-            let woken = tokio::time::timeout_at(until, recorder.ready.notified()).await;
-            if woken.is_err() {
-                break;
-            }
-        }
         let mut queued = recorder.lock();
         into.clear();
         let waiting = queued.spans.len();
@@ -564,12 +563,18 @@ impl SpanQueue {
         }
     }
 
-    /// Stops recording: spans ending from now on are dropped, and the next
-    /// [`SpanQueue::take`] returns at once with what is left.
+    /// Stops recording: spans ending from now on are dropped, [`SpanQueue::batch_ready`]
+    /// resolves, and the next [`SpanQueue::take`] hands over what is left.
     pub fn close(&self) {
         ENABLED.store(false, Ordering::Release);
-        self.0.lock().closed = true;
-        self.0.ready.notify_one();
+        let exporter = {
+            let mut queued = self.0.lock();
+            queued.closed = true;
+            queued.exporter.take()
+        };
+        if let Some(exporter) = exporter {
+            exporter.wake();
+        }
     }
 }
 

@@ -1,7 +1,11 @@
 //! What the span queue hands the exporter for a request with executor calls: one process-wide
 //! recorder, so this is its own test binary.
 
-use std::time::{Duration, Instant};
+use std::future::Future as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Wake, Waker};
+use std::time::Instant;
 
 use flowhost_telemetry::trace::{self, Batching, Operation, Sampler, Traced};
 
@@ -15,13 +19,14 @@ fn ready<F: std::future::Future>(work: F) -> F::Output {
     }
 }
 
-/// Runs a future that may wait on the clock.
-fn waited<F: std::future::Future>(work: F) -> F::Output {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(work)
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 #[test]
@@ -46,7 +51,7 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     drop(request);
 
     let mut spans = Vec::new();
-    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
+    let taken = queue.take(&mut spans);
     assert_eq!(taken.dropped, 0);
     let [call, request] = &spans[..] else {
         panic!("two spans, the call ending first: {spans:#?}")
@@ -91,16 +96,37 @@ fn a_request_and_its_calls_reach_the_exporter_as_parent_and_children() {
     assert!(header.is_some_and(|h| h.ends_with("-00")));
     drop(unsampled);
 
+    // The exporter waiting for a batch is woken when one fills, not before.
+    let woken = Arc::new(Woken::default());
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut batch = std::pin::pin!(queue.batch_ready());
+    assert!(
+        batch.as_mut().poll(&mut cx).is_pending(),
+        "the queue is empty"
+    );
+    drop(Traced::request("http", "/", &"r".into(), None));
+    assert!(
+        !woken.0.load(Ordering::Relaxed),
+        "half a batch wakes no one"
+    );
+    drop(Traced::request("http", "/", &"r".into(), None));
+    assert!(
+        woken.0.load(Ordering::Relaxed),
+        "a whole batch wakes the exporter"
+    );
+    assert!(batch.as_mut().poll(&mut cx).is_ready());
+
     // The queue holds three; the fourth and fifth are dropped and counted.
-    for _ in 0..5 {
+    for _ in 0..3 {
         drop(Traced::request("http", "/", &"r".into(), None));
     }
     // A whole batch is taken, and the third span waits for the next one to fill...
-    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
+    let taken = queue.take(&mut spans);
     assert_eq!((spans.len(), taken.dropped, taken.closed), (2, 2, false));
     // ...or for the queue to close.
     queue.close();
-    let taken = waited(queue.take(Duration::from_secs(5), &mut spans));
+    let taken = queue.take(&mut spans);
     assert_eq!((spans.len(), taken.dropped, taken.closed), (1, 0, true));
     assert!(!trace::enabled(), "closing stops recording");
 }
