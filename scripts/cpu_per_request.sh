@@ -9,7 +9,8 @@
 # KEY=VALUE added to the flow's `with:` (tracing=true also starts the do-nothing OTLP sink and
 # points the exporter at it), warms it up with one stream1 run, then drives N stream1
 # requests (300,000 unless told) and prints the server's user+system CPU per request, the
-# sink's, the load generator's, their sum, and the load generator's requests/s. While the two
+# sink's, the load generator's, their sum, and the load generator's requests/s (and, traced,
+# the exports and bytes the sink got, read after the server stops). While the two
 # cores are saturated (default workers), requests/s is their 2 CPU-seconds a second over that
 # sum, so two settings' sums give their throughput ratio; with `TOKIO_WORKER_THREADS=1` the
 # sums vary less. `--perf` records a profile of the measured run.
