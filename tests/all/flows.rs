@@ -450,7 +450,7 @@ fn metric_sum(text: &str, family: &str, executor: &str) -> f64 {
 #[tokio::test]
 async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path() {
     // `late` (floating) needs `side` (floating) and `main`. The pinned Jina runs it once,
-    // after the reply, with both their documents; flowhost's router once ran it on `side`'s
+    // with both their documents; flowhost's router once ran it on `side`'s
     // alone. Each executor of both flows appends one document to what it gets.
     let log_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let stdout = crate::gateway_support::succeeds(
@@ -461,7 +461,14 @@ async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path(
     // Jina prints its banner first; the script's answer is the last line.
     let jina: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("jina_floating.py ends with a JSON line ({e}): {stdout}"));
-    assert_eq!(jina["reply"], json!(["main"]), "{jina}");
+    // Floating executors do not reach Jina's reply, with one race: Jina reduces `late`'s two
+    // parts in place into the first that arrived (`WorkerRequestHandler.reduce_requests`).
+    // When that is `main`'s, and the reduction runs before the reply is written, the reply
+    // object itself gains `side`'s document. flowhost's reply never has it (asserted below).
+    assert!(
+        [json!(["main"]), json!(["main", "side"])].contains(&jina["reply"]),
+        "Jina's reply is `main`'s document, or that and `side`'s by its race: {jina}"
+    );
     let mut late_inputs: Vec<&str> = (jina["inputs"]["late"].as_array())
         .unwrap_or_else(|| panic!("{jina}"))
         .iter()
