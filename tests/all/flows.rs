@@ -450,8 +450,8 @@ fn metric_sum(text: &str, family: &str, executor: &str) -> f64 {
 #[tokio::test]
 async fn a_floating_executor_joins_a_floating_input_with_one_from_the_main_path() {
     // `late` (floating) needs `side` (floating) and `main`. The pinned Jina runs it once,
-    // with both their documents; flowhost's router once ran it on `side`'s
-    // alone. Each executor of both flows appends one document to what it gets.
+    // with both their documents; flowhost's router once ran it on `side`'s alone. Each
+    // executor of both flows appends one document to what it gets.
     let log_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let stdout = crate::gateway_support::succeeds(
         std::process::Command::new(crate::gateway_support::jina_python())
