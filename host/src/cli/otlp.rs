@@ -68,8 +68,13 @@ pub(super) fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
 /// `time` as OTLP's nanoseconds since the Unix epoch.
 pub(super) fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
-        .map(|since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+        .map(nanos)
         .unwrap_or_default()
+}
+
+/// `duration` in OTLP's `fixed64` nanoseconds (saturating: a `u64` of them spans 584 years).
+pub(super) fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A string attribute.

@@ -8,14 +8,14 @@
 //! are those of opentelemetry-proto's `trace.proto`, `common.proto` and `resource.proto`; the
 //! tests read what is written with the collector's own generated types.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use flowhost_telemetry::trace::{Operation, Span};
 
-use super::otlp::unix_nanos;
+use super::otlp::{nanos, unix_nanos};
 
 /// Protobuf wire types.
 const VARINT: u32 = 0;
@@ -117,7 +117,6 @@ impl WallClock {
 
     /// `at` in nanoseconds since the Unix epoch.
     fn unix_nanos(&self, at: Instant) -> u64 {
-        let nanos = |span: Duration| u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
         match at.checked_duration_since(self.instant) {
             Some(after) => self.unix_nanos.saturating_add(nanos(after)),
             None => {
