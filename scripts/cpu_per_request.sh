@@ -250,7 +250,8 @@ if [[ -n $sink ]]; then
     wait "$server" 2>/dev/null || true
     exec 3>&-
     wait "$sink" 2>/dev/null || true
-    grep '^spans' "$work/sink.out" | awk '{printf "OTLP sink got %s spans in %s exports (%.0f spans an export), %.0f bytes a span\n", $2, $4, $2 / $4, $6 / $2}'
+    grep '^spans' "$work/sink.out" | awk '$4 == 0 {print "OTLP sink got no export"; next}
+        {printf "OTLP sink got %s spans in %s exports (%.0f spans an export), %.0f bytes a span\n", $2, $4, $2 / $4, $6 / $2}'
 fi
 if grep -qi dropped "$work/server.log"; then
     dropped=$(grep -o 'dropped=[0-9]*' "$work/server.log" | awk -F= '{n += $2} END {print n + 0}')
